@@ -1,0 +1,35 @@
+//! One file per command: a clap `Args` struct and a `run` function that resolves settings, calls
+//! the library and prints through the [`Printer`](super::Printer).
+
+pub mod add;
+pub mod checkout;
+pub mod diff;
+pub mod evaluate;
+pub mod experiments;
+pub mod fetch;
+pub mod gc;
+pub mod infer;
+pub mod init;
+pub mod models;
+pub mod pull;
+pub mod push;
+pub mod register;
+pub mod remote;
+pub mod reproduce;
+pub mod runs;
+pub mod serve;
+pub mod status;
+pub mod train;
+
+/// `--json`, for every command that reports something.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct JsonFlag {
+    /// Print machine-readable JSON on stdout (fields are only ever added, never renamed).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Fails with "not built yet" (exit code 2) for a command whose implementation has not landed.
+pub(crate) fn not_built(command: &'static str, meanwhile: &'static str) -> anyhow::Result<()> {
+    Err(super::NotBuilt { command, meanwhile }.into())
+}

@@ -1,0 +1,89 @@
+//! How failures reach a person: `error:` / `Caused by:` / `hint:` on stderr, and the exit code
+//! (1 for a user or input error, 2 for usage, unbuilt commands and internal errors).
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::process::ExitCode;
+
+use super::Printer;
+
+/// A CLI-level error that carries the fix.
+#[derive(Debug)]
+pub struct Hinted {
+    message: String,
+    hint: String,
+}
+
+impl Hinted {
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl fmt::Display for Hinted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Hinted {}
+
+/// A command whose implementation has not landed yet: says so instead of pretending (exit 2).
+#[derive(Debug)]
+pub struct NotBuilt {
+    pub command: &'static str,
+    pub meanwhile: &'static str,
+}
+
+impl fmt::Display for NotBuilt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`vintner {}` is not built yet", self.command)
+    }
+}
+
+impl StdError for NotBuilt {}
+
+/// The hint of the first error in the chain that has one.
+fn hint_of(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| {
+        if let Some(h) = cause.downcast_ref::<Hinted>() {
+            return Some(h.hint.clone());
+        }
+        if let Some(n) = cause.downcast_ref::<NotBuilt>() {
+            return Some(n.meanwhile.to_string());
+        }
+        if let Some(e) = cause.downcast_ref::<crate::data::Error>() {
+            return e.hint();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::settings::Error>() {
+            return e.hint();
+        }
+        None
+    })
+}
+
+/// Prints `err` as `error:` / `Caused by:` / `hint:` lines on stderr.
+pub fn report(printer: &Printer, err: &anyhow::Error) {
+    let mut text = format!("{} {err}\n", printer.style_error("error:"));
+    for cause in err.chain().skip(1) {
+        text.push_str(&format!("  Caused by: {cause}\n"));
+    }
+    if let Some(hint) = hint_of(err) {
+        text.push_str(&format!("{} {hint}\n", printer.style_hint("hint:")));
+    }
+    printer.error(&text);
+}
+
+/// 2 for commands that are not built and internal errors, 1 for everything a user can fix.
+pub fn exit_code(err: &anyhow::Error) -> ExitCode {
+    let internal = err.chain().any(|cause| {
+        cause.downcast_ref::<NotBuilt>().is_some()
+            || cause
+                .downcast_ref::<crate::data::Error>()
+                .is_some_and(|e| e.is_internal())
+    });
+    ExitCode::from(if internal { 2 } else { 1 })
+}

@@ -1,0 +1,98 @@
+//! The few git operations vintner needs, done by running `git` (as DVC does): finding the
+//! work tree, `git init`, `git add`, and reading the commit/branch/origin for run lineage.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Why a git call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("Failed to run `git`; is it installed and on PATH?")]
+    Missing(#[source] std::io::Error),
+    #[error("`git {args}` failed in `{dir}`: {stderr}")]
+    Failed {
+        args: String,
+        dir: PathBuf,
+        stderr: String,
+    },
+}
+
+fn git<I, S>(dir: &Path, args: I) -> Result<String, GitError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = Command::new("git")
+        .args(&args)
+        .current_dir(dir)
+        .output()
+        .map_err(GitError::Missing)?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    } else {
+        Err(GitError::Failed {
+            args: args
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+            dir: dir.to_path_buf(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// The top of the git work tree containing `dir`, or `None` when `dir` is not in one.
+pub fn toplevel(dir: &Path) -> Result<Option<PathBuf>, GitError> {
+    match git(dir, ["rev-parse", "--show-toplevel"]) {
+        Ok(top) => Ok(Some(PathBuf::from(top))),
+        Err(GitError::Failed { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `git init` in `dir`.
+pub fn init(dir: &Path) -> Result<(), GitError> {
+    git(dir, ["init", "--quiet"]).map(drop)
+}
+
+/// `git add` of the given paths (relative to `dir` or absolute).
+pub fn add<P: AsRef<Path>>(dir: &Path, paths: &[P]) -> Result<(), GitError> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let mut args: Vec<&OsStr> = vec![OsStr::new("add"), OsStr::new("--")];
+    args.extend(paths.iter().map(|p| p.as_ref().as_os_str()));
+    git(dir, args).map(drop)
+}
+
+/// Where the code that produced a run came from, as MLflow records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lineage {
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub origin: Option<String>,
+    /// Uncommitted changes to tracked files.
+    pub dirty: bool,
+}
+
+/// Reads commit, branch, origin URL and dirtiness; fields stay empty outside a repository or
+/// before the first commit.
+pub fn lineage(dir: &Path) -> Lineage {
+    let commit = git(dir, ["rev-parse", "HEAD"]).ok();
+    let branch = git(dir, ["rev-parse", "--abbrev-ref", "HEAD"])
+        .ok()
+        .filter(|b| b != "HEAD");
+    let origin = git(dir, ["remote", "get-url", "origin"]).ok();
+    let dirty = git(dir, ["status", "--porcelain", "--untracked-files=no"])
+        .map(|s| !s.is_empty())
+        .unwrap_or(false);
+    Lineage {
+        commit,
+        branch,
+        origin,
+        dirty,
+    }
+}

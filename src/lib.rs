@@ -1,0 +1,16 @@
+//! vintner: versioned data and models (DVC 3 compatible), tracked experiments and a model registry
+//! (MLflow 3 compatible), training, batch inference and serving, in one binary.
+//!
+//! Layers, dependencies pointing downward only: `cli` → `pipeline`/`serve` → `data`, `track`,
+//! `ml`. The three bottom layers know nothing of each other. Library code never prints; it
+//! reports progress through [`progress::Progress`].
+
+pub mod cli;
+pub mod data;
+pub mod git;
+pub mod ml;
+pub mod pipeline;
+pub mod progress;
+pub mod serve;
+pub mod settings;
+pub mod track;

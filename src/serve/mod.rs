@@ -1,0 +1,1 @@
+//! The HTTP scoring server speaking MLflow's scoring protocol (`/ping`, `/invocations`, …).

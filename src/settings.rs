@@ -1,0 +1,244 @@
+//! `vintner.toml`: the project's settings with their defaults, and the commented template that
+//! `vintner init` writes. Precedence (resolved by the CLI): flag > environment > this file >
+//! `.dvc/config` for remotes > built-in defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file name, at the repository root.
+pub const FILE_NAME: &str = "vintner.toml";
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Failed to read `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("Invalid settings in `{}`: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Error {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Invalid { .. } => Some(format!(
+                "compare it with the commented template: `vintner init` in an empty folder writes a fresh `{FILE_NAME}`"
+            )),
+            Error::Read { .. } => None,
+        }
+    }
+}
+
+/// Everything `vintner.toml` can say; missing tables and keys take the defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub data: DataSettings,
+    pub model: ModelSettings,
+    pub cv: CvSettings,
+    pub tracking: TrackingSettings,
+    pub registry: RegistrySettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSettings {
+    /// CSV files to train on, relative to the repository root.
+    pub paths: Vec<PathBuf>,
+    /// The column to predict.
+    pub target: String,
+    /// Field separator; `None` detects it from the header line.
+    pub separator: Option<String>,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        Self {
+            paths: vec![PathBuf::from("data/winequality-white.csv")],
+            target: "quality".into(),
+            separator: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    /// Model family (`extra-trees`, `random-forest`, `gbm`, `mlp`, `elastic-net`, …).
+    pub family: String,
+    /// Where `train` writes the model bundle, relative to the repository root.
+    pub output: PathBuf,
+    /// Hyperparameters of the family; `-P key=value` overrides them.
+    pub params: BTreeMap<String, toml::Value>,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        Self {
+            family: "extra-trees".into(),
+            output: PathBuf::from("models/wine-quality"),
+            params: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CvSettings {
+    /// `grouped` (identical feature rows share a fold), `kfold`, or `column:<name>`.
+    pub scheme: String,
+    pub folds: usize,
+    pub repeats: usize,
+    pub seed: u64,
+}
+
+impl Default for CvSettings {
+    fn default() -> Self {
+        Self {
+            scheme: "grouped".into(),
+            folds: 5,
+            repeats: 1,
+            seed: 42,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackingSettings {
+    /// `http(s)://…` for an MLflow server, `sqlite:///path`; unset means `sqlite:///mlflow.db`
+    /// at the repository root. `MLFLOW_TRACKING_URI` overrides it.
+    pub uri: Option<String>,
+    pub experiment: String,
+}
+
+impl Default for TrackingSettings {
+    fn default() -> Self {
+        Self {
+            uri: None,
+            experiment: "wine-quality".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrySettings {
+    pub model_name: String,
+    pub alias: String,
+    /// The metric that ranks runs (lower is better for errors).
+    pub metric: String,
+    /// A run qualifies for registration only when its metric is at most this.
+    pub threshold: f64,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            model_name: "wine-quality".into(),
+            alias: "champion".into(),
+            metric: "rmse".into(),
+            threshold: 0.80,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `vintner.toml` under `root`; a missing file gives the defaults.
+    pub fn load(root: &Path) -> Result<Settings, Error> {
+        let path = root.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(source) => return Err(Error::Read { path, source }),
+        };
+        Self::parse(&text, &path)
+    }
+
+    /// Parses settings text; `path` names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Settings, Error> {
+        toml::from_str(text).map_err(|e| Error::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
+    }
+}
+
+/// The commented `vintner.toml` that `vintner init` writes; it parses to [`Settings::default`]
+/// plus the default model's hyperparameters.
+pub const TEMPLATE: &str = r#"# vintner project settings.
+# Precedence: command-line flags > environment (VINTNER_*, MLFLOW_TRACKING_URI, AWS_*)
+#             > this file > .dvc/config (data remotes) > built-in defaults.
+
+[data]
+# CSV files to train on, versioned with `vintner add`. Several files are stacked, with a
+# one-hot column per source file (e.g. red + white wine).
+paths = ["data/winequality-white.csv"]
+# The column to predict.
+target = "quality"
+# Field separator; leave it out to detect it from the header (";" for the UCI files).
+# separator = ";"
+
+[model]
+# extra-trees | random-forest | gbm | mlp | elastic-net
+family = "extra-trees"
+# Where `vintner train` writes the model bundle (then versioned and pushed like data).
+output = "models/wine-quality"
+
+[model.params]
+# Hyperparameters of the family; override any with `vintner train -P key=value`.
+n_estimators = 500
+
+[cv]
+# grouped: identical feature rows share a fold (the honest number on this data);
+# kfold: plain shuffled k-fold.
+scheme = "grouped"
+folds = 5
+repeats = 1
+seed = 42
+
+[tracking]
+# MLflow tracking server (http://host:5000) or sqlite:///path; unset: ./mlflow.db (embedded).
+# uri = "http://127.0.0.1:5000"
+experiment = "wine-quality"
+
+[registry]
+model_name = "wine-quality"
+alias = "champion"
+# A run is registered only if its cross-validated metric is at most the threshold.
+metric = "rmse"
+threshold = 0.80
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_to_defaults_plus_params() {
+        let s = Settings::parse(TEMPLATE, Path::new(FILE_NAME)).unwrap();
+        let mut expected = Settings::default();
+        expected
+            .model
+            .params
+            .insert("n_estimators".into(), toml::Value::Integer(500));
+        assert_eq!(s, expected);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_the_file() {
+        let err =
+            Settings::parse("[data]\ntarjet = \"x\"\n", Path::new("vintner.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("Invalid settings in `vintner.toml`"),
+            "{msg}"
+        );
+        assert!(msg.contains("tarjet"), "{msg}");
+    }
+}

@@ -1,0 +1,84 @@
+//! Shared helpers: a temporary workspace with an isolated HOME/XDG folders, and the `vintner`
+//! command pointed at it.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// A temporary folder with its own HOME, so nothing a test does leaks into the real one.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("vintner-it-")
+            .tempdir()
+            .expect("create temp dir");
+        std::fs::create_dir_all(dir.path().join("home")).expect("create home");
+        Sandbox { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
+    }
+
+    /// A folder inside the sandbox, created.
+    pub fn mkdir(&self, rel: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(&p).expect("mkdir");
+        p
+    }
+
+    /// `vintner` with the sandbox environment, run in `cwd`.
+    pub fn vintner(&self, cwd: &Path) -> Command {
+        let mut cmd = Command::cargo_bin("vintner").expect("vintner binary");
+        self.isolate(&mut cmd);
+        cmd.current_dir(cwd);
+        cmd
+    }
+
+    /// Applies the sandbox environment to any command (also the peers').
+    pub fn isolate(&self, cmd: &mut Command) {
+        let home = self.home();
+        cmd.env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("GIT_AUTHOR_NAME", "vintner-test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+            .env("GIT_COMMITTER_NAME", "vintner-test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+            .env("NO_COLOR", "1")
+            .env_remove("MLFLOW_TRACKING_URI")
+            .env_remove("RUST_LOG");
+    }
+}
+
+/// Filters that make snapshots independent of the temporary folder.
+pub fn path_filters(sandbox: &Sandbox) -> Vec<(String, String)> {
+    let real = std::fs::canonicalize(sandbox.path()).unwrap_or_else(|_| sandbox.path().into());
+    vec![
+        (regex_escape(&real.to_string_lossy()), "[SANDBOX]".into()),
+        (
+            regex_escape(&sandbox.path().to_string_lossy()),
+            "[SANDBOX]".into(),
+        ),
+    ]
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
