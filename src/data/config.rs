@@ -365,6 +365,14 @@ impl Config {
         self.files.values().rev().find_map(|f| f.get(section, key))
     }
 
+    /// A path setting (like `cache.dir`), resolved against its config file's folder.
+    pub fn get_path(&self, section: &str, key: &str) -> Option<PathBuf> {
+        self.files.iter().rev().find_map(|(level, f)| {
+            f.get(section, key)
+                .map(|v| PathBuf::from(resolve_url(v, *level, &self.dvc_dir)))
+        })
+    }
+
     /// The default remote's name (`core.remote`).
     pub fn default_remote(&self) -> Option<&str> {
         self.get("core", "remote")

@@ -2,9 +2,24 @@
 //! hashing, `.dvc` files, `.dir` manifests, the cache, the workspace and remotes. Knows nothing
 //! of `track` or `ml`: what vintner writes here, the real `dvc` reads, and the other way round.
 
+pub mod add;
+pub mod checkout;
 pub mod config;
+pub mod dvcfile;
 pub mod fsutil;
+pub mod gitignore;
+pub mod hash;
+pub mod index;
+pub mod lock;
+pub mod manifest;
+pub mod odb;
+pub mod remote;
 pub mod repo;
+pub mod state;
+pub mod status;
+pub mod transfer;
+pub mod workspace;
+pub mod yaml;
 
 use std::path::PathBuf;
 
@@ -37,6 +52,49 @@ pub enum Error {
     RemoteExists(String),
     #[error("No data remote is configured")]
     NoRemote,
+    #[error("Malformed `.dvc` file `{}`: {message}", path.display())]
+    MalformedDvcFile { path: PathBuf, message: String },
+    #[error("Checksum mismatch for {what}: expected {expected}, found {found}")]
+    HashMismatch {
+        what: String,
+        expected: String,
+        found: String,
+    },
+    #[error("Corrupt `.dir` manifest `{oid}` in `{location}`: {message}")]
+    BadManifest {
+        oid: String,
+        location: String,
+        message: String,
+    },
+    #[error("No cache link type worked")]
+    NoLinkType,
+    #[error("Invalid `cache.type` in the DVC config: {0}")]
+    BadCacheType(String),
+    #[error("`{}` does not exist", .0.display())]
+    Missing(PathBuf),
+    #[error("`{}` is not tracked: no `.dvc` file describes it", .0.display())]
+    NotTracked(PathBuf),
+    #[error("`{}` is outside the repository `{}`", path.display(), root.display())]
+    OutsideRepo { path: PathBuf, root: PathBuf },
+    #[error("`{}` is a broken symlink", .0.display())]
+    BrokenSymlink(PathBuf),
+    #[error("`{}` is already tracked by `{}`", path.display(), by.display())]
+    AlreadyTracked { path: PathBuf, by: PathBuf },
+    #[error("{} object(s) are missing from the cache: {}", missing.len(), missing.join(", "))]
+    MissingFromCache { missing: Vec<String> },
+    #[error("{} object(s) are missing from remote `{remote}`: {}", missing.len(), missing.join(", "))]
+    MissingFromRemote {
+        remote: String,
+        missing: Vec<String>,
+    },
+    #[error("Refusing to overwrite or delete workspace files whose content is not in the cache: {}", paths.join(", "))]
+    UnsavedChanges { paths: Vec<String> },
+    #[error("Data remote `{remote}` failed: {message}")]
+    Remote { remote: String, message: String },
+    #[error("Another vintner or DVC process holds the repository lock `{}`", .0.display())]
+    Locked(PathBuf),
+    #[error("`{0}` needs confirmation, and there is no terminal to ask on")]
+    NeedsConfirmation(&'static str),
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
 }
@@ -83,7 +141,46 @@ impl Error {
                     .into()
             }
             Error::Git(_) => "install git, or check the repository with `git status`".into(),
-            Error::Io { .. } => return None,
+            Error::MalformedDvcFile { path, .. } => format!(
+                "fix `{}` by hand, or restore it with `git checkout -- {}`",
+                path.display(),
+                path.display()
+            ),
+            Error::HashMismatch { .. } => {
+                "the stored copy is corrupt; push it again from a machine that has the file".into()
+            }
+            Error::BadManifest { .. } => {
+                "the manifest is corrupt; push it again from a machine that has the folder".into()
+            }
+            Error::BadCacheType(_) => {
+                "set it with `dvc config cache.type reflink,copy` (or hardlink, symlink, copy)"
+                    .into()
+            }
+            Error::Missing(_) => "check the path".into(),
+            Error::NotTracked(_) => "version it first with `vintner add <path>`".into(),
+            Error::OutsideRepo { .. } => "move the data inside the repository".into(),
+            Error::BrokenSymlink(_) => "fix or remove the link, or list it in `.dvcignore`".into(),
+            Error::AlreadyTracked { by, .. } => format!(
+                "it is part of the output of `{}`; re-add that output instead",
+                by.display()
+            ),
+            Error::MissingFromCache { .. } => {
+                "fetch them with `vintner pull` (or `vintner fetch`) from the data remote".into()
+            }
+            Error::MissingFromRemote { .. } => {
+                "push them from a machine that has them: `vintner push`".into()
+            }
+            Error::UnsavedChanges { .. } => {
+                "save them with `vintner add`, or discard them with `--force`".into()
+            }
+            Error::Remote { .. } => {
+                "check the remote with `vintner remote list` and that it is reachable".into()
+            }
+            Error::Locked(_) => {
+                "wait for the other process to finish, then run the command again".into()
+            }
+            Error::NeedsConfirmation(_) => "pass `--force` to go ahead without asking".into(),
+            Error::Io { .. } | Error::NoLinkType => return None,
         })
     }
 

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::config::{Config, ConfigFile, ConfigLevel, remote_section};
 use super::fsutil::{normalize, write_atomic};
+use super::odb::{LinkType, Odb};
+use super::state::State;
 use super::{Error, Result};
 use crate::git;
 
@@ -70,6 +72,26 @@ impl Repo {
     /// All config levels merged.
     pub fn config(&self) -> Result<Config> {
         Config::load(&self.dvc_dir)
+    }
+
+    /// The cache: `cache.dir` or `.dvc/cache`.
+    pub fn cache(&self, config: &Config) -> Odb {
+        Odb::new(
+            config
+                .get_path("cache", "dir")
+                .unwrap_or_else(|| self.dvc_dir.join("cache")),
+        )
+    }
+
+    /// `cache.type` as a list of link types to try in order (default `reflink,copy`).
+    pub fn link_types(&self, config: &Config) -> Result<Vec<LinkType>> {
+        LinkType::parse_list(config.get("cache", "type").unwrap_or("reflink,copy"))
+            .map_err(Error::BadCacheType)
+    }
+
+    /// The hash cache of this repository.
+    pub fn state(&self) -> State {
+        State::load(&self.dvc_dir)
     }
 
     /// The path of one config level's file.

@@ -1,12 +1,18 @@
-//! `vintner checkout`: restores the workspace from the cache as the `.dvc` files describe it.
+//! `vintner checkout`: restore the workspace from the cache as the `.dvc` files describe it.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
 
 use super::JsonFlag;
 use crate::cli::Context;
+use crate::data::Repo;
+use crate::data::checkout::{self, Change, Changed};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files, folders or `.dvc` files; all `.dvc` files of the repository when omitted.
-    targets: Vec<std::path::PathBuf>,
+    /// Outputs or `.dvc` files; every `.dvc` file of the repository when omitted.
+    targets: Vec<PathBuf>,
     /// Overwrite or delete workspace files whose content is not in the cache.
     #[arg(short, long)]
     force: bool,
@@ -14,7 +20,37 @@ pub struct Args {
     json: JsonFlag,
 }
 
-pub fn run(args: Args, _ctx: &Context) -> anyhow::Result<()> {
-    let _ = (&args, args.json.json);
-    super::not_built("checkout", "use `dvc checkout` meanwhile")
+/// Prints DVC's `A       path` / `M       dir/` lines.
+pub(crate) fn print_changes(ctx: &Context, changed: &[Changed]) {
+    for c in changed {
+        let letter = match c.change {
+            Change::Added => 'A',
+            Change::Modified => 'M',
+        };
+        let slash = if c.is_dir { "/" } else { "" };
+        ctx.printer
+            .data(format!("{letter}       {}{slash}", c.path));
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    changed: &'a [Changed],
+}
+
+pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
+    let repo = Repo::find(&ctx.cwd)?;
+    let progress = ctx.printer.progress();
+    let changed = checkout::checkout(
+        &repo,
+        &args.targets,
+        &ctx.cwd,
+        args.force,
+        progress.as_ref(),
+    )?;
+    if args.json.json {
+        return ctx.printer.json(&Report { changed: &changed });
+    }
+    print_changes(ctx, &changed);
+    Ok(())
 }

@@ -1,0 +1,270 @@
+//! `checkout`: make the workspace match the `.dvc` files from the cache. Without `--force` it
+//! never overwrites or deletes a workspace file whose content is not in the cache (DVC's rule),
+//! and it decides everything before it changes anything.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::hash::HashKind;
+use super::index::{self, Tracked};
+use super::odb::{LinkType, Odb, Oid};
+use super::repo::Repo;
+use super::state::State;
+use super::workspace;
+use super::{Error, Result};
+use crate::progress::Progress;
+
+/// What happened to one output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Modified,
+}
+
+/// One output checkout changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Changed {
+    pub path: String,
+    pub change: Change,
+    pub is_dir: bool,
+}
+
+/// A single file operation decided before any is done.
+enum Op {
+    Write {
+        oid: Oid,
+        dest: PathBuf,
+        isexec: bool,
+    },
+    Remove(PathBuf),
+}
+
+/// Checks out the targets' outputs (all when none).
+pub fn checkout(
+    repo: &Repo,
+    targets: &[PathBuf],
+    cwd: &Path,
+    force: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<Changed>> {
+    let outs = index::collect(repo, targets, cwd)?;
+    checkout_outs(repo, &outs, force, progress)
+}
+
+/// [`checkout`] for already collected outputs.
+pub fn checkout_outs(
+    repo: &Repo,
+    outs: &[Tracked],
+    force: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<Changed>> {
+    let _lock = super::lock::RepoLock::acquire(&repo.dvc_dir, super::add::LOCK_WAIT)?;
+    let config = repo.config()?;
+    let cache = repo.cache(&config);
+    let links = repo.link_types(&config)?;
+    let state = repo.state();
+    let mut ops: Vec<Op> = Vec::new();
+    let mut unsaved: Vec<String> = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
+    let mut changed: Vec<Changed> = Vec::new();
+    let mut empty_dirs: Vec<PathBuf> = Vec::new();
+
+    for t in outs {
+        let Some(md5) = t.out.md5.clone() else {
+            continue;
+        };
+        if !t.out.cache {
+            continue;
+        }
+        let kind = t.out.hash;
+        let oid = Oid::new(md5, kind);
+        let before = ops.len();
+        let is_dir = oid.is_dir();
+        let empty_dir = oid_is_empty_dir(&oid);
+        let existed = std::fs::symlink_metadata(&t.path).is_ok();
+        if oid.is_dir() {
+            if !cache.contains(&oid) {
+                missing.push(format!("{} ({})", t.display(repo), oid.rel_path()));
+                continue;
+            }
+            let entries = cache.read_manifest(&oid)?;
+            if entries.is_empty() {
+                empty_dirs.push(t.path.clone());
+            }
+            let mut current: BTreeMap<String, PathBuf> = BTreeMap::new();
+            if t.path.is_dir() {
+                for (rel, abs, _) in workspace::walk(&t.path)? {
+                    current.insert(rel, abs);
+                }
+            } else if existed {
+                // A file where the folder should be.
+                plan_replace(
+                    &t.path,
+                    kind,
+                    &cache,
+                    &state,
+                    force,
+                    &mut ops,
+                    &mut unsaved,
+                    progress,
+                )?;
+            }
+            for e in &entries {
+                let dest = t.path.join(&e.relpath);
+                let want = Oid::new(e.md5.clone(), kind);
+                if let Some(abs) = current.remove(&e.relpath) {
+                    let meta = std::fs::metadata(&abs).map_err(Error::io("stat", &abs))?;
+                    let have = ws_md5(&abs, &meta, kind, &state, progress)?;
+                    if have == e.md5 {
+                        continue;
+                    }
+                    if !force && !cache.contains(&Oid::new(have, kind)) {
+                        unsaved.push(display(repo, &abs));
+                    }
+                }
+                if !cache.contains(&want) {
+                    missing.push(format!("{} ({})", display(repo, &dest), want.rel_path()));
+                    continue;
+                }
+                ops.push(Op::Write {
+                    oid: want,
+                    dest,
+                    isexec: false,
+                });
+            }
+            // Files in the folder that the manifest does not list.
+            for (_, abs) in current {
+                let meta = std::fs::metadata(&abs).map_err(Error::io("stat", &abs))?;
+                let have = ws_md5(&abs, &meta, kind, &state, progress)?;
+                if !force && !cache.contains(&Oid::new(have, kind)) {
+                    unsaved.push(display(repo, &abs));
+                }
+                ops.push(Op::Remove(abs));
+            }
+        } else {
+            if let Ok(meta) = std::fs::metadata(&t.path) {
+                if meta.is_dir() {
+                    if !force {
+                        unsaved.push(display(repo, &t.path));
+                    }
+                    ops.push(Op::Remove(t.path.clone()));
+                } else {
+                    let have = ws_md5(&t.path, &meta, kind, &state, progress)?;
+                    if have == oid.md5 {
+                        continue;
+                    }
+                    if !force && !cache.contains(&Oid::new(have, kind)) {
+                        unsaved.push(display(repo, &t.path));
+                    }
+                }
+            }
+            if !cache.contains(&oid) {
+                missing.push(format!("{} ({})", t.display(repo), oid.rel_path()));
+                continue;
+            }
+            ops.push(Op::Write {
+                oid,
+                dest: t.path.clone(),
+                isexec: t.out.isexec,
+            });
+        }
+        if ops.len() > before || (!existed && empty_dir) {
+            changed.push(Changed {
+                path: t.display(repo),
+                change: if existed {
+                    Change::Modified
+                } else {
+                    Change::Added
+                },
+                is_dir,
+            });
+        }
+    }
+    if !unsaved.is_empty() {
+        return Err(Error::UnsavedChanges { paths: unsaved });
+    }
+    if !missing.is_empty() {
+        return Err(Error::MissingFromCache { missing });
+    }
+    progress.begin("checkout", Some(ops.len() as u64));
+    for op in &ops {
+        match op {
+            Op::Write { oid, dest, isexec } => {
+                if let Ok(m) = std::fs::symlink_metadata(dest)
+                    && m.is_dir()
+                {
+                    std::fs::remove_dir_all(dest).map_err(Error::io("remove", dest))?;
+                }
+                cache.checkout_file(oid, dest, &links, *isexec)?;
+                if matches!(links.first(), Some(LinkType::Copy | LinkType::Reflink))
+                    && let Ok(meta) = std::fs::metadata(dest)
+                {
+                    state.set(dest, &meta, &oid.md5);
+                }
+            }
+            Op::Remove(p) => {
+                let r = if p.is_dir() {
+                    std::fs::remove_dir_all(p)
+                } else {
+                    std::fs::remove_file(p)
+                };
+                r.map_err(Error::io("remove", p))?;
+            }
+        }
+        progress.advance(1);
+    }
+    progress.end();
+    for d in empty_dirs {
+        std::fs::create_dir_all(&d).map_err(Error::io("create folder", &d))?;
+    }
+    state.save();
+    Ok(changed)
+}
+
+fn oid_is_empty_dir(oid: &Oid) -> bool {
+    oid.md5 == "d751713988987e9331980363e24189ce.dir"
+}
+
+fn display(repo: &Repo, p: &Path) -> String {
+    p.strip_prefix(&repo.root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn ws_md5(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    kind: HashKind,
+    state: &State,
+    progress: &dyn Progress,
+) -> Result<String> {
+    match kind {
+        HashKind::Md5 => workspace::file_md5(path, meta, state, progress),
+        HashKind::Md5Dos2Unix => super::hash::md5_file(path, kind, &|_| {}),
+    }
+}
+
+/// A file standing where a folder output goes: replace it if its content is saved.
+#[allow(clippy::too_many_arguments)]
+fn plan_replace(
+    path: &Path,
+    kind: HashKind,
+    cache: &Odb,
+    state: &State,
+    force: bool,
+    ops: &mut Vec<Op>,
+    unsaved: &mut Vec<String>,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(Error::io("stat", path))?;
+    let have = ws_md5(path, &meta, kind, state, progress)?;
+    if !force && !cache.contains(&Oid::new(have, kind)) {
+        unsaved.push(path.display().to_string());
+    }
+    ops.push(Op::Remove(path.to_path_buf()));
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Which outputs a command works on: every `.dvc` file of the repository (found by walking it as
+//! DVC does), or the ones named by targets — a `.dvc` file, an output path, or a folder holding
+//! `.dvc` files.
+
+use std::path::{Path, PathBuf};
+
+use super::dvcfile::{DvcFile, Out};
+use super::fsutil::normalize;
+use super::repo::Repo;
+use super::{Error, Result};
+
+/// One output of one `.dvc` file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tracked {
+    /// The `.dvc` file (absolute).
+    pub dvc_path: PathBuf,
+    pub out: Out,
+    /// The output's absolute path.
+    pub path: PathBuf,
+}
+
+impl Tracked {
+    /// The output path relative to the repository root, `/`-separated (DVC's display form).
+    pub fn display(&self, repo: &Repo) -> String {
+        self.path
+            .strip_prefix(&repo.root)
+            .unwrap_or(&self.path)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The `.dvc` file relative to the repository root.
+    pub fn dvc_display(&self, repo: &Repo) -> String {
+        self.dvc_path
+            .strip_prefix(&repo.root)
+            .unwrap_or(&self.dvc_path)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// Every `.dvc` file below `dir` (skipping `.git`, `.dvc` and `.dvcignore`d paths), sorted.
+pub fn dvc_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let walker = ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .hidden(false)
+        .parents(true)
+        .add_custom_ignore_filename(".dvcignore")
+        .filter_entry(|e| {
+            !(e.depth() > 0
+                && e.file_type().is_some_and(|t| t.is_dir())
+                && [".git", ".dvc", ".hg"].iter().any(|n| e.file_name() == *n))
+        })
+        .build();
+    let mut found = Vec::new();
+    for entry in walker.flatten() {
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && entry.path().extension().is_some_and(|x| x == "dvc")
+        {
+            found.push(entry.path().to_path_buf());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn outs_of(path: &Path) -> Result<Vec<Tracked>> {
+    let file = DvcFile::load(path)?;
+    Ok(file
+        .outs
+        .iter()
+        .map(|out| Tracked {
+            dvc_path: path.to_path_buf(),
+            path: file.out_path(out),
+            out: out.clone(),
+        })
+        .collect())
+}
+
+/// The outputs named by `targets` (relative to `cwd`), or all outputs when there are none.
+pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Tracked>> {
+    if targets.is_empty() {
+        let mut all = Vec::new();
+        for f in dvc_files(&repo.root)? {
+            all.extend(outs_of(&f)?);
+        }
+        return Ok(all);
+    }
+    let mut picked: Vec<Tracked> = Vec::new();
+    let mut everything: Option<Vec<Tracked>> = None;
+    for target in targets {
+        let abs = normalize(&cwd.join(target));
+        if !abs.starts_with(&repo.root) {
+            return Err(Error::OutsideRepo {
+                path: abs,
+                root: repo.root.clone(),
+            });
+        }
+        let as_dvc = if abs.extension().is_some_and(|x| x == "dvc") {
+            Some(abs.clone())
+        } else {
+            let mut p = abs.clone().into_os_string();
+            p.push(".dvc");
+            Some(PathBuf::from(p))
+        };
+        if let Some(f) = as_dvc.filter(|p| p.is_file()) {
+            picked.extend(outs_of(&f)?);
+            continue;
+        }
+        if abs.is_dir() {
+            let inside = dvc_files(&abs)?;
+            if !inside.is_empty() {
+                for f in inside {
+                    picked.extend(outs_of(&f)?);
+                }
+                continue;
+            }
+        }
+        let all = match &everything {
+            Some(a) => a,
+            None => everything.insert(collect(repo, &[], cwd)?),
+        };
+        match all.iter().find(|t| t.path == abs) {
+            Some(t) => picked.push(t.clone()),
+            None => {
+                if let Some(owner) = all.iter().find(|t| abs.starts_with(&t.path)) {
+                    return Err(Error::AlreadyTracked {
+                        path: abs,
+                        by: owner.dvc_path.clone(),
+                    });
+                }
+                return Err(Error::NotTracked(abs));
+            }
+        }
+    }
+    picked.dedup_by(|a, b| a.dvc_path == b.dvc_path && a.out.path == b.out.path);
+    Ok(picked)
+}

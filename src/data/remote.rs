@@ -1,0 +1,168 @@
+//! Data remotes: where objects go on `push` and come from on `pull`, laid out like the cache.
+//! Every download is hashed before it enters the cache, so a tampered remote object is refused
+//! with an error naming the object and the remote (DVC accepts it unless `verify` is set).
+
+use std::path::Path;
+
+use super::config::{Config, RemoteConfig};
+use super::odb::{Odb, Oid};
+use super::{Error, Result};
+
+/// An object store reachable for transfers.
+pub trait Remote: Send + Sync {
+    /// The remote's name in the DVC config.
+    fn name(&self) -> &str;
+    /// Its URL, for messages.
+    fn url(&self) -> &str;
+    /// Whether the remote holds `oid`.
+    fn contains(&self, oid: &Oid) -> Result<bool>;
+    /// Uploads the cache object `oid` (a file at `src`), verifying its content on the way.
+    fn put(&self, src: &Path, oid: &Oid) -> Result<()>;
+    /// Downloads `oid` into `cache`, refusing content whose hash does not match.
+    fn get(&self, oid: &Oid, cache: &Odb) -> Result<()>;
+    /// Reads a small object (a `.dir` manifest) whole, verified.
+    fn read_verified(&self, oid: &Oid) -> Result<Vec<u8>>;
+
+    /// `remote `name` (url)`, for messages.
+    fn describe(&self) -> String {
+        format!("remote `{}` ({})", self.name(), self.url())
+    }
+}
+
+/// Opens the remote called `name`, or the default remote.
+pub fn open(config: &Config, name: Option<&str>) -> Result<Box<dyn Remote>> {
+    let name = match name.or(config.default_remote()) {
+        Some(n) => n.to_string(),
+        None => return Err(Error::NoRemote),
+    };
+    let rc = config.remote(&name)?;
+    open_config(&rc)
+}
+
+/// Opens a remote from its merged settings.
+pub fn open_config(rc: &RemoteConfig) -> Result<Box<dyn Remote>> {
+    if let Some(scheme) = rc.url.split_once("://").map(|(s, _)| s) {
+        return match scheme {
+            "file" => Ok(Box::new(LocalRemote::new(
+                &rc.name,
+                rc.url.trim_start_matches("file://"),
+            ))),
+            other => Err(Error::Remote {
+                remote: rc.name.clone(),
+                message: format!(
+                    "`{other}://` remotes are not supported (local folders and s3:// are)"
+                ),
+            }),
+        };
+    }
+    Ok(Box::new(LocalRemote::new(&rc.name, &rc.url)))
+}
+
+/// A folder on this machine (or a mounted share), laid out like the cache.
+pub struct LocalRemote {
+    name: String,
+    url: String,
+    odb: Odb,
+}
+
+impl LocalRemote {
+    pub fn new(name: &str, path: &str) -> LocalRemote {
+        LocalRemote {
+            name: name.to_string(),
+            url: path.to_string(),
+            odb: Odb::new(path),
+        }
+    }
+}
+
+impl Remote for LocalRemote {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn contains(&self, oid: &Oid) -> Result<bool> {
+        Ok(self.odb.contains(oid))
+    }
+
+    fn put(&self, src: &Path, oid: &Oid) -> Result<()> {
+        self.odb.add_file(src, oid).map_err(|e| match e {
+            Error::HashMismatch {
+                expected, found, ..
+            } => Error::HashMismatch {
+                what: format!(
+                    "cache object `{}` (the local cache is corrupt)",
+                    src.display()
+                ),
+                expected,
+                found,
+            },
+            other => other,
+        })
+    }
+
+    fn get(&self, oid: &Oid, cache: &Odb) -> Result<()> {
+        let src = self.odb.path(oid);
+        let file = match std::fs::File::open(&src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::MissingFromRemote {
+                    remote: self.name.clone(),
+                    missing: vec![oid.rel_path()],
+                });
+            }
+            Err(e) => return Err(Error::io("read", &src)(e)),
+        };
+        let dest = cache.path(oid);
+        cache
+            .store_stream(file, &src, oid, &dest)
+            .map_err(|e| self.name_mismatch(e, oid))
+    }
+
+    fn read_verified(&self, oid: &Oid) -> Result<Vec<u8>> {
+        let src = self.odb.path(oid);
+        let bytes = match std::fs::read(&src) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::MissingFromRemote {
+                    remote: self.name.clone(),
+                    missing: vec![oid.rel_path()],
+                });
+            }
+            Err(e) => return Err(Error::io("read", &src)(e)),
+        };
+        verify_bytes(&bytes, oid, &self.describe())?;
+        Ok(bytes)
+    }
+}
+
+impl LocalRemote {
+    fn name_mismatch(&self, e: Error, oid: &Oid) -> Error {
+        match e {
+            Error::HashMismatch {
+                expected, found, ..
+            } => Error::HashMismatch {
+                what: format!("object `{}` of {}", oid.rel_path(), self.describe()),
+                expected,
+                found,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Checks in-memory object bytes against their id.
+pub fn verify_bytes(bytes: &[u8], oid: &Oid, remote: &str) -> Result<()> {
+    let found = super::hash::md5_of(bytes, oid.kind());
+    if found != oid.hex() {
+        return Err(Error::HashMismatch {
+            what: format!("object `{}` of {remote}", oid.rel_path()),
+            expected: oid.hex().to_string(),
+            found,
+        });
+    }
+    Ok(())
+}

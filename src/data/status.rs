@@ -1,0 +1,208 @@
+//! `status`: how each output in the workspace compares with its `.dvc` file and the cache
+//! (DVC's `modified`, `deleted`, `not in cache`), and `status -c`: how the cache compares with
+//! a remote (`new`, `deleted`, `missing`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Result;
+use super::hash::HashKind;
+use super::index::{self, Tracked};
+use super::odb::{Odb, Oid};
+use super::repo::Repo;
+use super::state::State;
+use super::workspace::{self, Hashed};
+use crate::progress::Progress;
+
+/// The state of one output, in DVC's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum OutState {
+    #[serde(rename = "modified")]
+    Modified,
+    #[serde(rename = "deleted")]
+    Deleted,
+    #[serde(rename = "not in cache")]
+    NotInCache,
+    #[serde(rename = "not committed")]
+    NotCommitted,
+}
+
+impl OutState {
+    pub fn label(self) -> &'static str {
+        match self {
+            OutState::Modified => "modified",
+            OutState::Deleted => "deleted",
+            OutState::NotInCache => "not in cache",
+            OutState::NotCommitted => "not committed",
+        }
+    }
+}
+
+/// The objects an output needs in the cache: the file, or the `.dir` and its files (when the
+/// manifest is at hand).
+pub fn objects_of(out_md5: &str, kind: HashKind, cache: &Odb) -> Result<(Vec<Oid>, bool)> {
+    let oid = Oid::new(out_md5, kind);
+    if !oid.is_dir() {
+        return Ok((vec![oid], true));
+    }
+    if !cache.contains(&oid) {
+        return Ok((vec![oid], false));
+    }
+    let entries = cache.read_manifest(&oid)?;
+    let mut all: Vec<Oid> = entries.into_iter().map(|e| Oid::new(e.md5, kind)).collect();
+    all.push(oid);
+    Ok((all, true))
+}
+
+/// Hashes the workspace copy of an output with the output's own hash kind.
+pub fn hash_workspace(
+    t: &Tracked,
+    state: &State,
+    progress: &dyn Progress,
+) -> Result<Option<Hashed>> {
+    match t.out.hash {
+        HashKind::Md5 => workspace::hash_output(&t.path, state, None, progress),
+        HashKind::Md5Dos2Unix => workspace::hash_output_legacy(&t.path),
+    }
+}
+
+/// Compares one output; `None` means up to date.
+pub fn out_state(
+    t: &Tracked,
+    cache: &Odb,
+    state: &State,
+    progress: &dyn Progress,
+) -> Result<Option<OutState>> {
+    let Some(md5) = t.out.md5.as_deref() else {
+        return Ok(Some(OutState::NotCommitted));
+    };
+    let Some(h) = hash_workspace(t, state, progress)? else {
+        return Ok(Some(OutState::Deleted));
+    };
+    if h.md5 != md5 {
+        return Ok(Some(OutState::Modified));
+    }
+    if !t.out.cache {
+        return Ok(None);
+    }
+    let (objects, complete) = objects_of(md5, t.out.hash, cache)?;
+    if !complete || objects.iter().any(|o| !cache.contains(o)) {
+        return Ok(Some(OutState::NotInCache));
+    }
+    Ok(None)
+}
+
+/// One changed output of `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub dvc_file: String,
+    pub path: String,
+    pub state: OutState,
+}
+
+/// Workspace status of the targets (all outputs when none).
+pub fn status(
+    repo: &Repo,
+    targets: &[PathBuf],
+    cwd: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<Change>> {
+    let config = repo.config()?;
+    let cache = repo.cache(&config);
+    let state = repo.state();
+    let mut changes = Vec::new();
+    for t in index::collect(repo, targets, cwd)? {
+        if let Some(s) = out_state(&t, &cache, &state, progress)? {
+            changes.push(Change {
+                dvc_file: t.dvc_display(repo),
+                path: t.display(repo),
+                state: s,
+            });
+        }
+    }
+    state.save();
+    Ok(changes)
+}
+
+/// DVC's `status --json` shape: `{dvc_file: [{"changed outs": {path: state}}]}`.
+pub type DvcStatusJson = BTreeMap<String, Vec<BTreeMap<String, BTreeMap<String, OutState>>>>;
+
+/// Groups changes into [`DvcStatusJson`].
+pub fn to_dvc_json(changes: &[Change]) -> DvcStatusJson {
+    let mut out = DvcStatusJson::new();
+    for c in changes {
+        let entry = out.entry(c.dvc_file.clone()).or_default();
+        if entry.is_empty() {
+            entry.push(BTreeMap::new());
+        }
+        entry[0]
+            .entry("changed outs".to_string())
+            .or_default()
+            .insert(c.path.clone(), c.state);
+    }
+    out
+}
+
+/// `status -c`: for every object of the targets' outputs that the cache and the remote do not
+/// both hold, `new` (cache only), `deleted` (remote only) or `missing` (neither), keyed by the
+/// output path (and `path/file` for folder members), as DVC reports it. Also returns the
+/// remote's name.
+pub fn cloud_status(
+    repo: &Repo,
+    targets: &[PathBuf],
+    remote_name: Option<&str>,
+    cwd: &Path,
+) -> Result<(String, BTreeMap<String, &'static str>)> {
+    let config = repo.config()?;
+    let cache = repo.cache(&config);
+    let remote = super::remote::open(&config, remote_name)?;
+    let mut out = BTreeMap::new();
+    let classify = |oid: &Oid| -> Result<Option<&'static str>> {
+        let local = cache.contains(oid);
+        let far = remote.contains(oid)?;
+        Ok(match (local, far) {
+            (true, true) => None,
+            (true, false) => Some("new"),
+            (false, true) => Some("deleted"),
+            (false, false) => Some("missing"),
+        })
+    };
+    for t in index::collect(repo, targets, cwd)? {
+        let Some(md5) = t.out.md5.as_deref() else {
+            continue;
+        };
+        if !t.out.cache {
+            continue;
+        }
+        let oid = Oid::new(md5, t.out.hash);
+        let name = t.display(repo);
+        if let Some(s) = classify(&oid)? {
+            out.insert(name.clone(), s);
+        }
+        if oid.is_dir() {
+            let entries = if cache.contains(&oid) {
+                cache.read_manifest(&oid)?
+            } else {
+                match remote.read_verified(&oid) {
+                    Ok(bytes) => {
+                        super::manifest::parse(&bytes).map_err(|e| super::Error::BadManifest {
+                            oid: oid.rel_path(),
+                            location: remote.describe(),
+                            message: e.to_string(),
+                        })?
+                    }
+                    Err(super::Error::MissingFromRemote { .. }) => Vec::new(),
+                    Err(e) => return Err(e),
+                }
+            };
+            for e in entries {
+                if let Some(s) = classify(&Oid::new(e.md5, t.out.hash))? {
+                    out.insert(format!("{name}/{}", e.relpath), s);
+                }
+            }
+        }
+    }
+    Ok((remote.name().to_string(), out))
+}
