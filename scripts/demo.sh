@@ -19,8 +19,11 @@ run init --remote "$proj.remote"
 mkdir -p data
 cp "$here/data/winequality-red.csv" "$here/data/winequality-white.csv" "$here/data/README.md" data/
 run remote list
-say "git commit -m 'vintner project'"
-git add -A && git commit --quiet -m "vintner project"
-git log --oneline | cat
+run add data/winequality-red.csv data/winequality-white.csv
+say "git add data/*.dvc data/.gitignore && git commit -m 'wine data'"
+git add -A && git commit --quiet -m "Wine Quality data, versioned"
+run push
+run status
+run status -c
 
 printf '\nDemo project: %s (data remote: %s.remote)\n' "$proj" "$proj" >&2

@@ -96,3 +96,23 @@ pub fn lineage(dir: &Path) -> Lineage {
         dirty,
     }
 }
+
+/// Every file path (relative to the top) in the tree of `rev`.
+pub fn ls_tree(dir: &Path, rev: &str) -> Result<Vec<String>, GitError> {
+    let out = git(dir, ["ls-tree", "-r", "-z", "--name-only", rev])?;
+    Ok(out
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// The content of `path` (relative to the top) at `rev`.
+pub fn show(dir: &Path, rev: &str, path: &str) -> Result<String, GitError> {
+    git(dir, ["show", &format!("{rev}:{path}")])
+}
+
+/// The full commit id `rev` names.
+pub fn rev_parse(dir: &Path, rev: &str) -> Result<String, GitError> {
+    git(dir, ["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
+}

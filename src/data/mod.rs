@@ -5,8 +5,10 @@
 pub mod add;
 pub mod checkout;
 pub mod config;
+pub mod diff;
 pub mod dvcfile;
 pub mod fsutil;
+pub mod gc;
 pub mod gitignore;
 pub mod hash;
 pub mod index;
@@ -15,6 +17,7 @@ pub mod manifest;
 pub mod odb;
 pub mod remote;
 pub mod repo;
+pub mod s3;
 pub mod state;
 pub mod status;
 pub mod transfer;
@@ -91,6 +94,8 @@ pub enum Error {
     UnsavedChanges { paths: Vec<String> },
     #[error("Data remote `{remote}` failed: {message}")]
     Remote { remote: String, message: String },
+    #[error("No AWS credentials found for remote `{remote}`")]
+    NoCredentials { remote: String },
     #[error("Another vintner or DVC process holds the repository lock `{}`", .0.display())]
     Locked(PathBuf),
     #[error("`{0}` needs confirmation, and there is no terminal to ask on")]
@@ -176,6 +181,11 @@ impl Error {
             Error::Remote { .. } => {
                 "check the remote with `vintner remote list` and that it is reachable".into()
             }
+            Error::NoCredentials { remote } => format!(
+                "set them with `vintner remote modify --local {remote} access_key_id <id>` and \
+                 `… secret_access_key <secret>`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an \
+                 `~/.aws/credentials` profile (`vintner remote modify {remote} profile <name>`)"
+            ),
             Error::Locked(_) => {
                 "wait for the other process to finish, then run the command again".into()
             }

@@ -139,40 +139,35 @@ impl Odb {
         oid: &Oid,
         dest: &Path,
     ) -> Result<()> {
+        let mut pending = self.begin(oid, dest)?;
+        let mut buf = vec![0u8; hash::CHUNK];
+        loop {
+            let n = read_full(&mut input, &mut buf).map_err(Error::io("read", origin))?;
+            if n == 0 {
+                break;
+            }
+            pending.write(&buf[..n])?;
+            if n < buf.len() {
+                break;
+            }
+        }
+        pending.commit(&origin.display().to_string())
+    }
+
+    /// Starts writing object `oid` at `dest` (normally `self.path(oid)`): bytes go to a temp
+    /// file and are hashed; [`Pending::commit`] verifies and renames. Dropping it cleans up.
+    pub fn begin(&self, oid: &Oid, dest: &Path) -> Result<Pending> {
         let parent = dest.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
         let tmp = temp_path(dest);
-        let result = (|| -> Result<()> {
-            let mut out = File::create(&tmp).map_err(Error::io("create", &tmp))?;
-            let mut hasher = Hasher::new(oid.kind());
-            let mut buf = vec![0u8; hash::CHUNK];
-            loop {
-                let n = read_full(&mut input, &mut buf).map_err(Error::io("read", origin))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n]).map_err(Error::io("write", &tmp))?;
-                if n < buf.len() {
-                    break;
-                }
-            }
-            drop(out);
-            let found = hasher.finish();
-            if found != oid.hex() {
-                return Err(Error::HashMismatch {
-                    what: origin.display().to_string(),
-                    expected: oid.hex().to_string(),
-                    found,
-                });
-            }
-            set_mode(&tmp, OBJECT_MODE)?;
-            std::fs::rename(&tmp, dest).map_err(Error::io("rename into", dest))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        let file = File::create(&tmp).map_err(Error::io("create", &tmp))?;
+        Ok(Pending {
+            file: Some(file),
+            hasher: Some(Hasher::new(oid.kind())),
+            tmp,
+            dest: dest.to_path_buf(),
+            expected: oid.hex().to_string(),
+        })
     }
 
     /// Copies `src` into the store while hashing it (one read), under the id it turns out to
@@ -342,6 +337,55 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+/// An object being written: a temp file plus a running hash. Removed on drop unless committed.
+pub struct Pending {
+    file: Option<File>,
+    hasher: Option<Hasher>,
+    tmp: PathBuf,
+    dest: PathBuf,
+    expected: String,
+}
+
+impl Pending {
+    /// Appends a chunk (feed 1 MiB chunks for the legacy hash to match DVC's).
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(chunk);
+        }
+        match self.file.as_mut() {
+            Some(f) => f.write_all(chunk).map_err(Error::io("write", &self.tmp)),
+            None => Ok(()),
+        }
+    }
+
+    /// Verifies the hash against the id and renames the object into place (0444). `origin`
+    /// names the source in a mismatch error.
+    pub fn commit(mut self, origin: &str) -> Result<()> {
+        drop(self.file.take());
+        let found = self.hasher.take().map(Hasher::finish).unwrap_or_default();
+        if found != self.expected {
+            return Err(Error::HashMismatch {
+                what: origin.to_string(),
+                expected: self.expected.clone(),
+                found,
+            });
+        }
+        set_mode(&self.tmp, OBJECT_MODE)?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(Error::io("rename into", &self.dest))?;
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            drop(self.file.take());
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Incremental md5 of either kind, fed in DVC's 1 MiB chunks.

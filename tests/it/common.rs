@@ -45,18 +45,33 @@ impl Sandbox {
 
     /// Applies the sandbox environment to any command (also the peers').
     pub fn isolate(&self, cmd: &mut Command) {
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        cmd.env_remove("MLFLOW_TRACKING_URI").env_remove("RUST_LOG");
+    }
+
+    /// The same for a `std::process::Command` (for processes a test kills or runs in parallel).
+    pub fn isolate_std(&self, cmd: &mut std::process::Command) {
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        cmd.env_remove("MLFLOW_TRACKING_URI").env_remove("RUST_LOG");
+    }
+
+    fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
         let home = self.home();
-        cmd.env("HOME", &home)
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
-            .env("GIT_AUTHOR_NAME", "vintner-test")
-            .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-            .env("GIT_COMMITTER_NAME", "vintner-test")
-            .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-            .env("NO_COLOR", "1")
-            .env_remove("MLFLOW_TRACKING_URI")
-            .env_remove("RUST_LOG");
+        vec![
+            ("HOME", home.clone().into()),
+            ("XDG_DATA_HOME", home.join(".local/share").into()),
+            ("XDG_CONFIG_HOME", home.join(".config").into()),
+            ("XDG_CACHE_HOME", home.join(".cache").into()),
+            ("GIT_AUTHOR_NAME", "vintner-test".into()),
+            ("GIT_AUTHOR_EMAIL", "test@example.invalid".into()),
+            ("GIT_COMMITTER_NAME", "vintner-test".into()),
+            ("GIT_COMMITTER_EMAIL", "test@example.invalid".into()),
+            ("NO_COLOR", "1".into()),
+        ]
     }
 }
 

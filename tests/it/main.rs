@@ -3,5 +3,7 @@
 
 mod cli;
 mod common;
+mod data;
 mod init;
 mod peers;
+mod s3;

@@ -40,3 +40,70 @@ pub fn dvc(sandbox: &crate::common::Sandbox, cwd: &std::path::Path) -> assert_cm
         .env("DVC_SITE_CACHE_DIR", sandbox.path().join("dvc-site-cache"));
     cmd
 }
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a free port")
+}
+
+/// Waits until something accepts TCP connections on `port`, or panics after `secs`.
+pub fn wait_for_port(port: u16, secs: u64, what: &str, child: &mut std::process::Child) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(secs) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{what} did not listen on 127.0.0.1:{port} within {secs} s");
+}
+
+/// A moto S3 server on 127.0.0.1, stopped on drop. Credentials `test`/`test`.
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = free_port();
+        let mut child = std::process::Command::new(bin("moto", "moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        wait_for_port(port, 60, "moto_server", &mut child);
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Creates a bucket with boto3 from moto's venv.
+    pub fn create_bucket(&self, name: &str) {
+        let script = format!(
+            "import boto3; boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', \
+             aws_secret_access_key='test', region_name='us-east-1').create_bucket(Bucket='{name}')",
+            self.endpoint
+        );
+        let out = std::process::Command::new(bin("moto", "python"))
+            .args(["-c", &script])
+            .output()
+            .expect("run python");
+        assert!(out.status.success(), "create bucket: {out:?}");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
