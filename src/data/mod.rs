@@ -94,6 +94,8 @@ pub enum Error {
     UnsavedChanges { paths: Vec<String> },
     #[error("Data remote `{remote}` failed: {message}")]
     Remote { remote: String, message: String },
+    #[error("`{}` is inside a folder being versioned", .0.display())]
+    DvcignoreInOutput(PathBuf),
     #[error("No AWS credentials found for remote `{remote}`")]
     NoCredentials { remote: String },
     #[error("Another vintner or DVC process holds the repository lock `{}`", .0.display())]
@@ -186,6 +188,9 @@ impl Error {
                  `… secret_access_key <secret>`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an \
                  `~/.aws/credentials` profile (`vintner remote modify {remote} profile <name>`)"
             ),
+            Error::DvcignoreInOutput(_) => {
+                "move its patterns to a `.dvcignore` above the folder (DVC refuses this too)".into()
+            }
             Error::Locked(_) => {
                 "wait for the other process to finish, then run the command again".into()
             }

@@ -90,7 +90,6 @@ pub fn walk(dir: &Path) -> Result<Vec<(String, PathBuf, Metadata)>> {
         if !meta.is_file() {
             continue;
         }
-        // `.dvcignore` files themselves are data like any other file, as in DVC.
         let rel = path
             .strip_prefix(dir)
             .map_err(|_| Error::OutsideRepo {
@@ -157,6 +156,14 @@ pub fn hash_output(
         }));
     }
     let listed = walk(path)?;
+    if store.is_some()
+        && let Some((_, p, _)) = listed
+            .iter()
+            .find(|(rel, _, _)| rel.rsplit('/').next() == Some(".dvcignore"))
+    {
+        // DVC refuses this too: the ignore rules would travel inside the data.
+        return Err(Error::DvcignoreInOutput(p.clone()));
+    }
     let total: u64 = listed.iter().map(|(_, _, m)| m.len()).sum();
     progress.begin("hashing", Some(total));
     let files: Vec<WsFile> = listed

@@ -568,3 +568,194 @@ fn concurrent_adds_do_not_corrupt_the_cache() {
         .success()
         .stdout("Data and pipelines are up to date.\n");
 }
+
+#[test]
+fn dvcignore_is_honoured_like_dvc() {
+    let sb = Sandbox::new();
+    let ours = sb.mkdir("ours");
+    let theirs = sb.mkdir("theirs");
+    sb.vintner(&ours)
+        .args(["init", "--no-remote"])
+        .assert()
+        .success();
+    git(&theirs, &["init", "--quiet"]);
+    peers::dvc(&sb, &theirs).arg("init").assert().success();
+    for root in [&ours, &theirs] {
+        let mut ignore = String::from_utf8(read(&root.join(".dvcignore"))).unwrap();
+        ignore.push_str("*.tmp\nscratch/\n");
+        std::fs::write(root.join(".dvcignore"), ignore).unwrap();
+        write(&root.join("d/keep.csv"), b"k\n");
+        write(&root.join("d/skip.tmp"), b"s\n");
+        write(&root.join("d/scratch/x.csv"), b"x\n");
+        write(&root.join("d/sub/kept.txt"), b"kept\n");
+    }
+    sb.vintner(&ours).args(["add", "d"]).assert().success();
+    peers::dvc(&sb, &theirs)
+        .args(["add", "d"])
+        .assert()
+        .success();
+    assert_eq!(read(&ours.join("d.dvc")), read(&theirs.join("d.dvc")));
+    // A `.dvcignore` inside the folder is refused by both, and nothing is written.
+    for root in [&ours, &theirs] {
+        write(&root.join("e/.dvcignore"), b"x\n");
+        write(&root.join("e/data.csv"), b"1\n");
+    }
+    let out = sb.vintner(&ours).args(["add", "e"]).assert().code(1);
+    assert!(stderr(&out).contains("e/.dvcignore"), "{}", stderr(&out));
+    assert!(!ours.join("e.dvc").exists());
+    peers::dvc(&sb, &theirs)
+        .args(["add", "e"])
+        .assert()
+        .failure();
+}
+
+#[test]
+fn hardlink_cache_type_links_workspace_files() {
+    use std::os::unix::fs::MetadataExt;
+    let sb = Sandbox::new();
+    let (repo, _remote) = pushed_repo(&sb);
+    peers::dvc(&sb, &repo)
+        .args(["config", "cache.type", "hardlink"])
+        .assert()
+        .success();
+    std::fs::remove_dir_all(repo.join("data/dir")).unwrap();
+    sb.vintner(&repo).arg("checkout").assert().success();
+    let ws = std::fs::metadata(repo.join("data/dir/a.txt")).unwrap();
+    let cached =
+        std::fs::metadata(object_path(&repo.join(".dvc/cache"), &md5_hex(b"a\n"))).unwrap();
+    assert_eq!(ws.ino(), cached.ino());
+    assert_eq!(ws.mode() & 0o777, 0o444);
+    peers::dvc(&sb, &repo)
+        .arg("status")
+        .assert()
+        .success()
+        .stdout("Data and pipelines are up to date.\n");
+}
+
+#[test]
+fn legacy_dvc2_outputs_are_pulled_checked_out_and_verified() {
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("repo");
+    let remote = sb.path().join("remote");
+    sb.vintner(&repo)
+        .args(["init", "--remote"])
+        .arg(&remote)
+        .assert()
+        .success();
+    // A DVC 2 `.dvc` file (no `hash` key): md5 of the dos2unix'ed text, legacy remote layout.
+    let content = b"a\r\nb\r\n";
+    let legacy = md5_hex(b"a\nb\n");
+    write(&remote.join(&legacy[..2]).join(&legacy[2..]), content);
+    std::fs::write(
+        repo.join("crlf.txt.dvc"),
+        format!("outs:\n- md5: {legacy}\n  size: 6\n  path: crlf.txt\n"),
+    )
+    .unwrap();
+    sb.vintner(&repo).arg("pull").assert().success();
+    assert_eq!(
+        read(&repo.join("crlf.txt")),
+        content,
+        "the raw bytes are checked out"
+    );
+    sb.vintner(&repo)
+        .arg("status")
+        .assert()
+        .success()
+        .stdout("Data and pipelines are up to date.\n");
+    peers::dvc(&sb, &repo)
+        .arg("status")
+        .assert()
+        .success()
+        .stdout("Data and pipelines are up to date.\n");
+    // A wrong legacy object is refused like any other.
+    std::fs::remove_file(repo.join("crlf.txt")).unwrap();
+    let cached = repo
+        .join(".dvc/cache")
+        .join(&legacy[..2])
+        .join(&legacy[2..]);
+    std::fs::remove_file(&cached).unwrap();
+    force_write(&remote.join(&legacy[..2]).join(&legacy[2..]), b"a\r\nX\r\n");
+    sb.vintner(&repo).arg("pull").assert().code(1);
+    assert!(!repo.join("crlf.txt").exists());
+}
+
+#[test]
+fn remote_commands_write_what_dvc_reads_and_hide_secrets() {
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("repo");
+    sb.vintner(&repo)
+        .args(["init", "--no-remote"])
+        .assert()
+        .success();
+    sb.vintner(&repo)
+        .args(["remote", "add", "-d", "one", "../store-one"])
+        .assert()
+        .success();
+    sb.vintner(&repo)
+        .args(["remote", "add", "two", "s3://bucket/path"])
+        .assert()
+        .success();
+    let out = sb
+        .vintner(&repo)
+        .args([
+            "remote",
+            "modify",
+            "--local",
+            "two",
+            "secret_access_key",
+            "s3cr3t-value",
+        ])
+        .assert()
+        .success();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.get_output().stdout),
+        String::from_utf8_lossy(&out.get_output().stderr)
+    );
+    assert!(!all.contains("s3cr3t-value"), "{all}");
+    assert_eq!(
+        String::from_utf8(read(&repo.join(".dvc/config"))).unwrap(),
+        "[core]\n    remote = one\n['remote \"one\"']\n    url = ../../store-one\n['remote \"two\"']\n    url = s3://bucket/path\n"
+    );
+    peers::dvc(&sb, &repo)
+        .args(["remote", "list"])
+        .assert()
+        .success();
+    peers::dvc(&sb, &repo)
+        .args(["remote", "default"])
+        .assert()
+        .success()
+        .stdout("one\n");
+    sb.vintner(&repo)
+        .args(["remote", "default", "two"])
+        .assert()
+        .success();
+    peers::dvc(&sb, &repo)
+        .args(["remote", "default"])
+        .assert()
+        .success()
+        .stdout("two\n");
+    let listed = sb
+        .vintner(&repo)
+        .args(["remote", "list", "--json"])
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&listed.get_output().stdout).unwrap();
+    assert_eq!(json[1]["name"], "two");
+    assert_eq!(json[1]["default"], true);
+    assert!(!String::from_utf8_lossy(&listed.get_output().stdout).contains("s3cr3t"));
+    // Removing a remote leaves no half section in config.local (which would break DVC).
+    sb.vintner(&repo)
+        .args(["remote", "remove", "two"])
+        .assert()
+        .success();
+    assert!(
+        !String::from_utf8(read(&repo.join(".dvc/config.local")))
+            .unwrap()
+            .contains("two")
+    );
+    peers::dvc(&sb, &repo)
+        .args(["remote", "list"])
+        .assert()
+        .success();
+}
