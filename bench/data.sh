@@ -46,7 +46,7 @@ results="$work/results"
 mkdir -p "$results"
 bench() { # name, then hyperfine arguments
     local name=$1; shift
-    hyperfine --runs "$runs" --export-json "$results/$name.json" "$@" >&2
+    hyperfine --shell=bash --runs "$runs" --export-json "$results/$name.json" "$@" >&2
 }
 
 bench add-20k \

@@ -58,6 +58,9 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<crate::data::Error>() {
             return e.hint();
         }
+        if let Some(e) = cause.downcast_ref::<crate::ml::Error>() {
+            return e.hint();
+        }
         if let Some(e) = cause.downcast_ref::<crate::settings::Error>() {
             return e.hint();
         }

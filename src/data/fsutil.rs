@@ -15,7 +15,9 @@ pub fn temp_path(dest: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = format!(".{name}.{}.{n}.vintner.tmp", std::process::id());
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let pid = *PID.get_or_init(std::process::id);
+    let tmp = format!(".{name}.{pid}.{n}.vintner.tmp");
     dest.with_file_name(tmp)
 }
 
@@ -37,6 +39,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io("write", path)(e));
     }
     Ok(())
+}
+
+/// Creates `path` exclusively with `mode` for writing, creating its folder only when missing
+/// (one failed open instead of a `mkdir` per file).
+pub fn create_new(path: &Path, mode: u32) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)
+    };
+    match open() {
+        Ok(f) => Ok(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
+            }
+            open().map_err(Error::io("create", path))
+        }
+        Err(e) => Err(Error::io("create", path)(e)),
+    }
 }
 
 /// Removes `.` and resolves `..` lexically (no filesystem access, symlinks are not followed).

@@ -157,10 +157,9 @@ impl Odb {
     /// Starts writing object `oid` at `dest` (normally `self.path(oid)`): bytes go to a temp
     /// file and are hashed; [`Pending::commit`] verifies and renames. Dropping it cleans up.
     pub fn begin(&self, oid: &Oid, dest: &Path) -> Result<Pending> {
-        let parent = dest.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
         let tmp = temp_path(dest);
-        let file = File::create(&tmp).map_err(Error::io("create", &tmp))?;
+        // Created read-only: the open descriptor can still write, and no chmod is needed later.
+        let file = super::fsutil::create_new(&tmp, OBJECT_MODE)?;
         Ok(Pending {
             file: Some(file),
             hasher: Some(Hasher::new(oid.kind())),
@@ -170,9 +169,42 @@ impl Odb {
         })
     }
 
+    /// Writes a new object whose content is in memory and already hashed: a read-only temp
+    /// file in the object's folder, renamed into place.
+    fn write_object(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
+        let tmp = temp_path(dest);
+        let result = (|| -> Result<()> {
+            let mut f = super::fsutil::create_new(&tmp, OBJECT_MODE)?;
+            f.write_all(bytes).map_err(Error::io("write", &tmp))?;
+            drop(f);
+            std::fs::rename(&tmp, dest).map_err(Error::io("rename into", dest))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
     /// Copies `src` into the store while hashing it (one read), under the id it turns out to
     /// have. Returns the id and the number of bytes.
     pub fn ingest(&self, src: &Path) -> Result<(Oid, u64)> {
+        /// Files up to this size are read whole, hashed, then written straight into place.
+        const SMALL: u64 = 8 << 20;
+        let mut input = File::open(src).map_err(Error::io("open", src))?;
+        let len = input.metadata().map_err(Error::io("stat", src))?.len();
+        if len <= SMALL {
+            let mut bytes = Vec::with_capacity(len as usize);
+            input
+                .read_to_end(&mut bytes)
+                .map_err(Error::io("read", src))?;
+            let oid = Oid::new(hash::md5_bytes(&bytes), HashKind::Md5);
+            let dest = self.path(&oid);
+            if !dest.is_file() {
+                self.write_object(&dest, &bytes)?;
+            }
+            return Ok((oid, bytes.len() as u64));
+        }
+        drop(input);
         let staging = self.root.join("files").join("md5");
         std::fs::create_dir_all(&staging).map_err(Error::io("create folder", &staging))?;
         let tmp = temp_path(&staging.join("ingest"));
@@ -372,7 +404,6 @@ impl Pending {
                 found,
             });
         }
-        set_mode(&self.tmp, OBJECT_MODE)?;
         std::fs::rename(&self.tmp, &self.dest).map_err(Error::io("rename into", &self.dest))?;
         self.tmp = PathBuf::new();
         Ok(())
@@ -412,6 +443,34 @@ impl Hasher {
 
     pub fn finish(self) -> String {
         hex::encode(self.md5.finalize())
+    }
+}
+
+impl Odb {
+    /// Writes a read-only copy of object `oid` (a file, or a folder from its manifest) at
+    /// `dest`, through a temporary sibling renamed into place. Every object must be in the store.
+    pub fn materialize(&self, oid: &Oid, dest: &Path) -> Result<()> {
+        let tmp = temp_path(dest);
+        let result = (|| -> Result<()> {
+            if oid.is_dir() {
+                std::fs::create_dir_all(&tmp).map_err(Error::io("create folder", &tmp))?;
+                for e in self.read_manifest(oid)? {
+                    let member = Oid::new(e.md5, oid.kind());
+                    self.checkout_file(&member, &tmp.join(&e.relpath), &[LinkType::Copy], false)?;
+                }
+            } else {
+                self.checkout_file(oid, &tmp, &[LinkType::Copy], false)?;
+            }
+            if dest.exists() {
+                let _ = std::fs::remove_dir_all(dest);
+            }
+            std::fs::rename(&tmp, dest).map_err(Error::io("rename into", dest))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
     }
 }
 

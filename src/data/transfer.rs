@@ -254,3 +254,73 @@ pub fn fetch_outs(
     }
     Ok(report)
 }
+
+/// Fetches one object — a file, or a `.dir` manifest and all its files — from `remote` into
+/// `cache`, verifying everything. Returns how many objects were downloaded.
+pub fn fetch_object(
+    cache: &Odb,
+    remote: &dyn Remote,
+    oid: &Oid,
+    jobs_opt: Option<usize>,
+    progress: &dyn Progress,
+) -> Result<usize> {
+    let mut wanted = vec![];
+    let mut fetched = 0;
+    if oid.is_dir() {
+        if !cache.contains(oid) {
+            let bytes = remote.read_verified(oid)?;
+            super::manifest::parse(&bytes).map_err(|e| Error::BadManifest {
+                oid: oid.rel_path(),
+                location: remote.describe(),
+                message: e.to_string(),
+            })?;
+            cache.add_bytes(&bytes, oid)?;
+            fetched += 1;
+        }
+        for e in cache.read_manifest(oid)? {
+            wanted.push(Oid::new(e.md5, oid.kind()));
+        }
+    } else {
+        wanted.push(oid.clone());
+    }
+    let todo: Vec<Oid> = wanted.into_iter().filter(|o| !cache.contains(o)).collect();
+    progress.begin("fetching", Some(todo.len() as u64));
+    let results: Vec<Result<()>> = pool(jobs(jobs_opt))?.install(|| {
+        todo.par_iter()
+            .map(|o| {
+                let r = remote.get(o, cache);
+                progress.advance(1);
+                r
+            })
+            .collect()
+    });
+    progress.end();
+    for r in results {
+        r?;
+        fetched += 1;
+    }
+    Ok(fetched)
+}
+
+/// Whether `remote` holds `oid` whole: the object, and for a folder its manifest (verified)
+/// and every file it lists.
+pub fn remote_has_whole(remote: &dyn Remote, oid: &Oid) -> Result<bool> {
+    if !remote.contains(oid)? {
+        return Ok(false);
+    }
+    if !oid.is_dir() {
+        return Ok(true);
+    }
+    let bytes = remote.read_verified(oid)?;
+    let entries = super::manifest::parse(&bytes).map_err(|e| Error::BadManifest {
+        oid: oid.rel_path(),
+        location: remote.describe(),
+        message: e.to_string(),
+    })?;
+    for e in entries {
+        if !remote.contains(&Oid::new(e.md5, oid.kind()))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,710 @@
+//! The model bundle: a folder in MLflow's model layout (`MLmodel` YAML with a `vintner` flavor and
+//! a signature, `input_example.json`) holding the weights in `model.safetensors` (PyTorch layer
+//! names for the MLP), the model structure and preprocessing statistics in `model.json`, and the
+//! training data's schema and md5 in `schema.json`. See `docs/model-bundle.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::{Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+
+use super::dataset::Schema;
+use super::forest::Forest;
+use super::gbm::Gbm;
+use super::linear::Linear;
+use super::mlp::{Layer, Mlp, Scale};
+use super::model::{Fitted, Model, ModelError, ModelSpec};
+use super::tree::{Node, Tree};
+
+/// The bundle format this version writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Files inside a bundle.
+pub const MLMODEL_FILE: &str = "MLmodel";
+pub const MODEL_FILE: &str = "model.json";
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+pub const SCHEMA_FILE: &str = "schema.json";
+pub const INPUT_EXAMPLE_FILE: &str = "input_example.json";
+
+/// What a bundle records besides the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BundleMeta {
+    /// Schema of the training data.
+    pub schema: Schema,
+    /// md5 of the training data (as versioned by the data layer).
+    pub data_md5: String,
+    /// A few input rows for `input_example.json` (in feature order).
+    pub input_example: Vec<Vec<f64>>,
+    /// The tracking run that produced the model, if any.
+    pub run_id: Option<String>,
+    /// `YYYY-MM-DD HH:MM:SS.ffffff` UTC; filled in by [`save`] when empty.
+    pub utc_time_created: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("Failed to {action} `{path}`")]
+    Io {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not a valid {what}: {detail}")]
+    Invalid {
+        path: String,
+        what: &'static str,
+        detail: String,
+    },
+    #[error("`{path}` has no `vintner` flavor (flavors: {flavors})")]
+    NotVintner { path: String, flavors: String },
+    #[error(
+        "`{path}` is bundle format version {found}, newer than this vintner reads ({supported})"
+    )]
+    Newer {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
+    #[error("The bundle at `{path}` describes a model vintner cannot rebuild")]
+    Model {
+        path: String,
+        #[source]
+        source: ModelError,
+    },
+}
+
+impl BundleError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Newer { .. } => Some("upgrade vintner to read this model".into()),
+            Self::NotVintner { .. } => Some(
+                "only models trained by vintner can be loaded; retrain with `vintner train`".into(),
+            ),
+            Self::Invalid { .. } => Some("the bundle is damaged; pull it again or retrain".into()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct VintnerFlavor {
+    family: String,
+    format_version: u32,
+    model: String,
+    weights: String,
+    schema: String,
+    vintner_version: String,
+    params: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct InputExampleInfo {
+    artifact_path: String,
+    pandas_orient: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Signature {
+    inputs: String,
+    outputs: String,
+    params: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct MlModelFile {
+    flavors: BTreeMap<String, serde_norway::Value>,
+    metadata: BTreeMap<String, String>,
+    model_size_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    run_id: Option<String>,
+    saved_input_example_info: InputExampleInfo,
+    signature: Signature,
+    utc_time_created: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ModelDoc {
+    format_version: u32,
+    family: String,
+    params: BTreeMap<String, String>,
+    feature_names: Vec<String>,
+    clip: Option<(f64, f64)>,
+    parts: Parts,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum Parts {
+    /// Arrays `{prefix}trees.{feature,value,right,offsets}`.
+    Forest {
+        prefix: String,
+        n_trees: usize,
+    },
+    /// Arrays `{prefix}trees.*` and `{prefix}init`.
+    Gbm {
+        prefix: String,
+        n_trees: usize,
+    },
+    /// Arrays `{prefix}l{i}.weight` `[out, in]` and `{prefix}l{i}.bias` `[out]`.
+    Mlp {
+        prefix: String,
+        layers: Vec<(usize, usize)>,
+        x_scale: Vec<Scale>,
+        y_scale: Scale,
+    },
+    /// Arrays `{prefix}coef` `[features]` and `{prefix}intercept` `[1]`.
+    Linear {
+        prefix: String,
+    },
+    Blend {
+        members: Vec<Member>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Member {
+    weight: f64,
+    model: ModelDoc,
+}
+
+struct Tensors {
+    items: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+}
+
+impl Tensors {
+    fn f64s(&mut self, name: String, shape: Vec<usize>, data: &[f64]) {
+        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.items.push((name, Dtype::F64, shape, bytes));
+    }
+    fn i32s(&mut self, name: String, data: &[i32]) {
+        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.items.push((name, Dtype::I32, vec![data.len()], bytes));
+    }
+    fn i64s(&mut self, name: String, data: &[i64]) {
+        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.items.push((name, Dtype::I64, vec![data.len()], bytes));
+    }
+    fn trees(&mut self, prefix: &str, trees: &[Tree]) {
+        let mut offsets = vec![0i64];
+        let (mut feature, mut value, mut right) = (Vec::new(), Vec::new(), Vec::new());
+        for t in trees {
+            for node in &t.nodes {
+                feature.push(node.feature);
+                value.push(node.value);
+                right.push(node.right as i32);
+            }
+            offsets.push(feature.len() as i64);
+        }
+        self.i32s(format!("{prefix}trees.feature"), &feature);
+        self.f64s(format!("{prefix}trees.value"), vec![value.len()], &value);
+        self.i32s(format!("{prefix}trees.right"), &right);
+        self.i64s(format!("{prefix}trees.offsets"), &offsets);
+    }
+}
+
+fn model_doc(model: &Model, prefix: &str, out: &mut Tensors) -> ModelDoc {
+    let parts = match &model.fitted {
+        Fitted::Forest(f) => {
+            out.trees(prefix, &f.trees);
+            Parts::Forest {
+                prefix: prefix.into(),
+                n_trees: f.trees.len(),
+            }
+        }
+        Fitted::Gbm(g) => {
+            out.trees(prefix, &g.trees);
+            out.f64s(format!("{prefix}init"), vec![1], &[g.init]);
+            Parts::Gbm {
+                prefix: prefix.into(),
+                n_trees: g.trees.len(),
+            }
+        }
+        Fitted::Mlp(m) => {
+            for (i, l) in m.layers.iter().enumerate() {
+                out.f64s(
+                    format!("{prefix}l{}.weight", i + 1),
+                    vec![l.n_out, l.n_in],
+                    &l.weight,
+                );
+                out.f64s(format!("{prefix}l{}.bias", i + 1), vec![l.n_out], &l.bias);
+            }
+            Parts::Mlp {
+                prefix: prefix.into(),
+                layers: m.layers.iter().map(|l| (l.n_in, l.n_out)).collect(),
+                x_scale: m.x_scale.clone(),
+                y_scale: m.y_scale,
+            }
+        }
+        Fitted::Linear(l) => {
+            out.f64s(format!("{prefix}coef"), vec![l.coef.len()], &l.coef);
+            out.f64s(format!("{prefix}intercept"), vec![1], &[l.intercept]);
+            Parts::Linear {
+                prefix: prefix.into(),
+            }
+        }
+        Fitted::Blend(members) => Parts::Blend {
+            members: members
+                .iter()
+                .enumerate()
+                .map(|(i, (w, m))| Member {
+                    weight: *w,
+                    model: model_doc(m, &format!("{prefix}m{i}."), out),
+                })
+                .collect(),
+        },
+    };
+    ModelDoc {
+        format_version: FORMAT_VERSION,
+        family: model.family().name().into(),
+        params: model.spec.params.clone(),
+        feature_names: model.feature_names.clone(),
+        clip: model.clip,
+        parts,
+    }
+}
+
+/// MLflow's signature column list: a JSON string as Python's `json.dumps` writes it.
+fn signature_inputs(names: &[String]) -> String {
+    let cols: Vec<String> = names
+        .iter()
+        .map(|n| {
+            format!(
+                "{{\"type\": \"double\", \"name\": {}, \"required\": true}}",
+                serde_json::Value::String(n.clone())
+            )
+        })
+        .collect();
+    format!("[{}]", cols.join(", "))
+}
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC for a Unix time.
+pub fn utc_timestamp(since_epoch: std::time::Duration) -> String {
+    let secs = since_epoch.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // civil-from-days (H. Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        since_epoch.subsec_micros()
+    )
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BundleError {
+    let path = path.display().to_string();
+    move |source| BundleError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+fn invalid(path: &Path, what: &'static str, detail: impl ToString) -> BundleError {
+    BundleError::Invalid {
+        path: path.display().to_string(),
+        what,
+        detail: detail.to_string(),
+    }
+}
+
+/// Writes `model` as a bundle into `dir` (created if missing; files inside are replaced).
+/// Returns the paths written.
+pub fn save(dir: &Path, model: &Model, meta: &BundleMeta) -> Result<Vec<PathBuf>, BundleError> {
+    std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+    let mut tensors = Tensors { items: Vec::new() };
+    let doc = model_doc(model, "", &mut tensors);
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .items
+        .iter()
+        .map(|(name, dtype, shape, bytes)| {
+            safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
+                .map(|v| (name.clone(), v))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| invalid(dir, "set of weights", e))?;
+    let st_meta = BTreeMap::from([
+        ("format".to_string(), "pt".to_string()),
+        (
+            "vintner.family".to_string(),
+            model.family().name().to_string(),
+        ),
+    ]);
+    let weights = safetensors::serialize(views, Some(st_meta.into_iter().collect()))
+        .map_err(|e| invalid(dir, "set of weights", e))?;
+    let mut written = Vec::new();
+    let mut put = |name: &str, bytes: &[u8]| -> Result<u64, BundleError> {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(io("write", &path))?;
+        written.push(path);
+        Ok(bytes.len() as u64)
+    };
+    let mut size = 0u64;
+    size += put(WEIGHTS_FILE, &weights)?;
+    let model_json = serde_json::to_vec_pretty(&doc).map_err(|e| invalid(dir, "model", e))?;
+    size += put(MODEL_FILE, &model_json)?;
+    #[derive(Serialize)]
+    struct SchemaDoc<'a> {
+        format_version: u32,
+        data_md5: &'a str,
+        #[serde(flatten)]
+        schema: &'a Schema,
+    }
+    let schema_json = serde_json::to_vec_pretty(&SchemaDoc {
+        format_version: FORMAT_VERSION,
+        data_md5: &meta.data_md5,
+        schema: &meta.schema,
+    })
+    .map_err(|e| invalid(dir, "schema", e))?;
+    size += put(SCHEMA_FILE, &schema_json)?;
+    let example = serde_json::json!({
+        "columns": model.feature_names,
+        "data": meta.input_example,
+    });
+    size += put(INPUT_EXAMPLE_FILE, example.to_string().as_bytes())?;
+    let flavor = VintnerFlavor {
+        family: model.family().name().into(),
+        format_version: FORMAT_VERSION,
+        model: MODEL_FILE.into(),
+        weights: WEIGHTS_FILE.into(),
+        schema: SCHEMA_FILE.into(),
+        vintner_version: env!("CARGO_PKG_VERSION").into(),
+        params: model.spec.params.clone(),
+    };
+    let flavor = serde_norway::to_value(&flavor).map_err(|e| invalid(dir, "MLmodel", e))?;
+    let created = if meta.utc_time_created.is_empty() {
+        utc_timestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default(),
+        )
+    } else {
+        meta.utc_time_created.clone()
+    };
+    let mlmodel = MlModelFile {
+        flavors: BTreeMap::from([("vintner".to_string(), flavor)]),
+        metadata: BTreeMap::from([
+            ("data_md5".to_string(), meta.data_md5.clone()),
+            (
+                "target".to_string(),
+                meta.schema
+                    .target()
+                    .map_or(String::new(), |t| t.name.clone()),
+            ),
+            ("training_rows".to_string(), meta.schema.rows.to_string()),
+        ]),
+        model_size_bytes: size,
+        run_id: meta.run_id.clone(),
+        saved_input_example_info: InputExampleInfo {
+            artifact_path: INPUT_EXAMPLE_FILE.into(),
+            pandas_orient: "split".into(),
+            kind: "dataframe".into(),
+        },
+        signature: Signature {
+            inputs: signature_inputs(&model.feature_names),
+            outputs: "[{\"type\": \"double\", \"required\": true}]".into(),
+            params: None,
+        },
+        utc_time_created: created,
+    };
+    let yaml = serde_norway::to_string(&mlmodel).map_err(|e| invalid(dir, "MLmodel", e))?;
+    put(MLMODEL_FILE, yaml.as_bytes())?;
+    Ok(written)
+}
+
+fn tensor<'a>(
+    st: &SafeTensors<'a>,
+    path: &Path,
+    name: &str,
+    dtype: Dtype,
+) -> Result<(Vec<usize>, &'a [u8]), BundleError> {
+    let t = st.tensor(name).map_err(|_| {
+        invalid(
+            path,
+            "set of weights",
+            format!("tensor `{name}` is missing"),
+        )
+    })?;
+    if t.dtype() != dtype {
+        return Err(invalid(
+            path,
+            "set of weights",
+            format!("tensor `{name}` is {:?}, expected {dtype:?}", t.dtype()),
+        ));
+    }
+    Ok((t.shape().to_vec(), t.data()))
+}
+
+fn read_f64(
+    st: &SafeTensors<'_>,
+    path: &Path,
+    name: &str,
+    len: Option<usize>,
+) -> Result<Vec<f64>, BundleError> {
+    let (_, data) = tensor(st, path, name, Dtype::F64)?;
+    let v: Vec<f64> = data
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect();
+    if let Some(l) = len
+        && v.len() != l
+    {
+        return Err(invalid(
+            path,
+            "set of weights",
+            format!("tensor `{name}` has {} values, expected {l}", v.len()),
+        ));
+    }
+    Ok(v)
+}
+
+fn read_i32(st: &SafeTensors<'_>, path: &Path, name: &str) -> Result<Vec<i32>, BundleError> {
+    let (_, data) = tensor(st, path, name, Dtype::I32)?;
+    Ok(data
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+fn read_trees(
+    st: &SafeTensors<'_>,
+    path: &Path,
+    prefix: &str,
+    n_trees: usize,
+    n_features: usize,
+) -> Result<Vec<Tree>, BundleError> {
+    let feature = read_i32(st, path, &format!("{prefix}trees.feature"))?;
+    let value = read_f64(
+        st,
+        path,
+        &format!("{prefix}trees.value"),
+        Some(feature.len()),
+    )?;
+    let right = read_i32(st, path, &format!("{prefix}trees.right"))?;
+    let (_, off) = tensor(st, path, &format!("{prefix}trees.offsets"), Dtype::I64)?;
+    let offsets: Vec<i64> = off
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect();
+    let bad = |d: String| invalid(path, "set of weights", d);
+    if right.len() != feature.len() || offsets.len() != n_trees + 1 {
+        return Err(bad(format!(
+            "tree arrays of `{prefix}` do not match {n_trees} trees"
+        )));
+    }
+    let mut trees = Vec::with_capacity(n_trees);
+    for w in offsets.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if a < 0 || b < a || b as usize > feature.len() {
+            return Err(bad("tree offsets out of range".into()));
+        }
+        let (a, b) = (a as usize, b as usize);
+        let tree = Tree {
+            nodes: (a..b)
+                .map(|k| Node {
+                    value: value[k],
+                    feature: feature[k],
+                    right: right[k].max(0) as u32,
+                })
+                .collect(),
+        };
+        tree.validate(n_features).map_err(bad)?;
+        trees.push(tree);
+    }
+    Ok(trees)
+}
+
+fn rebuild(doc: ModelDoc, st: &SafeTensors<'_>, path: &Path) -> Result<Model, BundleError> {
+    if doc.format_version > FORMAT_VERSION {
+        return Err(BundleError::Newer {
+            path: path.display().to_string(),
+            found: doc.format_version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let spec =
+        ModelSpec::from_params(&doc.family, &doc.params).map_err(|source| BundleError::Model {
+            path: path.display().to_string(),
+            source,
+        })?;
+    let d = doc.feature_names.len();
+    let fitted = match doc.parts {
+        Parts::Forest { prefix, n_trees } => Fitted::Forest(Forest {
+            n_features: d,
+            trees: read_trees(st, path, &prefix, n_trees, d)?,
+        }),
+        Parts::Gbm { prefix, n_trees } => Fitted::Gbm(Gbm {
+            n_features: d,
+            init: read_f64(st, path, &format!("{prefix}init"), Some(1))?[0],
+            trees: read_trees(st, path, &prefix, n_trees, d)?,
+        }),
+        Parts::Mlp {
+            prefix,
+            layers,
+            x_scale,
+            y_scale,
+        } => {
+            let mut out = Vec::new();
+            let mut expect_in = d;
+            for (i, (n_in, n_out)) in layers.into_iter().enumerate() {
+                if n_in != expect_in || x_scale.len() != d {
+                    return Err(invalid(path, "model", "MLP layer sizes do not chain"));
+                }
+                expect_in = n_out;
+                out.push(Layer {
+                    n_in,
+                    n_out,
+                    weight: read_f64(
+                        st,
+                        path,
+                        &format!("{prefix}l{}.weight", i + 1),
+                        Some(n_in * n_out),
+                    )?,
+                    bias: read_f64(st, path, &format!("{prefix}l{}.bias", i + 1), Some(n_out))?,
+                });
+            }
+            if expect_in != 1 || out.is_empty() {
+                return Err(invalid(path, "model", "the MLP must end in one output"));
+            }
+            Fitted::Mlp(Mlp {
+                layers: out,
+                x_scale,
+                y_scale,
+            })
+        }
+        Parts::Linear { prefix } => Fitted::Linear(Linear {
+            coef: read_f64(st, path, &format!("{prefix}coef"), Some(d))?,
+            intercept: read_f64(st, path, &format!("{prefix}intercept"), Some(1))?[0],
+            iterations: 0,
+        }),
+        Parts::Blend { members } => {
+            let mut out = Vec::new();
+            for m in members {
+                out.push((m.weight, rebuild(m.model, st, path)?));
+            }
+            Fitted::Blend(out)
+        }
+    };
+    Ok(Model {
+        spec,
+        feature_names: doc.feature_names,
+        clip: doc.clip,
+        fitted,
+        history: BTreeMap::new(),
+    })
+}
+
+/// Loads a bundle written by [`save`].
+pub fn load(dir: &Path) -> Result<(Model, BundleMeta), BundleError> {
+    let mlmodel_path = dir.join(MLMODEL_FILE);
+    let text = std::fs::read_to_string(&mlmodel_path).map_err(io("read", &mlmodel_path))?;
+    let mlmodel: MlModelFile =
+        serde_norway::from_str(&text).map_err(|e| invalid(&mlmodel_path, "MLmodel file", e))?;
+    let flavor_value = mlmodel
+        .flavors
+        .get("vintner")
+        .ok_or_else(|| BundleError::NotVintner {
+            path: mlmodel_path.display().to_string(),
+            flavors: mlmodel
+                .flavors
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        format_version: u32,
+    }
+    let version: VersionOnly = serde_norway::from_value(flavor_value.clone())
+        .map_err(|e| invalid(&mlmodel_path, "MLmodel file", e))?;
+    if version.format_version > FORMAT_VERSION {
+        return Err(BundleError::Newer {
+            path: mlmodel_path.display().to_string(),
+            found: version.format_version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let flavor: VintnerFlavor = serde_norway::from_value(flavor_value.clone())
+        .map_err(|e| invalid(&mlmodel_path, "MLmodel file", e))?;
+    let model_path = dir.join(&flavor.model);
+    let doc: ModelDoc =
+        serde_json::from_slice(&std::fs::read(&model_path).map_err(io("read", &model_path))?)
+            .map_err(|e| invalid(&model_path, "model", e))?;
+    let weights_path = dir.join(&flavor.weights);
+    let bytes = std::fs::read(&weights_path).map_err(io("read", &weights_path))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| invalid(&weights_path, "safetensors file", e))?;
+    let model = rebuild(doc, &st, &weights_path)?;
+    let schema_path = dir.join(&flavor.schema);
+    #[derive(Deserialize)]
+    struct SchemaDoc {
+        data_md5: String,
+        #[serde(flatten)]
+        schema: Schema,
+    }
+    let schema: SchemaDoc =
+        serde_json::from_slice(&std::fs::read(&schema_path).map_err(io("read", &schema_path))?)
+            .map_err(|e| invalid(&schema_path, "schema", e))?;
+    let example_path = dir.join(&mlmodel.saved_input_example_info.artifact_path);
+    let input_example = match std::fs::read(&example_path) {
+        Ok(bytes) => {
+            #[derive(Deserialize)]
+            struct Split {
+                data: Vec<Vec<f64>>,
+            }
+            serde_json::from_slice::<Split>(&bytes)
+                .map_err(|e| invalid(&example_path, "input example", e))?
+                .data
+        }
+        Err(_) => Vec::new(),
+    };
+    Ok((
+        model,
+        BundleMeta {
+            schema: schema.schema,
+            data_md5: schema.data_md5,
+            input_example,
+            run_id: mlmodel.run_id,
+            utc_time_created: mlmodel.utc_time_created,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        use std::time::Duration;
+        assert_eq!(
+            utc_timestamp(Duration::from_secs(0)),
+            "1970-01-01 00:00:00.000000"
+        );
+        assert_eq!(
+            utc_timestamp(Duration::from_micros(1_795_867_752_169_959)),
+            "2026-11-28 12:09:12.169959"
+        );
+    }
+
+    #[test]
+    fn signature_json_matches_mlflow_style() {
+        assert_eq!(
+            signature_inputs(&["a".into(), "b \"q\"".into()]),
+            r#"[{"type": "double", "name": "a", "required": true}, {"type": "double", "name": "b \"q\"", "required": true}]"#
+        );
+    }
+}

@@ -1,0 +1,471 @@
+//! Regression trees: one compact node layout shared by the forests and gradient boosting, and the
+//! builder for extremely randomized (ExtraTrees) and best-split (random forest) trees, following
+//! scikit-learn's splitters. Depends on `rng` only.
+
+use serde::{Deserialize, Serialize};
+
+use super::rng::Rng;
+
+/// Features (below `1e-7` apart) are treated as equal, as scikit-learn's `FEATURE_THRESHOLD`.
+const FEATURE_THRESHOLD: f64 = 1e-7;
+
+/// One node of a [`Tree`]: 16 bytes, so a prediction touches one cache line per level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Node {
+    /// Threshold of an inner node, prediction of a leaf.
+    pub value: f64,
+    /// Feature index of an inner node, `-1` for a leaf.
+    pub feature: i32,
+    /// Right child of an inner node (the left child is the next node).
+    pub right: u32,
+}
+
+/// A fitted regression tree in pre-order: the left child of node `i` is `i + 1`, the right child
+/// is `nodes[i].right`; a leaf has `feature == -1` and its prediction in `value`, an inner node
+/// its threshold in `value` (a row goes left when `row[feature] <= value`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+impl Tree {
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Appends a node (`feature == -1` for a leaf) and returns its index.
+    pub fn push(&mut self, feature: i32, value: f64) -> usize {
+        self.nodes.push(Node {
+            value,
+            feature,
+            right: 0,
+        });
+        self.nodes.len() - 1
+    }
+
+    pub fn predict_row(&self, row: &[f64]) -> f64 {
+        let mut i = 0;
+        loop {
+            let node = self.nodes[i];
+            if node.feature < 0 {
+                return node.value;
+            }
+            i = if row[node.feature as usize] <= node.value {
+                i + 1
+            } else {
+                node.right as usize
+            };
+        }
+    }
+
+    /// Checks that the nodes describe a valid tree over `n_features` inputs, so that a corrupt
+    /// bundle gives an error instead of a panic or an endless loop.
+    pub fn validate(&self, n_features: usize) -> Result<(), String> {
+        let n = self.nodes.len();
+        if n == 0 {
+            return Err("a tree has no nodes".into());
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            let f = node.feature;
+            if f >= 0 {
+                let r = node.right as usize;
+                if f as usize >= n_features || i + 1 >= n || r <= i + 1 || r >= n {
+                    return Err(format!("node {i} of a tree points outside the tree"));
+                }
+            } else if f != -1 {
+                return Err(format!("node {i} of a tree has feature {f}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many features a split considers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum MaxFeatures {
+    All,
+    Fraction(f64),
+    Count(usize),
+    Sqrt,
+    Log2,
+}
+
+impl MaxFeatures {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "all" | "1.0" | "None" => Some(Self::All),
+            "sqrt" => Some(Self::Sqrt),
+            "log2" => Some(Self::Log2),
+            t if t.contains('.') => t
+                .parse::<f64>()
+                .ok()
+                .filter(|v| *v > 0.0 && *v <= 1.0)
+                .map(Self::Fraction),
+            t => t.parse::<usize>().ok().filter(|v| *v > 0).map(Self::Count),
+        }
+    }
+
+    pub fn resolve(self, n_features: usize) -> usize {
+        let k = match self {
+            Self::All => n_features,
+            Self::Fraction(f) => (f * n_features as f64) as usize,
+            Self::Count(c) => c,
+            Self::Sqrt => (n_features as f64).sqrt() as usize,
+            Self::Log2 => (n_features as f64).log2() as usize,
+        };
+        k.clamp(1, n_features.max(1))
+    }
+
+    pub fn to_param(self) -> String {
+        match self {
+            Self::All => "1.0".into(),
+            Self::Fraction(f) => format!("{f:?}"),
+            Self::Count(c) => c.to_string(),
+            Self::Sqrt => "sqrt".into(),
+            Self::Log2 => "log2".into(),
+        }
+    }
+}
+
+/// Settings of one tree.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TreeParams {
+    /// Thresholds drawn uniformly between the node's min and max (ExtraTrees) instead of the best
+    /// threshold (CART / random forest).
+    pub random_splits: bool,
+    /// Features considered per split (resolved against the number of features).
+    pub max_features: usize,
+    pub min_samples_leaf: usize,
+    pub min_samples_split: usize,
+    pub max_depth: usize,
+}
+
+struct Task {
+    start: usize,
+    end: usize,
+    depth: usize,
+    /// The node whose `right` must point to this one.
+    patch_parent: Option<usize>,
+}
+
+/// Builds one tree over column-major `columns` and target `y` from the rows in `samples`
+/// (which may repeat rows, for bootstrap samples).
+pub fn build_tree(
+    columns: &[Vec<f64>],
+    y: &[f64],
+    mut samples: Vec<u32>,
+    params: &TreeParams,
+    rng: &mut Rng,
+) -> Tree {
+    let d = columns.len();
+    let mut tree = Tree::default();
+    let mut stack = vec![Task {
+        start: 0,
+        end: samples.len(),
+        depth: 0,
+        patch_parent: None,
+    }];
+    let mut features: Vec<usize> = (0..d).collect();
+    let mut vals: Vec<f64> = Vec::with_capacity(samples.len());
+    let mut best_vals: Vec<f64> = Vec::with_capacity(samples.len());
+    let mut ys: Vec<f64> = Vec::with_capacity(samples.len());
+    let mut pairs: Vec<(f64, f64)> = Vec::new();
+    while let Some(task) = stack.pop() {
+        let node = tree.len();
+        if let Some(p) = task.patch_parent {
+            tree.nodes[p].right = node as u32;
+        }
+        let idx = &mut samples[task.start..task.end];
+        let n = idx.len();
+        ys.clear();
+        ys.extend(idx.iter().map(|&i| y[i as usize]));
+        let sum: f64 = ys.iter().sum();
+        let mean = sum / n as f64;
+        let sq: f64 = ys.iter().map(|v| (v - mean) * (v - mean)).sum();
+        let leaf = n < params.min_samples_split
+            || n < 2 * params.min_samples_leaf
+            || task.depth >= params.max_depth
+            || sq <= f64::EPSILON * n as f64;
+        let best = if leaf {
+            None
+        } else if params.random_splits {
+            random_split(
+                columns,
+                idx,
+                &ys,
+                sum,
+                params,
+                &mut features,
+                &mut vals,
+                &mut best_vals,
+                rng,
+            )
+        } else {
+            best_split(
+                columns,
+                idx,
+                &ys,
+                sum,
+                params,
+                &mut features,
+                &mut pairs,
+                rng,
+            )
+        };
+        match best {
+            None => {
+                tree.push(-1, mean);
+            }
+            Some((f, thr)) => {
+                // partition: rows with x <= thr first (ExtraTrees kept the winner's values)
+                let mut lo = 0;
+                if params.random_splits {
+                    for (k, &v) in best_vals.iter().enumerate().take(n) {
+                        if v <= thr {
+                            idx.swap(lo, k);
+                            lo += 1;
+                        }
+                    }
+                } else {
+                    let col = &columns[f];
+                    for k in 0..n {
+                        if col[idx[k] as usize] <= thr {
+                            idx.swap(lo, k);
+                            lo += 1;
+                        }
+                    }
+                }
+                tree.push(f as i32, thr);
+                let mid = task.start + lo;
+                stack.push(Task {
+                    start: mid,
+                    end: task.end,
+                    depth: task.depth + 1,
+                    patch_parent: Some(node),
+                });
+                stack.push(Task {
+                    start: task.start,
+                    end: mid,
+                    depth: task.depth + 1,
+                    patch_parent: None,
+                });
+            }
+        }
+    }
+    tree
+}
+
+/// ExtraTrees split: for up to `max_features` non-constant features (in random order), one
+/// uniform threshold each; the best by variance reduction wins.
+#[allow(clippy::too_many_arguments)]
+fn random_split(
+    columns: &[Vec<f64>],
+    idx: &[u32],
+    ys: &[f64],
+    sum: f64,
+    params: &TreeParams,
+    features: &mut [usize],
+    vals: &mut Vec<f64>,
+    best_vals: &mut Vec<f64>,
+    rng: &mut Rng,
+) -> Option<(usize, f64)> {
+    let n = idx.len();
+    let d = features.len();
+    let mut best: Option<(usize, f64)> = None;
+    let mut best_proxy = f64::NEG_INFINITY;
+    let mut visited = 0;
+    for drawn in 0..d {
+        if visited >= params.max_features {
+            break;
+        }
+        let j = drawn + rng.below(d - drawn);
+        features.swap(drawn, j);
+        let f = features[drawn];
+        let col = &columns[f];
+        vals.resize(n, 0.0);
+        for (dst, &i) in vals.iter_mut().zip(idx) {
+            *dst = col[i as usize];
+        }
+        let (lo, hi) = min_max(vals);
+        if hi <= lo + FEATURE_THRESHOLD {
+            continue;
+        }
+        visited += 1;
+        let mut thr = lo + rng.uniform() * (hi - lo);
+        if thr >= hi {
+            thr = lo;
+        }
+        let (n_left, sum_left) = count_left(vals, ys, thr);
+        let n_right = n - n_left;
+        if n_left < params.min_samples_leaf || n_right < params.min_samples_leaf {
+            continue;
+        }
+        let sum_right = sum - sum_left;
+        let proxy = sum_left * sum_left / n_left as f64 + sum_right * sum_right / n_right as f64;
+        if proxy > best_proxy {
+            best_proxy = proxy;
+            best = Some((f, thr));
+            std::mem::swap(vals, best_vals);
+        }
+    }
+    best
+}
+
+/// Minimum and maximum, with four independent lanes so the loop is not latency-bound.
+fn min_max(v: &[f64]) -> (f64, f64) {
+    let mut lo = [f64::INFINITY; 4];
+    let mut hi = [f64::NEG_INFINITY; 4];
+    let chunks = v.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..4 {
+            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
+            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
+        }
+    }
+    for &x in rest {
+        lo[0] = if x < lo[0] { x } else { lo[0] };
+        hi[0] = if x > hi[0] { x } else { hi[0] };
+    }
+    (
+        lo[0].min(lo[1]).min(lo[2].min(lo[3])),
+        hi[0].max(hi[1]).max(hi[2].max(hi[3])),
+    )
+}
+
+/// Rows with `value <= thr` and the sum of their targets (four lanes, fixed order).
+fn count_left(vals: &[f64], ys: &[f64], thr: f64) -> (usize, f64) {
+    let mut n = [0usize; 4];
+    let mut s = [0.0f64; 4];
+    let vc = vals.chunks_exact(4);
+    let yc = ys.chunks_exact(4);
+    let (vr, yr) = (vc.remainder(), yc.remainder());
+    for (v, y) in vc.zip(yc) {
+        for k in 0..4 {
+            let mask = u64::from(v[k] <= thr).wrapping_neg();
+            n[k] += (mask & 1) as usize;
+            s[k] += f64::from_bits(y[k].to_bits() & mask);
+        }
+    }
+    for (v, y) in vr.iter().zip(yr) {
+        let left = *v <= thr;
+        n[0] += usize::from(left);
+        s[0] += if left { *y } else { 0.0 };
+    }
+    (n[0] + n[1] + n[2] + n[3], (s[0] + s[1]) + (s[2] + s[3]))
+}
+
+/// CART split: for up to `max_features` non-constant features, the best midpoint threshold.
+#[allow(clippy::too_many_arguments)]
+fn best_split(
+    columns: &[Vec<f64>],
+    idx: &[u32],
+    ys: &[f64],
+    sum: f64,
+    params: &TreeParams,
+    features: &mut [usize],
+    pairs: &mut Vec<(f64, f64)>,
+    rng: &mut Rng,
+) -> Option<(usize, f64)> {
+    let n = idx.len();
+    let d = features.len();
+    let msl = params.min_samples_leaf;
+    let mut best: Option<(usize, f64)> = None;
+    let mut best_proxy = f64::NEG_INFINITY;
+    let mut visited = 0;
+    for drawn in 0..d {
+        if visited >= params.max_features {
+            break;
+        }
+        let j = drawn + rng.below(d - drawn);
+        features.swap(drawn, j);
+        let f = features[drawn];
+        let col = &columns[f];
+        pairs.clear();
+        pairs.extend(idx.iter().zip(ys).map(|(&i, &yv)| (col[i as usize], yv)));
+        pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        if pairs[n - 1].0 <= pairs[0].0 + FEATURE_THRESHOLD {
+            continue;
+        }
+        visited += 1;
+        let mut sum_left = 0.0;
+        for p in 0..n - 1 {
+            sum_left += pairs[p].1;
+            let n_left = p + 1;
+            if pairs[p + 1].0 <= pairs[p].0 + FEATURE_THRESHOLD {
+                continue;
+            }
+            if n_left < msl || n - n_left < msl {
+                continue;
+            }
+            let n_right = n - n_left;
+            let sum_right = sum - sum_left;
+            let proxy =
+                sum_left * sum_left / n_left as f64 + sum_right * sum_right / n_right as f64;
+            if proxy > best_proxy {
+                best_proxy = proxy;
+                let mut thr = 0.5 * (pairs[p].0 + pairs[p + 1].0);
+                if thr >= pairs[p + 1].0 {
+                    thr = pairs[p].0;
+                }
+                best = Some((f, thr));
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_fits_a_step_and_validates() {
+        let x: Vec<f64> = (0..100).map(|i| i as f64).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|v| if *v < 50.0 { 1.0 } else { 3.0 })
+            .collect();
+        for random_splits in [true, false] {
+            let params = TreeParams {
+                random_splits,
+                max_features: 1,
+                min_samples_leaf: 1,
+                min_samples_split: 2,
+                max_depth: usize::MAX,
+            };
+            let t = build_tree(
+                std::slice::from_ref(&x),
+                &y,
+                (0..100u32).collect(),
+                &params,
+                &mut Rng::new(3),
+            );
+            t.validate(1).unwrap();
+            assert_eq!(t.predict_row(&[10.0]), 1.0);
+            assert_eq!(t.predict_row(&[90.0]), 3.0);
+            if !random_splits {
+                assert_eq!(t.len(), 3);
+                assert_eq!(t.nodes[0].value, 49.5);
+            }
+        }
+        let mut bad = Tree::default();
+        bad.push(0, 0.0);
+        assert!(bad.validate(1).is_err());
+    }
+
+    #[test]
+    fn max_features_parse() {
+        assert_eq!(MaxFeatures::parse("0.5").unwrap().resolve(11), 5);
+        assert_eq!(MaxFeatures::parse("sqrt").unwrap().resolve(11), 3);
+        assert_eq!(MaxFeatures::parse("4").unwrap().resolve(11), 4);
+        assert_eq!(MaxFeatures::parse("1.0").unwrap().resolve(11), 11);
+        assert!(MaxFeatures::parse("0").is_none());
+        assert!(MaxFeatures::parse("1.5").is_none());
+        assert!(MaxFeatures::parse("x").is_none());
+    }
+}
