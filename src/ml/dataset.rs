@@ -323,13 +323,13 @@ impl DatasetError {
 
 const MISSING_TOKENS: [&str; 7] = ["", "NA", "N/A", "NaN", "nan", "null", "None"];
 
-struct RawFile {
-    path: String,
-    md5: String,
-    separator: u8,
-    header: Vec<String>,
+pub(crate) struct RawFile {
+    pub(crate) path: String,
+    pub(crate) md5: String,
+    pub(crate) separator: u8,
+    pub(crate) header: Vec<String>,
     /// (line, fields)
-    records: Vec<(u64, Vec<String>)>,
+    pub(crate) records: Vec<(u64, Vec<String>)>,
 }
 
 fn detect_separator(header_line: &str) -> u8 {
@@ -361,7 +361,7 @@ fn sep_name(sep: u8) -> String {
     }
 }
 
-fn read_raw(path: &Path, options: &DatasetOptions) -> Result<RawFile, DatasetError> {
+pub(crate) fn read_raw(path: &Path, options: &DatasetOptions) -> Result<RawFile, DatasetError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| DatasetError::Io {
         path: shown.clone(),

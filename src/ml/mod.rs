@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod eval;
 pub mod forest;
 pub mod gbm;
+pub mod input;
 pub mod linear;
 pub mod metrics;
 pub mod mlp;
@@ -43,6 +44,8 @@ pub enum Error {
     Split(#[from] SplitError),
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Input(#[from] input::InputError),
 }
 
 impl From<EvalError> for Error {
@@ -65,6 +68,7 @@ impl Error {
             }
             Error::Split(_) => None,
             Error::Bundle(e) => e.hint(),
+            Error::Input(e) => e.hint(),
         }
     }
 }
