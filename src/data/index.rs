@@ -47,9 +47,17 @@ pub fn dvc_files(dir: &Path) -> Result<Vec<PathBuf>> {
         .parents(true)
         .add_custom_ignore_filename(".dvcignore")
         .filter_entry(|e| {
-            !(e.depth() > 0
-                && e.file_type().is_some_and(|t| t.is_dir())
-                && [".git", ".dvc", ".hg"].iter().any(|n| e.file_name() == *n))
+            if e.depth() == 0 || !e.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            if [".git", ".dvc", ".hg"].iter().any(|n| e.file_name() == *n) {
+                return false;
+            }
+            // A folder with a `<name>.dvc` beside it is a tracked output: DVC forbids `.dvc`
+            // files inside outputs, so there is nothing to find in it.
+            let mut sibling = e.path().as_os_str().to_owned();
+            sibling.push(".dvc");
+            !Path::new(&sibling).is_file()
         })
         .build();
     let mut found = Vec::new();

@@ -110,6 +110,32 @@ impl Odb {
         self.path(oid).is_file()
     }
 
+    /// The ids in `oids` that the store lacks. For many ids it lists the prefix folders (a few
+    /// hundred `readdir`s) instead of one `stat` per object.
+    pub fn missing<'a>(&self, oids: &'a [Oid]) -> Vec<&'a Oid> {
+        if oids.len() < 256 {
+            return oids.iter().filter(|o| !self.contains(o)).collect();
+        }
+        let mut listed: std::collections::HashMap<
+            PathBuf,
+            std::collections::HashSet<std::ffi::OsString>,
+        > = std::collections::HashMap::new();
+        oids.iter()
+            .filter(|o| {
+                let p = self.path(o);
+                let (Some(dir), Some(name)) = (p.parent(), p.file_name()) else {
+                    return true;
+                };
+                let names = listed.entry(dir.to_path_buf()).or_insert_with(|| {
+                    std::fs::read_dir(dir)
+                        .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+                        .unwrap_or_default()
+                });
+                !names.contains(name)
+            })
+            .collect()
+    }
+
     /// Stores a copy of `src` whose md5 the caller computed. The copy is re-hashed while it is
     /// written, so a file that changed meanwhile is refused instead of stored under a wrong id.
     pub fn add_file(&self, src: &Path, oid: &Oid) -> Result<()> {

@@ -87,8 +87,20 @@ pub fn out_state(
     if !t.out.cache {
         return Ok(None);
     }
-    let (objects, complete) = objects_of(md5, t.out.hash, cache)?;
-    if !complete || objects.iter().any(|o| !cache.contains(o)) {
+    // The workspace matches the manifest, so the files' ids are the manifest's: no need to
+    // read the cached manifest back.
+    let (objects, complete) = if h.manifest.is_some() {
+        let mut all: Vec<Oid> = h
+            .files
+            .iter()
+            .map(|f| Oid::new(f.md5.clone(), t.out.hash))
+            .collect();
+        all.push(Oid::new(md5, t.out.hash));
+        (all, true)
+    } else {
+        objects_of(md5, t.out.hash, cache)?
+    };
+    if !complete || !cache.missing(&objects).is_empty() {
         return Ok(Some(OutState::NotInCache));
     }
     Ok(None)

@@ -63,7 +63,8 @@ pub fn walk(dir: &Path) -> Result<Vec<(String, PathBuf, Metadata)>> {
                 && ALWAYS_IGNORED.iter().any(|n| e.file_name() == *n))
         })
         .build();
-    let mut files = Vec::new();
+    // Walk by directory entry types only, then stat the files in parallel.
+    let mut found: Vec<(PathBuf, bool)> = Vec::new();
     for entry in walker {
         let entry = entry.map_err(|e| Error::Io {
             action: "walk",
@@ -73,33 +74,31 @@ pub fn walk(dir: &Path) -> Result<Vec<(String, PathBuf, Metadata)>> {
         let Some(ft) = entry.file_type() else {
             continue;
         };
-        let path = entry.path();
-        let meta = if ft.is_symlink() {
-            match std::fs::metadata(path) {
-                Ok(m) if m.is_dir() => continue,
-                Ok(m) => m,
-                Err(_) => return Err(Error::BrokenSymlink(path.to_path_buf())),
-            }
-        } else if ft.is_file() {
-            entry
-                .metadata()
-                .map_err(|e| Error::io("stat", path)(std::io::Error::other(e.to_string())))?
-        } else {
-            continue;
-        };
-        if !meta.is_file() {
-            continue;
+        if ft.is_file() || ft.is_symlink() {
+            found.push((entry.into_path(), ft.is_symlink()));
         }
-        let rel = path
-            .strip_prefix(dir)
-            .map_err(|_| Error::OutsideRepo {
-                path: path.to_path_buf(),
-                root: dir.to_path_buf(),
-            })?
-            .to_string_lossy()
-            .into_owned();
-        files.push((rel, path.to_path_buf(), meta));
     }
+    let mut files: Vec<(String, PathBuf, Metadata)> = found
+        .into_par_iter()
+        .filter_map(|(path, is_link)| {
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => m,
+                Ok(_) => return None,
+                Err(_) if is_link => return Some(Err(Error::BrokenSymlink(path))),
+                Err(e) => return Some(Err(Error::io("stat", &path)(e))),
+            };
+            let rel = match path.strip_prefix(dir) {
+                Ok(r) => r.to_string_lossy().into_owned(),
+                Err(_) => {
+                    return Some(Err(Error::OutsideRepo {
+                        path: path.clone(),
+                        root: dir.to_path_buf(),
+                    }));
+                }
+            };
+            Some(Ok((rel, path, meta)))
+        })
+        .collect::<Result<_>>()?;
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
 }
