@@ -58,6 +58,16 @@ pub fn init(dir: &Path) -> Result<(), GitError> {
     git(dir, ["init", "--quiet"]).map(drop)
 }
 
+/// Whether git tracks `path` (or, for a folder, anything in it).
+pub fn is_tracked(dir: &Path, path: &Path) -> bool {
+    git(
+        dir,
+        [OsStr::new("ls-files"), OsStr::new("--"), path.as_os_str()],
+    )
+    .map(|out| !out.is_empty())
+    .unwrap_or(false)
+}
+
 /// `git add` of the given paths (relative to `dir` or absolute).
 pub fn add<P: AsRef<Path>>(dir: &Path, paths: &[P]) -> Result<(), GitError> {
     if paths.is_empty() {

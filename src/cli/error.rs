@@ -58,6 +58,12 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<crate::data::Error>() {
             return e.hint();
         }
+        if let Some(e) = cause.downcast_ref::<crate::pipeline::Error>() {
+            return e.hint();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::track::Error>() {
+            return e.hint();
+        }
         if let Some(e) = cause.downcast_ref::<crate::ml::Error>() {
             return e.hint();
         }

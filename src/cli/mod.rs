@@ -4,6 +4,7 @@
 pub mod commands;
 mod error;
 mod printer;
+pub mod tracking;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

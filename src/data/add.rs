@@ -76,11 +76,48 @@ pub fn add(
                 by: owner.dvc_path.clone(),
             });
         }
+        let cannot = |reason: String| Error::CannotAdd {
+            path: abs.clone(),
+            reason,
+        };
+        if let Some(inner) = tracked
+            .iter()
+            .find(|t| t.path.starts_with(&abs) && t.path != abs)
+        {
+            return Err(cannot(format!(
+                "it overlaps the output `{}` of `{}`",
+                inner.display(repo),
+                inner.dvc_display(repo)
+            )));
+        }
+        if abs.extension().is_some_and(|x| x == "dvc")
+            || abs
+                .strip_prefix(&repo.root)
+                .ok()
+                .and_then(|r| r.components().next())
+                .is_some_and(|c| c.as_os_str() == ".dvc" || c.as_os_str() == ".git")
+        {
+            return Err(cannot("it is part of DVC's or git's own files".into()));
+        }
         let (parent, name) = match (abs.parent(), abs.file_name()) {
             (Some(p), Some(n)) => (p.to_path_buf(), n.to_string_lossy().into_owned()),
             _ => return Err(Error::Missing(abs)),
         };
         let dvc_path = parent.join(format!("{name}.dvc"));
+        if let Some(other) = tracked
+            .iter()
+            .find(|t| t.path == abs && t.dvc_path != dvc_path)
+        {
+            return Err(cannot(format!(
+                "it is already tracked by `{}`",
+                other.dvc_display(repo)
+            )));
+        }
+        if crate::git::is_tracked(&repo.root, &abs) {
+            return Err(cannot(
+                "git already tracks it; run `git rm -r --cached` on it first".into(),
+            ));
+        }
         let before = tracked
             .iter()
             .find(|t| t.path == abs && t.dvc_path == dvc_path)

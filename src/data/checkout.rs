@@ -190,29 +190,43 @@ pub fn checkout_outs(
         return Err(Error::MissingFromCache { missing });
     }
     progress.begin("checkout", Some(ops.len() as u64));
+    // Removals first, deepest first, so a file may become a folder and the other way round.
+    let mut removals: Vec<&PathBuf> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Remove(p) => Some(p),
+            Op::Write { .. } => None,
+        })
+        .collect();
+    removals.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in removals {
+        let r = match std::fs::symlink_metadata(p) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
+            Ok(_) => std::fs::remove_file(p),
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("remove", p)(e)),
+        }
+        progress.advance(1);
+    }
     for op in &ops {
-        match op {
-            Op::Write { oid, dest, isexec } => {
-                if let Ok(m) = std::fs::symlink_metadata(dest)
-                    && m.is_dir()
-                {
-                    std::fs::remove_dir_all(dest).map_err(Error::io("remove", dest))?;
-                }
-                cache.checkout_file(oid, dest, &links, *isexec)?;
-                if matches!(links.first(), Some(LinkType::Copy | LinkType::Reflink))
-                    && let Ok(meta) = std::fs::metadata(dest)
-                {
-                    state.set(dest, &meta, &oid.md5);
-                }
-            }
-            Op::Remove(p) => {
-                let r = if p.is_dir() {
-                    std::fs::remove_dir_all(p)
-                } else {
-                    std::fs::remove_file(p)
-                };
-                r.map_err(Error::io("remove", p))?;
-            }
+        let Op::Write { oid, dest, isexec } = op else {
+            continue;
+        };
+        if let Ok(m) = std::fs::symlink_metadata(dest)
+            && m.is_dir()
+        {
+            std::fs::remove_dir_all(dest).map_err(Error::io("remove", dest))?;
+        }
+        cache.checkout_file(oid, dest, &links, *isexec)?;
+        if oid.kind() == HashKind::Md5
+            && matches!(links.first(), Some(LinkType::Copy | LinkType::Reflink))
+            && let Ok(meta) = std::fs::metadata(dest)
+        {
+            state.set(dest, &meta, &oid.md5);
         }
         progress.advance(1);
     }

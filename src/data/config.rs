@@ -116,9 +116,15 @@ impl ConfigFile {
                 }
                 continue;
             }
-            let (key, value) = line
-                .split_once('=')
-                .ok_or_else(|| bad(i + 1, format!("expected `key = value`, found `{line}`")))?;
+            let (key, value) = line.split_once('=').ok_or_else(|| {
+                // Never echo a whole line: it could hold a credential.
+                let shown: String = line.chars().take(24).collect();
+                let more = if line.chars().count() > 24 { "…" } else { "" };
+                bad(
+                    i + 1,
+                    format!("expected `key = value`, found `{shown}{more}`"),
+                )
+            })?;
             let section = cfg
                 .sections
                 .last_mut()
@@ -420,10 +426,24 @@ impl Config {
     }
 }
 
+/// `~` and `~/…` expanded to the home folder (as DVC's config does); `None` for other values.
+pub fn expand_home(path: &str) -> Option<String> {
+    let rest = if path == "~" {
+        ""
+    } else {
+        path.strip_prefix("~/")?
+    };
+    let home = std::env::var_os("HOME")?;
+    Some(Path::new(&home).join(rest).to_string_lossy().into_owned())
+}
+
 /// A local remote path written relative is relative to the folder of the config file.
 fn resolve_url(url: &str, level: ConfigLevel, dvc_dir: &Path) -> String {
     if url.contains("://") || Path::new(url).is_absolute() {
         return url.to_string();
+    }
+    if let Some(expanded) = expand_home(url) {
+        return expanded;
     }
     let base = level
         .path(dvc_dir)

@@ -62,7 +62,13 @@ pub fn diff(repo: &Repo, rev: Option<&str>, progress: &dyn Progress) -> Result<D
     let cache = repo.cache(&config);
     let state = repo.state();
     let mut old = Snapshot::new();
-    if let Ok(commit) = git::rev_parse(&repo.root, rev) {
+    let commit = match git::rev_parse(&repo.root, rev) {
+        Ok(c) => Some(c),
+        // A repository without commits has nothing to compare with; a bad name is an error.
+        Err(_) if rev == "HEAD" => None,
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(commit) = commit {
         for path in git::ls_tree(&repo.root, &commit)? {
             if !path.ends_with(".dvc") {
                 continue;

@@ -194,12 +194,45 @@ pub fn write(dvc_path: &Path, out_path: &str, h: &Hashes) -> Result<()> {
     let text = match std::fs::read_to_string(dvc_path) {
         Ok(old) => {
             DvcFile::parse(&old, dvc_path)?;
-            update_text(&old, h).unwrap_or_else(|| render_new(out_path, h))
+            match update_text(&old, h) {
+                Some(text) => text,
+                None if has_user_keys(&old) => {
+                    return Err(malformed(
+                        dvc_path,
+                        "it is not laid out as DVC writes it, so it cannot be updated in place \
+                         without losing its other keys",
+                    ));
+                }
+                None => render_new(out_path, h),
+            }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => render_new(out_path, h),
         Err(e) => return Err(Error::io("read", dvc_path)(e)),
     };
     write_atomic(dvc_path, text.as_bytes())
+}
+
+/// Whether a `.dvc` file holds anything besides what [`render_new`] writes.
+fn has_user_keys(text: &str) -> bool {
+    const OURS: [&str; 6] = ["md5", "size", "nfiles", "isexec", "hash", "path"];
+    let Ok(Value::Mapping(top)) = serde_norway::from_str::<Value>(text) else {
+        return true;
+    };
+    if top.keys().any(|k| k.as_str() != Some("outs")) || text.contains('#') {
+        return true;
+    }
+    match top.get("outs") {
+        Some(Value::Sequence(items)) => {
+            items.len() != 1
+                || items.iter().any(|i| {
+                    i.as_mapping().is_none_or(|m| {
+                        m.keys()
+                            .any(|k| k.as_str().is_none_or(|k| !OURS.contains(&k)))
+                    })
+                })
+        }
+        _ => true,
+    }
 }
 
 /// Updates the first output of an existing file in place: replaces `md5`/`size`/`nfiles`/

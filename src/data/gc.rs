@@ -27,9 +27,19 @@ fn referenced(repo: &Repo) -> Result<HashSet<Oid>> {
     let cache = repo.cache(&config);
     let mut keep = HashSet::new();
     for t in index::collect(repo, &[], &repo.root)? {
-        let Some(md5) = t.out.md5 else { continue };
+        let Some(md5) = t.out.md5.clone() else {
+            continue;
+        };
         let oid = Oid::new(md5, t.out.hash);
-        if oid.is_dir() && cache.contains(&oid) {
+        if oid.is_dir() {
+            if !cache.contains(&oid) {
+                // Without the manifest the folder's files cannot be told apart from garbage.
+                return Err(Error::GcRefused(format!(
+                    "the manifest of `{}` ({}) is not in the cache",
+                    t.display(repo),
+                    oid.rel_path()
+                )));
+            }
             for e in cache.read_manifest(&oid)? {
                 keep.insert(Oid::new(e.md5, t.out.hash));
             }
@@ -41,6 +51,18 @@ fn referenced(repo: &Repo) -> Result<HashSet<Oid>> {
 
 /// Lists (dry) or removes unreferenced cache objects. The caller asks for confirmation.
 pub fn gc(repo: &Repo, dry: bool) -> Result<GcReport> {
+    // Pipeline outputs (`dvc.yaml`/`dvc.lock`) are not read by vintner: collecting garbage
+    // would delete them.
+    if let Some(f) = ["dvc.yaml", "dvc.lock"]
+        .iter()
+        .map(|f| repo.root.join(f))
+        .find(|p| p.exists())
+    {
+        return Err(Error::GcRefused(format!(
+            "`{}` declares pipeline outputs that vintner does not track",
+            f.display()
+        )));
+    }
     let _lock = super::lock::RepoLock::acquire(&repo.dvc_dir, super::add::LOCK_WAIT)?;
     let keep = referenced(repo)?;
     let config = repo.config()?;

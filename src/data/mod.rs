@@ -96,6 +96,12 @@ pub enum Error {
     Remote { remote: String, message: String },
     #[error("`{}` is inside a folder being versioned", .0.display())]
     DvcignoreInOutput(PathBuf),
+    #[error("Refusing to collect garbage: {0}")]
+    GcRefused(String),
+    #[error("Cannot add `{}`: {reason}", path.display())]
+    CannotAdd { path: PathBuf, reason: String },
+    #[error("Remote `{remote}` sets `{option}`, which vintner does not support yet")]
+    UnsupportedOption { remote: String, option: String },
     #[error("No AWS credentials found for remote `{remote}`")]
     NoCredentials { remote: String },
     #[error("Another vintner or DVC process holds the repository lock `{}`", .0.display())]
@@ -187,6 +193,11 @@ impl Error {
                 "set them with `vintner remote modify --local {remote} access_key_id <id>` and \
                  `… secret_access_key <secret>`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an \
                  `~/.aws/credentials` profile (`vintner remote modify {remote} profile <name>`)"
+            ),
+            Error::GcRefused(_) => "run `dvc gc -w` for this repository, or fetch the missing objects first (`vintner fetch`)".into(),
+            Error::CannotAdd { .. } => "add the existing output, or remove its `.dvc` file first (as DVC requires)".into(),
+            Error::UnsupportedOption { remote, option } => format!(
+                "use DVC for this remote, or remove the option: `vintner remote modify --unset {remote} {option}`"
             ),
             Error::DvcignoreInOutput(_) => {
                 "move its patterns to a `.dvcignore` above the folder (DVC refuses this too)".into()

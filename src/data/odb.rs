@@ -336,9 +336,10 @@ impl Odb {
     }
 }
 
-/// 0644 (or 0755 for executables) minus the process umask, as a fresh file would get.
+/// 0644 (or 0744 for executables) minus the process umask, as a fresh file would get.
 fn file_mode(isexec: bool) -> u32 {
-    let base = if isexec { 0o755 } else { 0o644 };
+    // DVC adds only the owner's execute bit (S_IEXEC).
+    let base = if isexec { 0o744 } else { 0o644 };
     base & !umask()
 }
 

@@ -90,23 +90,8 @@ impl Remote for LocalRemote {
     }
 
     fn put(&self, src: &Path, oid: &Oid) -> Result<()> {
-        // Same filesystem: verify, then hard-link (objects are immutable and read-only), which
-        // costs one directory entry instead of a new file. Otherwise copy while verifying.
-        let dest = self.odb.path(oid);
-        if dest.is_file() {
-            return Ok(());
-        }
-        if link_verified(
-            src,
-            &dest,
-            oid,
-            &format!(
-                "cache object `{}` (the local cache is corrupt)",
-                src.display()
-            ),
-        )? {
-            return Ok(());
-        }
+        // Copied (not linked) so the remote stays an independent copy of the cache; the copy
+        // is hashed on the way and a corrupt cache object is refused.
         self.odb.add_file(src, oid).map_err(|e| match e {
             Error::HashMismatch {
                 expected, found, ..
@@ -135,12 +120,6 @@ impl Remote for LocalRemote {
             Err(e) => return Err(Error::io("read", &src)(e)),
         };
         let dest = cache.path(oid);
-        drop(file);
-        let what = format!("object `{}` of {}", oid.rel_path(), self.describe());
-        if link_verified(&src, &dest, oid, &what)? {
-            return Ok(());
-        }
-        let file = std::fs::File::open(&src).map_err(Error::io("read", &src))?;
         cache
             .store_stream(file, &src, oid, &dest)
             .map_err(|e| self.name_mismatch(e, oid))
@@ -175,35 +154,6 @@ impl LocalRemote {
             },
             other => other,
         }
-    }
-}
-
-/// Hashes `src` and, if it matches `oid`, hard-links it at `dest` (atomic: the name appears
-/// whole or not at all). `Ok(false)` when linking is not possible here (another filesystem);
-/// a mismatch is an error naming `what`.
-fn link_verified(src: &Path, dest: &Path, oid: &Oid, what: &str) -> Result<bool> {
-    let found = super::hash::md5_file(src, oid.kind(), &|_| {})?;
-    if found != oid.hex() {
-        return Err(Error::HashMismatch {
-            what: what.to_string(),
-            expected: oid.hex().to_string(),
-            found,
-        });
-    }
-    let attempt = |dest: &Path| std::fs::hard_link(src, dest);
-    let result = match attempt(dest) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
-            }
-            attempt(dest)
-        }
-        other => other,
-    };
-    match result {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(true),
-        Err(_) => Ok(false),
     }
 }
 

@@ -25,8 +25,6 @@ pub enum OutState {
     Deleted,
     #[serde(rename = "not in cache")]
     NotInCache,
-    #[serde(rename = "not committed")]
-    NotCommitted,
 }
 
 impl OutState {
@@ -35,7 +33,6 @@ impl OutState {
             OutState::Modified => "modified",
             OutState::Deleted => "deleted",
             OutState::NotInCache => "not in cache",
-            OutState::NotCommitted => "not committed",
         }
     }
 }
@@ -68,7 +65,8 @@ pub fn hash_workspace(
     }
 }
 
-/// Compares one output; `None` means up to date.
+/// Compares one output; `None` means up to date. Like DVC, an output whose objects are not in
+/// the cache is `not in cache` whatever the workspace holds.
 pub fn out_state(
     t: &Tracked,
     cache: &Odb,
@@ -76,8 +74,18 @@ pub fn out_state(
     progress: &dyn Progress,
 ) -> Result<Option<OutState>> {
     let Some(md5) = t.out.md5.as_deref() else {
-        return Ok(Some(OutState::NotCommitted));
+        return Ok(Some(if t.path.exists() {
+            OutState::Modified
+        } else {
+            OutState::Deleted
+        }));
     };
+    if t.out.cache {
+        let top = Oid::new(md5, t.out.hash);
+        if !cache.contains(&top) {
+            return Ok(Some(OutState::NotInCache));
+        }
+    }
     let Some(h) = hash_workspace(t, state, progress)? else {
         return Ok(Some(OutState::Deleted));
     };

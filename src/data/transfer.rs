@@ -191,6 +191,7 @@ pub fn fetch_outs(
     opts: &TransferOptions,
     progress: &dyn Progress,
 ) -> Result<TransferReport> {
+    let _lock = super::lock::RepoLock::acquire(&repo.dvc_dir, super::add::LOCK_WAIT)?;
     let config = repo.config()?;
     let pool = pool(jobs(opts.jobs))?;
     let mut report = TransferReport::default();

@@ -16,6 +16,9 @@ pub fn scalar(value: &str, column: usize, indent: usize) -> String {
     }
     if plain_allowed(value) {
         plain(value, column, indent)
+    } else if value.contains('\'') {
+        // ruamel picks double quotes over doubling the single quote.
+        format!(" {}", double_quoted(value))
     } else {
         single_quoted(value, column, indent)
     }
@@ -62,89 +65,36 @@ fn plain_allowed(s: &str) -> bool {
     !resolves_to_non_string(s)
 }
 
-/// YAML 1.2 implicit types as ruamel resolves them: bool, null, int, float, merge, timestamp.
+/// YAML 1.2 implicit types as ruamel resolves them (its resolver's patterns and the first
+/// characters that gate each): bool, null, int, float, merge, timestamp.
 fn resolves_to_non_string(s: &str) -> bool {
+    use std::sync::LazyLock;
+    static FLOAT: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        )
+        .expect("valid float pattern")
+    });
+    static INT: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$")
+            .expect("valid int pattern")
+    });
+    static TIMESTAMP: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
+        )
+        .expect("valid timestamp pattern")
+    });
     const WORDS: [&str; 10] = [
         "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~",
     ];
     if WORDS.contains(&s) || s == "<<" || s == "=" {
         return true;
     }
-    is_int(s) || is_float(s) || is_timestamp(s)
-}
-
-fn strip_sign(s: &str) -> &str {
-    s.strip_prefix(['-', '+']).unwrap_or(s)
-}
-
-fn is_int(s: &str) -> bool {
-    let t = strip_sign(s);
-    let all = |body: &str, ok: fn(char) -> bool| {
-        !body.is_empty() && body.chars().all(|c| ok(c) || c == '_')
-    };
-    if let Some(b) = t.strip_prefix("0b") {
-        return all(b, |c| c == '0' || c == '1');
-    }
-    if let Some(b) = t.strip_prefix("0x") {
-        return all(b, |c| c.is_ascii_hexdigit());
-    }
-    if let Some(b) = t.strip_prefix("0o") {
-        return all(b, |c| ('0'..='7').contains(&c));
-    }
-    all(t, |c| c.is_ascii_digit())
-        && t.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit() || c == '_')
-}
-
-fn is_float(s: &str) -> bool {
-    let t = strip_sign(s);
-    if matches!(t, ".inf" | ".Inf" | ".INF") || matches!(s, ".nan" | ".NaN" | ".NAN") {
-        return true;
-    }
-    let (mantissa, exp) = match t.find(['e', 'E']) {
-        Some(i) => (&t[..i], Some(&t[i + 1..])),
-        None => (t, None),
-    };
-    if let Some(e) = exp {
-        let e = strip_sign(e);
-        if e.is_empty() || !e.chars().all(|c| c.is_ascii_digit()) {
-            return false;
-        }
-    }
-    let digits_ = |x: &str| x.chars().all(|c| c.is_ascii_digit() || c == '_');
-    match mantissa.split_once('.') {
-        Some((int, frac)) => {
-            if int.is_empty() {
-                !frac.is_empty() && frac.starts_with(|c: char| c.is_ascii_digit()) && digits_(frac)
-            } else {
-                int.starts_with(|c: char| c.is_ascii_digit()) && digits_(int) && digits_(frac)
-            }
-        }
-        None => {
-            exp.is_some() && mantissa.starts_with(|c: char| c.is_ascii_digit()) && digits_(mantissa)
-        }
-    }
-}
-
-/// `YYYY-MM-DD` (optionally followed by a time) reads as a timestamp.
-fn is_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && {
-        let rest = &s[5..];
-        let mut parts = rest.splitn(2, '-');
-        let m = parts.next().unwrap_or("");
-        let d_and_more = parts.next().unwrap_or("");
-        let d: String = d_and_more
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        let after = &d_and_more[d.len()..];
-        (1..=2).contains(&m.len())
-            && m.chars().all(|c| c.is_ascii_digit())
-            && (1..=2).contains(&d.len())
-            && (after.is_empty() || after.starts_with(['T', 't', ' ']))
-    }
+    let first = s.chars().next().unwrap_or(' ');
+    ("-+0123456789.".contains(first) && FLOAT.is_match(s))
+        || ("-+0123456789".contains(first) && INT.is_match(s))
+        || (first.is_ascii_digit() && TIMESTAMP.is_match(s))
 }
 
 /// Plain style: words longer than the width get a line of their own; a single space past the
@@ -173,7 +123,8 @@ fn plain(s: &str, column: usize, indent: usize) -> String {
         let word_len = rest.find(' ').unwrap_or(rest.len());
         let word = &rest[..word_len];
         let width = word.chars().count();
-        if width > BEST_WIDTH && col > indent {
+        // ruamel: a word that would cross the width starts a new line.
+        if width + col > BEST_WIDTH && col > indent {
             newline(&mut out, &mut col);
         }
         out.push_str(word);
@@ -294,7 +245,7 @@ mod tests {
         }
         assert_eq!(path_line("tab\there"), "  path: \"tab\\there\"");
         assert_eq!(path_line("new\nline"), "  path: \"new\\nline\"");
-        assert_eq!(path_line("o'k: x"), "  path: 'o''k: x'");
+        assert_eq!(path_line("o'k: x"), "  path: \"o'k: x\"");
     }
 
     #[test]
@@ -303,6 +254,8 @@ mod tests {
         assert_eq!(path_line(&long), format!("  path: \n    {long}"));
         let short = "a".repeat(70);
         assert_eq!(path_line(&short), format!("  path: {short}"));
+        let crossing = "b".repeat(73);
+        assert_eq!(path_line(&crossing), format!("  path: \n    {crossing}"));
     }
 
     #[test]

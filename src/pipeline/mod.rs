@@ -1,2 +1,85 @@
-//! The workflow steps `train`, `register` and `infer`, composed from `data`, `track` and `ml`.
-//! The only layer that knows all three; it still never prints.
+//! The workflow steps `train`, `register`, `infer` and `reproduce`, composed from `data`,
+//! `track` and `ml`. The only layer that knows all three; it still never prints.
+
+pub mod infer;
+pub mod lineage;
+pub mod register;
+pub mod reproduce;
+pub mod train;
+
+/// What can go wrong in the workflow, beyond the layers' own errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Data(#[from] crate::data::Error),
+    #[error(transparent)]
+    Track(#[from] crate::track::Error),
+    #[error(transparent)]
+    Ml(#[from] crate::ml::Error),
+    #[error("Invalid setting {0}")]
+    BadSetting(String),
+    #[error("Training data `{path}` is not versioned (no `{path}.dvc`)")]
+    Unversioned { path: String },
+    #[error("Training data `{path}` differs from its `.dvc` file ({state})")]
+    DataChanged { path: String, state: String },
+    #[error("The model folder `{path}` holds changes that are not versioned")]
+    ModelDirUnsaved { path: String },
+    #[error("No experiment named `{0}`")]
+    NoExperiment(String),
+    #[error(
+        "No finished run of experiment `{experiment}` has {metric} <= {threshold}{}",
+        best.map(|b| format!(" (best: {b:.4})")).unwrap_or_else(|| format!(" (no run has logged `{metric}`)"))
+    )]
+    NothingQualifies {
+        experiment: String,
+        metric: String,
+        threshold: f64,
+        best: Option<f64>,
+    },
+    #[error("Run `{run}` records no model (no `vintner.model.*` tags)")]
+    NoModel { run: String },
+    #[error("Run `{run}` records no training data (no `vintner.data` tag)")]
+    NoData { run: String },
+    #[error("The model of `{run}` (`{object}`) is not whole in {remote}")]
+    ModelNotInRemote {
+        run: String,
+        object: String,
+        remote: String,
+    },
+    #[error("Registered model `{name}` has no alias `{alias}`")]
+    NoSuchAlias { name: String, alias: String },
+    #[error("`{0}` is not a model reference (use name@alias or name/version)")]
+    BadModelRef(String),
+    #[error("Run `{run}` cannot be reproduced: it lacks `{missing}`")]
+    NotReproducible { run: String, missing: String },
+}
+
+impl Error {
+    /// The fix to suggest to a person.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::Data(e) => return e.hint(),
+            Error::Track(e) => return e.hint(),
+            Error::Ml(e) => return e.hint(),
+            Error::BadSetting(_) => format!("fix it in `{}`", crate::settings::FILE_NAME),
+            Error::Unversioned { path } => format!("version it first: `vintner add {path}` (or pass --allow-unversioned-data)"),
+            Error::DataChanged { path, .. } => format!(
+                "version the new content with `vintner add {path}`, restore it with `vintner checkout {path}`, or pass --allow-unversioned-data"
+            ),
+            Error::ModelDirUnsaved { path } => format!("save it with `vintner add {path}` or move it away, then train again"),
+            Error::NoExperiment(_) => "train first: `vintner train`".into(),
+            Error::NothingQualifies { .. } => "raise the threshold (--threshold), train a better model, or pick a run with --run".into(),
+            Error::NoModel { .. } => "register a run made by `vintner train`".into(),
+            Error::NoData { .. } => "pass the data with --input".into(),
+            Error::ModelNotInRemote { .. } => {
+                "push the model again from the machine that trained it (`vintner push`), or train again".into()
+            }
+            Error::NoSuchAlias { name, .. } => format!("see the versions with `vintner models show {name}`, then `vintner register`"),
+            Error::BadModelRef(_) => "for example `wine-quality@champion` or `wine-quality/3`".into(),
+            Error::NotReproducible { .. } => "only runs recorded by `vintner train` can be reproduced".into(),
+        })
+    }
+}
+
+/// Result alias for the workflow.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

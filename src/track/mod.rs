@@ -1,2 +1,149 @@
-//! Experiment tracking and the model registry in MLflow's formats: the embedded `mlflow.db` store
-//! and the REST client for an MLflow tracking server. Knows nothing of `data` or `ml`.
+//! Experiment tracking and model registry with MLflow's data model, behind one `Tracker` trait.
+//!
+//! Two backends, chosen from the tracking URI exactly as MLflow chooses them:
+//! `sqlite:///…` (or nothing: `mlflow.db` at the repository root) opens the embedded store, a SQLite
+//! file in MLflow's own schema ([`sqlite`]); `http(s)://…` talks to an MLflow tracking server
+//! ([`rest`]). This module knows nothing of `data`, `ml` or `cli`, and never prints.
+
+pub mod error;
+pub mod filter;
+pub mod git;
+pub mod names;
+pub mod rest;
+pub mod sqlite;
+pub mod types;
+pub mod uri;
+pub mod validate;
+
+use std::path::Path;
+
+pub use error::{Error, Result};
+pub use types::*;
+pub use uri::{TrackingUri, UriSource};
+
+/// The operations vintner needs from a tracking backend, with MLflow's semantics.
+///
+/// Every method is synchronous. The REST backend drives its own small runtime, so do not call it
+/// from inside an async task (use `spawn_blocking`).
+pub trait Tracker: Send + Sync {
+    /// Where this tracker stores its data, for messages (`sqlite:///…/mlflow.db`, `http://…`).
+    fn uri(&self) -> &str;
+
+    // ---- experiments -------------------------------------------------------------------------
+    /// Creates an experiment; fails with [`Error::AlreadyExists`] if the name is taken.
+    fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<Experiment>;
+    fn get_experiment(&self, experiment_id: &str) -> Result<Experiment>;
+    /// `Ok(None)` when no experiment has that name (active or deleted).
+    fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>>;
+    fn search_experiments(&self, query: &SearchExperiments) -> Result<ExperimentsPage>;
+
+    /// Returns the experiment of that name, creating it when missing (tolerates a concurrent
+    /// creator).
+    fn get_or_create_experiment(&self, name: &str) -> Result<Experiment> {
+        if let Some(exp) = self.get_experiment_by_name(name)? {
+            return Ok(exp);
+        }
+        match self.create_experiment(name, None, &[]) {
+            Ok(exp) => Ok(exp),
+            Err(Error::AlreadyExists { .. }) => self
+                .get_experiment_by_name(name)?
+                .ok_or_else(|| Error::not_found("experiment", name)),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ---- runs --------------------------------------------------------------------------------
+    /// Creates a RUNNING run. Without a name (argument or `mlflow.runName` tag) one is generated
+    /// like MLflow does (`adjective-noun-123`).
+    fn create_run(&self, new: &NewRun) -> Result<Run>;
+    fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<RunInfo>;
+    /// Soft delete (lifecycle_stage = deleted), as MLflow does.
+    fn delete_run(&self, run_id: &str) -> Result<()>;
+    fn get_run(&self, run_id: &str) -> Result<Run>;
+    /// Logs any number of metrics, params and tags. Params are immutable: re-logging a key with
+    /// another value fails with [`Error::ParamChanged`].
+    fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()>;
+    fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>>;
+    fn search_runs(&self, query: &SearchRuns) -> Result<RunsPage>;
+
+    /// Copies one local file into the run's artifacts, under `artifact_path` (a relative folder).
+    fn log_artifact(
+        &self,
+        run_id: &str,
+        local_file: &Path,
+        artifact_path: Option<&str>,
+    ) -> Result<()>;
+    /// Lists the artifacts directly under `path` (relative to the run's artifact root).
+    fn list_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<Vec<FileInfo>>;
+
+    // ---- registry ----------------------------------------------------------------------------
+    fn create_registered_model(
+        &self,
+        name: &str,
+        tags: &[Tag],
+        description: Option<&str>,
+    ) -> Result<RegisteredModel>;
+    fn get_registered_model(&self, name: &str) -> Result<RegisteredModel>;
+    fn search_registered_models(&self, query: &SearchModels) -> Result<RegisteredModelsPage>;
+
+    /// Returns the registered model, creating it when missing.
+    fn get_or_create_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        match self.get_registered_model(name) {
+            Ok(m) => Ok(m),
+            Err(Error::NotFound { .. }) => match self.create_registered_model(name, &[], None) {
+                Err(Error::AlreadyExists { .. }) => self.get_registered_model(name),
+                other => other,
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates the next version (max + 1) of an existing registered model, status READY.
+    fn create_model_version(&self, new: &NewModelVersion) -> Result<ModelVersion>;
+    fn get_model_version(&self, name: &str, version: u64) -> Result<ModelVersion>;
+    fn search_model_versions(&self, query: &SearchModels) -> Result<ModelVersionsPage>;
+    fn set_registered_model_alias(&self, name: &str, alias: &str, version: u64) -> Result<()>;
+    fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()>;
+    fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion>;
+    fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()>;
+    fn set_model_version_tag(&self, name: &str, version: u64, tag: &Tag) -> Result<()>;
+}
+
+/// Opens the tracker for `flag_uri` (a `--tracking-uri` flag or a value the caller already
+/// resolved), else `MLFLOW_TRACKING_URI`, else `sqlite:///<repo_root>/mlflow.db`.
+pub fn open(flag_uri: Option<&str>, repo_root: &Path) -> Result<Box<dyn Tracker>> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| repo_root.to_path_buf());
+    let resolved =
+        TrackingUri::resolve(flag_uri, None, repo_root, &cwd, &|k| std::env::var(k).ok())?;
+    open_resolved(&resolved)
+}
+
+/// Opens the backend a resolved [`TrackingUri`] names.
+pub fn open_resolved(uri: &TrackingUri) -> Result<Box<dyn Tracker>> {
+    match uri {
+        TrackingUri::Sqlite { path, .. } => Ok(Box::new(sqlite::SqliteStore::open(path)?)),
+        TrackingUri::Http { url, .. } => {
+            let config = rest::RestConfig::from_env(url, &|k| std::env::var(k).ok())?;
+            rest::RestTracker::boxed(config)
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, as MLflow timestamps are.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -84,6 +84,8 @@ pub fn path_filters(sandbox: &Sandbox) -> Vec<(String, String)> {
             regex_escape(&sandbox.path().to_string_lossy()),
             "[SANDBOX]".into(),
         ),
+        // The default remote's folder ends with a hash of the project's path.
+        (r"(remotes/[^/\s]+)-[0-9a-f]{8}".into(), "$1-[HASH]".into()),
     ]
 }
 

@@ -85,8 +85,18 @@ fn init_twice_changes_nothing_and_says_what_exists() {
     let dir = sb.mkdir("proj");
     sb.vintner(&dir).arg("init").assert().success();
     // The default remote is a folder in the (sandboxed) XDG data home.
-    let remote = sb.home().join(".local/share/vintner/remotes/proj");
-    assert!(remote.is_dir());
+    let remotes = sb.home().join(".local/share/vintner/remotes");
+    let made: Vec<_> = std::fs::read_dir(&remotes)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    let remote = made[0].clone();
+    let name = remote.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("proj-") && name.len() == "proj-".len() + 8,
+        "{name}"
+    );
     let config = read(&dir.join(".dvc/config"));
     assert_eq!(
         String::from_utf8_lossy(&config),

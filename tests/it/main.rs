@@ -7,3 +7,5 @@ mod data;
 mod init;
 mod peers;
 mod s3;
+mod track;
+mod workflow;

@@ -107,3 +107,23 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// MLflow's Python interpreter (the venv with `mlflow==3.17.2`), isolated in the sandbox, with
+/// telemetry off and no tracking URI inherited.
+pub fn mlflow_python(
+    sandbox: &crate::common::Sandbox,
+    cwd: &std::path::Path,
+) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(bin("mlflow", "python"));
+    sandbox.isolate(&mut cmd);
+    cmd.current_dir(cwd)
+        .env("MLFLOW_DISABLE_TELEMETRY", "true")
+        .env("DO_NOT_TRACK", "true")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd
+}
+
+/// The `mlflow` CLI of the same venv (for `mlflow server`).
+pub fn mlflow_cli() -> PathBuf {
+    bin("mlflow", "mlflow")
+}

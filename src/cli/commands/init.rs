@@ -14,8 +14,8 @@ use crate::settings;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "The default data remote is a folder outside the workspace: \
-$XDG_DATA_HOME/vintner/remotes/<folder name> (~/.local/share/... when XDG_DATA_HOME is unset), \
-configured as the DVC remote `local`. Remotes are content-addressed, so projects may share one."
+$XDG_DATA_HOME/vintner/remotes/<folder name>-<hash of its path> (~/.local/share/... when \
+XDG_DATA_HOME is unset), configured as the DVC remote `local`."
 )]
 pub struct Args {
     /// Data remote URL to configure as default instead of the local folder (a path or s3://bucket/prefix).
@@ -153,7 +153,14 @@ fn default_remote_dir(dir: &Path) -> anyhow::Result<PathBuf> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "default".into());
-    Ok(base.join("vintner").join("remotes").join(name))
+    // The folder name plus a short hash of the full path: two projects with the same folder
+    // name never share a remote (where one's `gc -c` would delete the other's objects).
+    let full = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let tag = &crate::data::hash::md5_bytes(full.to_string_lossy().as_bytes())[..8];
+    Ok(base
+        .join("vintner")
+        .join("remotes")
+        .join(format!("{name}-{tag}")))
 }
 
 /// Appends the tracking-store entries missing from the root `.gitignore`; true if it was created.

@@ -62,13 +62,20 @@ struct RemoteRow {
     default: bool,
 }
 
-/// Options whose values are secrets: never printed.
-const SECRET_OPTIONS: [&str; 4] = [
-    "secret_access_key",
-    "session_token",
-    "password",
-    "access_key_id",
-];
+/// Whether an option's value is a secret: never printed, and better kept in `config.local`.
+fn is_secret(option: &str) -> bool {
+    let o = option.to_ascii_lowercase();
+    [
+        "key",
+        "secret",
+        "token",
+        "password",
+        "credential",
+        "connection_string",
+    ]
+    .iter()
+    .any(|w| o.contains(w))
+}
 
 fn level(local: bool) -> ConfigLevel {
     if local {
@@ -140,7 +147,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             value,
         } => {
             let value = if unset { None } else { value };
-            if !local && value.is_some() && SECRET_OPTIONS.contains(&option.as_str()) {
+            if !local && value.is_some() && is_secret(&option) {
                 p.warn(format!(
                     "`{option}` is a credential and `.dvc/config` is tracked by git; prefer `--local`"
                 ));
@@ -148,7 +155,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             repo.modify_remote(&name, &option, value.as_deref(), level(local), &ctx.cwd)?;
             let shown = match value {
                 None => "unset".to_string(),
-                Some(_) if SECRET_OPTIONS.contains(&option.as_str()) => "set (value hidden)".into(),
+                Some(_) if is_secret(&option) => "set (value hidden)".into(),
                 Some(v) => format!("= {v}"),
             };
             p.status(format!("remote `{name}`: {option} {shown}"));

@@ -1,20 +1,60 @@
-//! `vintner reproduce`: retrains a recorded run on its exact data version and compares the metrics.
+//! `vintner reproduce`: retrain a run on its exact data version and check the metrics match.
 
 use super::JsonFlag;
 use crate::cli::Context;
+use crate::data::Repo;
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The run to reproduce.
     run_id: String,
+    /// Tracking store (default: MLFLOW_TRACKING_URI, vintner.toml, then ./mlflow.db).
+    #[arg(long, value_name = "URI")]
+    tracking_uri: Option<String>,
     #[command(flatten)]
     json: JsonFlag,
 }
 
-pub fn run(args: Args, _ctx: &Context) -> anyhow::Result<()> {
-    let _ = (&args, args.json.json);
-    super::not_built(
-        "reproduce",
-        "the workflow lands with the train/register/infer issue",
-    )
+pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
+    let repo = Repo::find(&ctx.cwd)?;
+    let settings = Settings::load(&repo.root)?;
+    let tracker = super::open_tracker(args.tracking_uri.as_deref(), &settings, &repo)?;
+    let progress = ctx.printer.progress();
+    let rep = crate::pipeline::reproduce::reproduce(
+        &repo,
+        tracker.as_ref(),
+        &args.run_id,
+        progress.as_ref(),
+    )?;
+    if args.json.json {
+        ctx.printer.json(&rep)?;
+    } else {
+        ctx.printer.data(format!(
+            "{:<10} {:>14} {:>14}  same",
+            "metric", "recorded", "reproduced"
+        ));
+        for c in &rep.metrics {
+            ctx.printer.data(format!(
+                "{:<10} {:>14.6} {:>14.6}  {}",
+                c.metric,
+                c.recorded,
+                c.reproduced,
+                if c.matches { "yes" } else { "NO" }
+            ));
+        }
+    }
+    if rep.all_match {
+        ctx.printer.status(format!(
+            "Run {} reproduced: every metric matches.",
+            rep.run_id
+        ));
+        Ok(())
+    } else {
+        Err(crate::cli::Hinted::new(
+            format!("Run {} did not reproduce: the metrics differ", rep.run_id),
+            "check that the data version, the vintner version and the parameters are the recorded ones",
+        )
+        .into())
+    }
 }

@@ -1,17 +1,444 @@
-//! `vintner runs`: lists, shows and compares tracked runs.
+//! `vintner runs`: lists (with MLflow's filter grammar), shows and compares tracked runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use clap::Subcommand;
+use serde_json::json;
 
 use super::JsonFlag;
 use crate::cli::Context;
+use crate::cli::tracking::{self, TrackingArgs, duration, number, table, utc};
+use crate::track::{Metric, Run, SearchExperiments, SearchRuns, Tracker, ViewType};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// list | show <id> | compare <id>...
-    action: Vec<String>,
-    #[command(flatten)]
-    json: JsonFlag,
+    #[command(subcommand)]
+    action: Action,
 }
 
-pub fn run(args: Args, _ctx: &Context) -> anyhow::Result<()> {
-    let _ = (&args, args.json.json);
-    super::not_built("runs", "the tracking layer lands with its issue")
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// List runs, newest first unless --order-by says otherwise.
+    List {
+        /// Experiment name or id (repeatable) [default: every active experiment].
+        #[arg(long, short = 'e', value_name = "NAME|ID")]
+        experiment: Vec<String>,
+        /// MLflow filter, e.g. "metrics.rmse < 0.8 and params.model = 'mlp'".
+        #[arg(long, short = 'f')]
+        filter: Option<String>,
+        /// MLflow order_by clause (repeatable), e.g. "metrics.rmse ASC".
+        #[arg(long, value_name = "CLAUSE")]
+        order_by: Vec<String>,
+        /// At most this many runs (one page).
+        #[arg(long, default_value_t = 100)]
+        max_results: usize,
+        /// Continue after a previous page (its `next_page_token`).
+        #[arg(long)]
+        page_token: Option<String>,
+        /// Include deleted runs.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        tracking: TrackingArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Show a run: attributes, params, latest metrics with a chart of their history, tags.
+    Show {
+        run_id: String,
+        #[command(flatten)]
+        tracking: TrackingArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Compare runs side by side (differing params are marked with `*`).
+    Compare {
+        #[arg(required = true, num_args = 2..)]
+        run_ids: Vec<String>,
+        #[command(flatten)]
+        tracking: TrackingArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
+    match args.action {
+        Action::List {
+            experiment,
+            filter,
+            order_by,
+            max_results,
+            page_token,
+            all,
+            tracking,
+            json,
+        } => {
+            let tracker = tracking::open(&tracking, ctx)?;
+            let experiments = experiment_names(tracker.as_ref(), &experiment)?;
+            let page = tracker.search_runs(&SearchRuns {
+                experiment_ids: experiments.keys().cloned().collect(),
+                filter,
+                order_by: order_by.clone(),
+                max_results,
+                page_token,
+                view: if all {
+                    ViewType::All
+                } else {
+                    ViewType::ActiveOnly
+                },
+            })?;
+            if json.json {
+                return ctx.printer.json(&page);
+            }
+            ctx.printer
+                .data(list_table(&page.runs, &experiments, &order_by));
+            if let Some(t) = page.next_page_token {
+                ctx.printer
+                    .status(format!("More runs: add --page-token {t}"));
+            }
+            Ok(())
+        }
+        Action::Show {
+            run_id,
+            tracking,
+            json,
+        } => {
+            let tracker = tracking::open(&tracking, ctx)?;
+            let run = tracker.get_run(&run_id)?;
+            let mut history: BTreeMap<String, Vec<Metric>> = BTreeMap::new();
+            for m in &run.data.metrics {
+                history.insert(m.key.clone(), tracker.get_metric_history(&run_id, &m.key)?);
+            }
+            if json.json {
+                return ctx
+                    .printer
+                    .json(&json!({ "run": run, "metric_history": history }));
+            }
+            ctx.printer.data(show_text(&run, &history));
+            Ok(())
+        }
+        Action::Compare {
+            run_ids,
+            tracking,
+            json,
+        } => {
+            let tracker = tracking::open(&tracking, ctx)?;
+            let runs = run_ids
+                .iter()
+                .map(|id| tracker.get_run(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            if json.json {
+                return ctx.printer.json(&json!({ "runs": runs }));
+            }
+            ctx.printer.data(compare_table(&runs));
+            Ok(())
+        }
+    }
+}
+
+/// id → name of the experiments to search (all active ones when none are named).
+fn experiment_names(
+    tracker: &dyn Tracker,
+    wanted: &[String],
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    if wanted.is_empty() {
+        let mut q = SearchExperiments::default();
+        loop {
+            let page = tracker.search_experiments(&q)?;
+            out.extend(
+                page.experiments
+                    .into_iter()
+                    .map(|e| (e.experiment_id, e.name)),
+            );
+            match page.next_page_token {
+                Some(t) => q.page_token = Some(t),
+                None => break,
+            }
+        }
+    } else {
+        for w in wanted {
+            let e = tracking::find_experiment(tracker, w)?;
+            out.insert(e.experiment_id, e.name);
+        }
+    }
+    Ok(out)
+}
+
+/// The metric columns: keys named in --order-by first, then the most common, at most 4.
+fn metric_columns(runs: &[Run], order_by: &[String]) -> Vec<String> {
+    let mut cols: Vec<String> = Vec::new();
+    for o in order_by {
+        if let Ok(o) = crate::track::filter::parse_order_by(o)
+            && o.entity == crate::track::filter::Entity::Metric
+        {
+            cols.push(o.key);
+        }
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in runs {
+        for m in &r.data.metrics {
+            *counts.entry(m.key.as_str()).or_default() += 1;
+        }
+    }
+    let mut by_count: Vec<(&str, usize)> = counts.into_iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    for (k, _) in by_count {
+        if cols.len() >= 4 {
+            break;
+        }
+        if !cols.iter().any(|c| c == k) {
+            cols.push(k.to_string());
+        }
+    }
+    cols.truncate(4);
+    cols
+}
+
+fn list_table(runs: &[Run], experiments: &BTreeMap<String, String>, order_by: &[String]) -> String {
+    let metrics = metric_columns(runs, order_by);
+    let mut header = vec![
+        "Run ID",
+        "Name",
+        "Experiment",
+        "Status",
+        "Started (UTC)",
+        "Duration (s)",
+    ];
+    header.extend(metrics.iter().map(String::as_str));
+    let rows = runs
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.info.run_id.clone(),
+                r.info.run_name.clone(),
+                experiments
+                    .get(&r.info.experiment_id)
+                    .cloned()
+                    .unwrap_or_else(|| r.info.experiment_id.clone()),
+                r.info.status.to_string(),
+                utc(r.info.start_time),
+                duration(r.info.start_time, r.info.end_time),
+            ];
+            row.extend(
+                metrics
+                    .iter()
+                    .map(|k| r.data.metric(k).map_or("-".into(), |m| number(m.value))),
+            );
+            row
+        })
+        .collect();
+    let numeric: Vec<usize> = (5..6 + metrics.len()).collect();
+    table(&header, rows, &numeric)
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A one-line chart of `values` in at most `width` cells (buckets are averaged; NaN cells blank).
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    if values.is_empty() || width == 0 {
+        return String::new();
+    }
+    let cells = values.len().min(width);
+    let bucketed: Vec<f64> = (0..cells)
+        .map(|i| {
+            let lo = i * values.len() / cells;
+            let hi = ((i + 1) * values.len() / cells).max(lo + 1);
+            let finite: Vec<f64> = values[lo..hi]
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect();
+            if finite.is_empty() {
+                f64::NAN
+            } else {
+                finite.iter().sum::<f64>() / finite.len() as f64
+            }
+        })
+        .collect();
+    let finite = bucketed.iter().copied().filter(|v| v.is_finite());
+    let (min, max) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    bucketed
+        .iter()
+        .map(|v| {
+            if !v.is_finite() {
+                ' '
+            } else if max > min {
+                BARS[(((v - min) / (max - min)) * 7.0).round() as usize]
+            } else {
+                BARS[3]
+            }
+        })
+        .collect()
+}
+
+fn show_text(run: &Run, history: &BTreeMap<String, Vec<Metric>>) -> String {
+    let i = &run.info;
+    let mut out = String::new();
+    out.push_str(&format!("Run {} ({})\n", i.run_id, i.run_name));
+    out.push_str(&format!("  experiment   {}\n", i.experiment_id));
+    out.push_str(&format!("  status       {}\n", i.status));
+    out.push_str(&format!("  started      {} UTC\n", utc(i.start_time)));
+    out.push_str(&format!("  ended        {} UTC\n", utc(i.end_time)));
+    out.push_str(&format!(
+        "  duration (s) {}\n",
+        duration(i.start_time, i.end_time)
+    ));
+    out.push_str(&format!("  artifacts    {}\n", i.artifact_uri));
+    if i.lifecycle_stage != "active" {
+        out.push_str(&format!("  lifecycle    {}\n", i.lifecycle_stage));
+    }
+    if !run.data.params.is_empty() {
+        out.push_str("\nParams\n");
+        let rows = run
+            .data
+            .params
+            .iter()
+            .map(|p| vec![p.key.clone(), p.value.clone()])
+            .collect();
+        out.push_str(&table(&["Key", "Value"], rows, &[]));
+        out.push('\n');
+    }
+    if !run.data.metrics.is_empty() {
+        out.push_str("\nMetrics\n");
+        let rows = run
+            .data
+            .metrics
+            .iter()
+            .map(|m| {
+                let h = history.get(&m.key).map(Vec::as_slice).unwrap_or(&[]);
+                let mut sorted: Vec<&Metric> = h.iter().collect();
+                sorted.sort_by_key(|m| (m.step, m.timestamp));
+                let values: Vec<f64> = sorted.iter().map(|m| m.value).collect();
+                let finite = values.iter().copied().filter(|v| v.is_finite());
+                let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                    (a.min(v), b.max(v))
+                });
+                let range = if lo <= hi {
+                    format!("{} … {}", number(lo), number(hi))
+                } else {
+                    "-".into()
+                };
+                vec![
+                    m.key.clone(),
+                    number(m.value),
+                    m.step.to_string(),
+                    h.len().to_string(),
+                    range,
+                    sparkline(&values, 40),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &[
+                "Key",
+                "Latest",
+                "Step",
+                "Points",
+                "Min … max",
+                "History (by step)",
+            ],
+            rows,
+            &[1, 2, 3],
+        ));
+        out.push('\n');
+    }
+    if !run.data.tags.is_empty() {
+        out.push_str("\nTags\n");
+        let rows = run
+            .data
+            .tags
+            .iter()
+            .map(|t| vec![t.key.clone(), t.value.clone()])
+            .collect();
+        out.push_str(&table(&["Key", "Value"], rows, &[]));
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+fn compare_table(runs: &[Run]) -> String {
+    let short = |r: &Run| {
+        format!(
+            "{} {}",
+            &r.info.run_id[..r.info.run_id.len().min(8)],
+            r.info.run_name
+        )
+    };
+    let headers: Vec<String> = std::iter::once(String::new())
+        .chain(runs.iter().map(short))
+        .collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut row = |label: String, cells: Vec<String>| {
+        let differs = cells.windows(2).any(|w| w[0] != w[1]);
+        let label = if differs {
+            format!("* {label}")
+        } else {
+            format!("  {label}")
+        };
+        rows.push(std::iter::once(label).chain(cells).collect());
+    };
+    row(
+        "status".into(),
+        runs.iter().map(|r| r.info.status.to_string()).collect(),
+    );
+    row(
+        "started (UTC)".into(),
+        runs.iter().map(|r| utc(r.info.start_time)).collect(),
+    );
+    row(
+        "duration (s)".into(),
+        runs.iter()
+            .map(|r| duration(r.info.start_time, r.info.end_time))
+            .collect(),
+    );
+    let params: BTreeSet<&str> = runs
+        .iter()
+        .flat_map(|r| r.data.params.iter().map(|p| p.key.as_str()))
+        .collect();
+    for k in params {
+        row(
+            format!("params.{k}"),
+            runs.iter()
+                .map(|r| r.data.param(k).unwrap_or("-").to_string())
+                .collect(),
+        );
+    }
+    let metrics: BTreeSet<&str> = runs
+        .iter()
+        .flat_map(|r| r.data.metrics.iter().map(|m| m.key.as_str()))
+        .collect();
+    for k in metrics {
+        row(
+            format!("metrics.{k}"),
+            runs.iter()
+                .map(|r| r.data.metric(k).map_or("-".into(), |m| number(m.value)))
+                .collect(),
+        );
+    }
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    table(&header_refs, rows, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_and_buckets() {
+        assert_eq!(
+            sparkline(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 8),
+            "▁▂▃▄▅▆▇█"
+        );
+        assert_eq!(sparkline(&[1.0, 1.0], 10), "▄▄");
+        assert_eq!(sparkline(&[1.0, f64::NAN, 3.0], 10), "▁ █");
+        let long: Vec<f64> = (0..1000).map(f64::from).collect();
+        let s = sparkline(&long, 40);
+        assert_eq!(s.chars().count(), 40);
+        assert!(s.starts_with('▁') && s.ends_with('█'));
+        assert_eq!(sparkline(&[], 10), "");
+    }
 }

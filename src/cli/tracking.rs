@@ -1,0 +1,156 @@
+//! What the tracking commands (`experiments`, `runs`, `models`) share: the `--tracking-uri` flag,
+//! opening the store it resolves to, and the plain tables and timestamps they print.
+
+use anyhow::Context as _;
+use comfy_table::{CellAlignment, Table, presets};
+
+use crate::cli::Context;
+use crate::track::{self, Tracker, TrackingUri};
+
+/// `--tracking-uri`, for every tracking command.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TrackingArgs {
+    /// MLflow tracking URI: `http(s)://host:port` or `sqlite:///path/mlflow.db` [default:
+    /// MLFLOW_TRACKING_URI, else `[tracking] uri` in vintner.toml, else mlflow.db at the repository root]
+    #[arg(long, value_name = "URI")]
+    pub tracking_uri: Option<String>,
+}
+
+/// Resolves the URI (flag > MLFLOW_TRACKING_URI > vintner.toml > default) and opens the store.
+pub fn open(args: &TrackingArgs, ctx: &Context) -> anyhow::Result<Box<dyn Tracker>> {
+    let root = crate::git::toplevel(&ctx.cwd)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| ctx.cwd.clone());
+    let settings = crate::settings::Settings::load(&root)?;
+    let uri = TrackingUri::resolve(
+        args.tracking_uri.as_deref(),
+        settings.tracking.uri.as_deref(),
+        &root,
+        &ctx.cwd,
+        &|k| std::env::var(k).ok(),
+    )?;
+    tracing::debug!("tracking URI {uri} (from {})", uri.source().describe());
+    track::open_resolved(&uri).with_context(|| format!("Failed to open the tracking store `{uri}`"))
+}
+
+/// Finds an experiment by id or by name.
+pub fn find_experiment(
+    tracker: &dyn Tracker,
+    name_or_id: &str,
+) -> anyhow::Result<track::Experiment> {
+    if let Some(e) = tracker.get_experiment_by_name(name_or_id)? {
+        return Ok(e);
+    }
+    if name_or_id.chars().all(|c| c.is_ascii_digit()) {
+        match tracker.get_experiment(name_or_id) {
+            Ok(e) => return Ok(e),
+            Err(track::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(crate::cli::Hinted::new(
+        format!(
+            "No experiment named or numbered `{name_or_id}` in {}",
+            tracker.uri()
+        ),
+        "`vintner experiments list` shows the experiments",
+    )
+    .into())
+}
+
+/// A plain aligned table: no borders, a header row, the given columns right-aligned.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>, right_aligned: &[usize]) -> String {
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING);
+    t.set_header(header.to_vec());
+    for row in rows {
+        t.add_row(row);
+    }
+    for col in t.column_iter_mut() {
+        col.set_padding((0, 2));
+    }
+    for &i in right_aligned {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t.to_string()
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `2026-11-28 13:05:09` (UTC) from epoch milliseconds.
+pub fn utc(ms: Option<i64>) -> String {
+    let Some(ms) = ms else { return "-".into() };
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // civil-from-days (Howard Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A metric value for a table: NaN and ±Inf spelled out, otherwise up to 6 significant digits.
+pub fn number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() || v.abs() >= 1.0e300 {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else if v != 0.0 && (v.abs() >= 1.0e6 || v.abs() < 1.0e-4) {
+        format!("{v:.4e}")
+    } else {
+        let s = format!("{v:.6}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s.is_empty() || s == "-" {
+            "0".into()
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// Seconds between start and end, or `-`.
+pub fn duration(start: Option<i64>, end: Option<i64>) -> String {
+    match (start, end) {
+        (Some(s), Some(e)) if e >= s => format!("{:.1}", (e - s) as f64 / 1000.0),
+        _ => "-".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats_epoch_millis() {
+        assert_eq!(utc(Some(0)), "1970-01-01 00:00:00");
+        assert_eq!(utc(Some(1_795_867_157_443)), "2026-11-28 11:59:17");
+        assert_eq!(utc(None), "-");
+    }
+
+    #[test]
+    fn numbers_are_short_and_spell_out_nan() {
+        assert_eq!(number(0.5), "0.5");
+        assert_eq!(number(1.0), "1");
+        assert_eq!(number(f64::NAN), "NaN");
+        assert_eq!(number(1.7976931348623157e308), "inf");
+        assert_eq!(number(0.123456789), "0.123457");
+        assert_eq!(number(1.5e-7), "1.5000e-7");
+    }
+}

@@ -1,0 +1,68 @@
+//! The tags a run carries so that any model can be traced and reproduced from its run id alone:
+//! MLflow's system tags, and vintner's data/model locations and hashes. One place for the names.
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::track::git::RUN_NAME;
+
+/// vintner's own tags.
+pub const VERSION: &str = "vintner.version";
+pub const GIT_DIRTY: &str = "vintner.git.dirty";
+/// JSON list of [`DataRef`].
+pub const DATA: &str = "vintner.data";
+pub const DATA_PATH: &str = "vintner.data.path";
+pub const DATA_MD5: &str = "vintner.data.md5";
+pub const DATA_REMOTE: &str = "vintner.data.remote";
+pub const UNVERSIONED_DATA: &str = "vintner.data.unversioned";
+pub const MODEL_PATH: &str = "vintner.model.path";
+pub const MODEL_MD5: &str = "vintner.model.md5";
+pub const MODEL_REMOTE: &str = "vintner.model.remote";
+pub const MODEL_REMOTE_URL: &str = "vintner.model.remote_url";
+pub const MODEL_FAMILY: &str = "vintner.model.family";
+pub const SCHEMA: &str = "vintner.schema";
+pub const SEED: &str = "vintner.seed";
+/// The registry version tags that say where the model bytes live.
+pub const VERSION_TAGS: [&str; 4] = [MODEL_PATH, MODEL_MD5, MODEL_REMOTE, MODEL_REMOTE_URL];
+
+/// One training data file as versioned: where it is in the repository and its md5.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataRef {
+    pub path: String,
+    pub md5: String,
+    pub size: u64,
+    /// The data remote it is pushed to (name), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+}
+
+/// The model bytes a run produced: folder, id in the cache and the remote holding them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelRef {
+    pub path: String,
+    pub md5: String,
+    pub remote: String,
+    pub remote_url: String,
+}
+
+impl ModelRef {
+    /// Reads the model location from run or model-version tags.
+    pub fn from_tags(tags: &[crate::track::Tag]) -> Option<ModelRef> {
+        let get = |k: &str| tags.iter().find(|t| t.key == k).map(|t| t.value.clone());
+        Some(ModelRef {
+            path: get(MODEL_PATH)?,
+            md5: get(MODEL_MD5)?,
+            remote: get(MODEL_REMOTE).unwrap_or_default(),
+            remote_url: get(MODEL_REMOTE_URL).unwrap_or_default(),
+        })
+    }
+
+    /// The object's location in the remote, as a URL-like string (a model version's `source`).
+    pub fn source(&self) -> String {
+        let oid = crate::data::odb::Oid::new(self.md5.clone(), crate::data::hash::HashKind::Md5);
+        format!(
+            "{}/{}",
+            self.remote_url.trim_end_matches('/'),
+            oid.rel_path()
+        )
+    }
+}

@@ -1,0 +1,492 @@
+//! `train`: make sure the training data is exactly the versioned data (pulling it if missing),
+//! cross-validate, fit on all data, write the model bundle, version and push it like data, and
+//! record the run — params, metrics with per-fold values and training history, and lineage tags.
+//! A failure after the run is created marks it FAILED; it is never left RUNNING.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::lineage::{self, DataRef, ModelRef};
+use super::{Error, Result};
+use crate::data::index;
+use crate::data::repo::Repo;
+use crate::data::status::{self, OutState};
+use crate::data::transfer::{self, TransferOptions};
+use crate::ml::{self, CvOptions, CvReport, Dataset, DatasetOptions, ModelSpec};
+use crate::progress::Progress;
+use crate::settings::Settings;
+use crate::track::{self, Metric, NewRun, Param, RunStatus, RunUpdate, Tag, Tracker};
+
+/// What the command line adds to the settings.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Model family instead of the configured one.
+    pub family: Option<String>,
+    /// `key=value` hyperparameters overriding the configured ones.
+    pub params: Vec<(String, String)>,
+    pub experiment: Option<String>,
+    pub run_name: Option<String>,
+    /// Train on data that differs from its `.dvc` file (recorded as a tag).
+    pub allow_unversioned_data: bool,
+    /// Data remote for the model (default: the repository's default remote).
+    pub remote: Option<String>,
+}
+
+/// What `train` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    pub run_id: String,
+    pub run_name: String,
+    pub experiment_id: String,
+    pub experiment: String,
+    pub tracking_uri: String,
+    pub family: String,
+    pub params: BTreeMap<String, String>,
+    pub cv: CvReport,
+    pub data: Vec<DataRef>,
+    pub model: ModelRef,
+    /// The model's `.dvc` file, relative to the repository root.
+    pub model_dvc_file: String,
+    /// What to `git add` so the run's lineage is committed.
+    pub git_add: Vec<String>,
+}
+
+/// Merges configured hyperparameters with `-P` overrides, as text.
+pub fn merged_params(settings: &Settings, overrides: &[(String, String)]) -> Vec<(String, String)> {
+    let mut params: BTreeMap<String, String> = settings
+        .model
+        .params
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    for (k, v) in overrides {
+        params.insert(k.clone(), v.clone());
+    }
+    params.into_iter().collect()
+}
+
+/// The CV protocol from the settings.
+pub fn cv_options(settings: &Settings) -> Result<CvOptions> {
+    let scheme = match settings.cv.scheme.as_str() {
+        "grouped" => ml::CvScheme::Grouped,
+        "kfold" => ml::CvScheme::KFold,
+        other => {
+            return Err(Error::BadSetting(format!(
+                "cv.scheme `{other}` (grouped or kfold)"
+            )));
+        }
+    };
+    Ok(CvOptions {
+        scheme,
+        folds: settings.cv.folds,
+        repeats: settings.cv.repeats,
+        seed: settings.cv.seed,
+    })
+}
+
+/// How the CSV files are read.
+pub fn dataset_options(settings: &Settings) -> Result<DatasetOptions> {
+    let mut opts = DatasetOptions::new(settings.data.target.clone());
+    opts.separator = match settings.data.separator.as_deref() {
+        None => None,
+        Some(s) if s.len() == 1 => Some(s.as_bytes()[0]),
+        Some("\\t") | Some("tab") => Some(b'\t'),
+        Some(other) => {
+            return Err(Error::BadSetting(format!(
+                "data.separator `{other}` (one character)"
+            )));
+        }
+    };
+    Ok(opts)
+}
+
+/// Makes sure every data file is the versioned one: pulls missing files, refuses modified
+/// ones (unless `allow`). Returns the data references and whether unversioned data was allowed in.
+pub fn ensure_data(
+    repo: &Repo,
+    paths: &[PathBuf],
+    allow: bool,
+    progress: &dyn Progress,
+) -> Result<(Vec<DataRef>, bool)> {
+    let config = repo.config()?;
+    let cache = repo.cache(&config);
+    let state = repo.state();
+    let mut refs = Vec::new();
+    let mut unversioned = false;
+    for rel in paths {
+        let abs = repo.root.join(rel);
+        let mut dvc = abs.clone().into_os_string();
+        dvc.push(".dvc");
+        let dvc = PathBuf::from(dvc);
+        let shown = rel.to_string_lossy().into_owned();
+        if !dvc.is_file() {
+            if !allow {
+                return Err(Error::Unversioned { path: shown });
+            }
+            let h = crate::data::workspace::hash_output(&abs, &state, None, progress)?
+                .ok_or_else(|| crate::data::Error::Missing(abs.clone()))?;
+            unversioned = true;
+            refs.push(DataRef {
+                path: shown,
+                md5: h.md5,
+                size: h.size,
+                remote: None,
+            });
+            continue;
+        }
+        let tracked = index::collect(repo, std::slice::from_ref(&dvc), &repo.root)?;
+        let Some(t) = tracked.into_iter().next() else {
+            return Err(Error::Unversioned { path: shown });
+        };
+        match status::out_state(&t, &cache, &state, progress)? {
+            None => {}
+            Some(OutState::Deleted) | Some(OutState::NotInCache) => {
+                let outs = vec![t.clone()];
+                transfer::fetch_outs(repo, &cache, &outs, &TransferOptions::default(), progress)?;
+                crate::data::checkout::checkout_outs(repo, &outs, false, progress)?;
+            }
+            Some(OutState::Modified) if allow => unversioned = true,
+            Some(s) => {
+                return Err(Error::DataChanged {
+                    path: shown,
+                    state: s.label().to_string(),
+                });
+            }
+        }
+        let remote = t
+            .out
+            .remote
+            .clone()
+            .or_else(|| config.default_remote().map(str::to_string));
+        refs.push(DataRef {
+            path: shown,
+            md5: t.out.md5.clone().unwrap_or_default(),
+            size: t.out.size.unwrap_or(0),
+            remote,
+        });
+    }
+    state.save();
+    Ok((refs, unversioned))
+}
+
+/// The system tags MLflow's Python client sets, plus vintner's lineage tags.
+fn start_tags(repo: &Repo, run_name: Option<&str>) -> Vec<Tag> {
+    let git = crate::git::lineage(&repo.root);
+    let mut tags = crate::track::git::SystemTags::from_lineage(&git, "vintner train").to_tags();
+    tags.push(Tag::new(lineage::VERSION, env!("CARGO_PKG_VERSION")));
+    tags.push(Tag::new(lineage::GIT_DIRTY, git.dirty.to_string()));
+    if let Some(n) = run_name {
+        tags.push(Tag::new(lineage::RUN_NAME, n));
+    }
+    tags
+}
+
+/// The user name, as MLflow records it.
+pub fn user() -> String {
+    crate::track::git::user_name().unwrap_or_else(|| "unknown".into())
+}
+
+/// Trains, versions and records; see the module documentation.
+pub fn train(
+    repo: &Repo,
+    settings: &Settings,
+    tracker: &dyn Tracker,
+    opts: &TrainOptions,
+    progress: &dyn Progress,
+) -> Result<TrainReport> {
+    let family = opts
+        .family
+        .clone()
+        .unwrap_or_else(|| settings.model.family.clone());
+    let spec = ModelSpec::parse(&family, &merged_params(settings, &opts.params))
+        .map_err(ml::Error::from)?;
+    let cv = cv_options(settings)?;
+    let ds_opts = dataset_options(settings)?;
+    // The model's remote must exist before anything is trained or recorded.
+    let config = repo.config()?;
+    let remote_name = opts
+        .remote
+        .clone()
+        .or_else(|| config.default_remote().map(str::to_string))
+        .ok_or(crate::data::Error::NoRemote)?;
+    let target = ModelTarget {
+        remote_url: config.remote(&remote_name)?.url,
+        remote: remote_name,
+    };
+    let (data, unversioned) = ensure_data(
+        repo,
+        &settings.data.paths,
+        opts.allow_unversioned_data,
+        progress,
+    )?;
+    let abs: Vec<PathBuf> = settings
+        .data
+        .paths
+        .iter()
+        .map(|p| repo.root.join(p))
+        .collect();
+    let mut dataset = Dataset::load(&abs, &ds_opts).map_err(ml::Error::from)?;
+    for (f, rel) in dataset.schema.files.iter_mut().zip(&settings.data.paths) {
+        f.path = rel.to_string_lossy().into_owned();
+    }
+
+    let experiment_name = opts
+        .experiment
+        .clone()
+        .unwrap_or_else(|| settings.tracking.experiment.clone());
+    let experiment = tracker.get_or_create_experiment(&experiment_name)?;
+    let run = tracker.create_run(&NewRun {
+        experiment_id: experiment.experiment_id.clone(),
+        run_name: opts.run_name.clone(),
+        start_time: Some(track::now_ms()),
+        user_id: Some(user()),
+        tags: start_tags(repo, opts.run_name.as_deref()),
+    })?;
+    let run_id = run.info.run_id.clone();
+    let outcome = record(
+        repo,
+        settings,
+        tracker,
+        &target,
+        &spec,
+        &cv,
+        &dataset,
+        &data,
+        unversioned,
+        &run_id,
+        progress,
+    );
+    let status = if outcome.is_ok() {
+        RunStatus::Finished
+    } else {
+        RunStatus::Failed
+    };
+    let ended = tracker.update_run(
+        &run_id,
+        &RunUpdate {
+            status: Some(status),
+            end_time: Some(track::now_ms()),
+            run_name: None,
+        },
+    );
+    let (cv_report, model, model_dvc_file, git_add) = outcome?;
+    ended?;
+    Ok(TrainReport {
+        run_id,
+        run_name: run.info.run_name,
+        experiment_id: experiment.experiment_id,
+        experiment: experiment.name,
+        tracking_uri: tracker.uri().to_string(),
+        family: spec.family.name().to_string(),
+        params: spec.params.clone(),
+        cv: cv_report,
+        data,
+        model,
+        model_dvc_file,
+        git_add,
+    })
+}
+
+type Recorded = (CvReport, ModelRef, String, Vec<String>);
+
+/// Where the model goes.
+struct ModelTarget {
+    remote: String,
+    remote_url: String,
+}
+
+/// Everything between creating the run and closing it.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    repo: &Repo,
+    settings: &Settings,
+    tracker: &dyn Tracker,
+    target: &ModelTarget,
+    spec: &ModelSpec,
+    cv: &CvOptions,
+    dataset: &Dataset,
+    data: &[DataRef],
+    unversioned: bool,
+    run_id: &str,
+    progress: &dyn Progress,
+) -> Result<Recorded> {
+    // Every hyperparameter and the CV protocol, before the (long) work starts.
+    let mut params: Vec<Param> = spec.params.iter().map(|(k, v)| Param::new(k, v)).collect();
+    params.push(Param::new("model.family", spec.family.name()));
+    params.push(Param::new("cv.scheme", &settings.cv.scheme));
+    params.push(Param::new("cv.folds", cv.folds.to_string()));
+    params.push(Param::new("cv.repeats", cv.repeats.to_string()));
+    params.push(Param::new("cv.seed", cv.seed.to_string()));
+    params.push(Param::new("data.target", &settings.data.target));
+    params.push(Param::new(
+        "data.paths",
+        data.iter()
+            .map(|d| d.path.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    ));
+    let mut tags = vec![
+        Tag::new(
+            lineage::DATA,
+            serde_json::to_string(data).unwrap_or_default(),
+        ),
+        Tag::new(
+            lineage::SCHEMA,
+            serde_json::to_string(&dataset.schema).unwrap_or_default(),
+        ),
+        Tag::new(lineage::SEED, cv.seed.to_string()),
+        Tag::new(lineage::MODEL_FAMILY, spec.family.name()),
+    ];
+    if let Some(first) = data.first() {
+        tags.push(Tag::new(lineage::DATA_PATH, &first.path));
+        tags.push(Tag::new(lineage::DATA_MD5, &first.md5));
+        if let Some(r) = &first.remote {
+            tags.push(Tag::new(lineage::DATA_REMOTE, r));
+        }
+    }
+    if unversioned {
+        tags.push(Tag::new(lineage::UNVERSIONED_DATA, "true"));
+    }
+    tracker.log_batch(run_id, &[], &params, &tags)?;
+
+    let report = ml::cross_validate(spec, dataset, cv, progress).map_err(ml::Error::from)?;
+    progress.note(&format!(
+        "cross-validated: rmse {:.4} ± {:.4}, mae {:.4}",
+        report.mean.rmse, report.std.rmse, report.mean.mae
+    ));
+    let model = spec
+        .fit_dataset(dataset, cv.seed, progress)
+        .map_err(ml::Error::from)?;
+
+    // The bundle replaces the previous one only if that one is saved in the cache.
+    let out_rel = settings.model.output.clone();
+    let out_abs = repo.root.join(&out_rel);
+    guard_model_dir(repo, &out_abs, progress)?;
+    let staging = crate::data::fsutil::temp_path(&out_abs);
+    let meta = ml::BundleMeta {
+        schema: dataset.schema.clone(),
+        data_md5: dataset.schema.data_md5(),
+        input_example: (0..dataset.len().min(3))
+            .map(|i| dataset.x.row(i).to_vec())
+            .collect(),
+        run_id: Some(run_id.to_string()),
+        utc_time_created: String::new(),
+    };
+    let saved = ml::bundle::save(&staging, &model, &meta).map_err(ml::Error::from);
+    if let Err(e) = saved {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e.into());
+    }
+    if out_abs.exists() {
+        std::fs::remove_dir_all(&out_abs).map_err(crate::data::Error::io("replace", &out_abs))?;
+    }
+    std::fs::rename(&staging, &out_abs).map_err(crate::data::Error::io("write", &out_abs))?;
+
+    let added = crate::data::add::add(repo, std::slice::from_ref(&out_abs), &repo.root, progress)?;
+    let added = added
+        .into_iter()
+        .next()
+        .ok_or_else(|| crate::data::Error::Missing(out_abs.clone()))?;
+    transfer::push(
+        repo,
+        &TransferOptions {
+            targets: vec![out_abs.clone()],
+            remote: Some(target.remote.clone()),
+            jobs: None,
+        },
+        &repo.root,
+        progress,
+    )?;
+    let model_ref = ModelRef {
+        path: out_rel.to_string_lossy().into_owned(),
+        md5: added.md5.clone(),
+        remote: target.remote.clone(),
+        remote_url: target.remote_url.clone(),
+    };
+
+    let now = track::now_ms();
+    let mut metrics = Vec::new();
+    for (name, value) in named(&report.mean) {
+        metrics.push(Metric::new(name, value, now, 0));
+    }
+    for (name, value) in named(&report.std) {
+        metrics.push(Metric::new(format!("{name}_std"), value, now, 0));
+    }
+    for (i, fold) in report.folds.iter().enumerate() {
+        for (name, value) in named(&fold.metrics) {
+            metrics.push(Metric::new(format!("fold_{name}"), value, now, i as i64));
+        }
+    }
+    for (series, points) in &model.history {
+        for (step, value) in points {
+            metrics.push(Metric::new(
+                format!("train_{series}"),
+                *value,
+                now,
+                *step as i64,
+            ));
+        }
+    }
+    let tags = vec![
+        Tag::new(lineage::MODEL_PATH, &model_ref.path),
+        Tag::new(lineage::MODEL_MD5, &model_ref.md5),
+        Tag::new(lineage::MODEL_REMOTE, &model_ref.remote),
+        Tag::new(lineage::MODEL_REMOTE_URL, &model_ref.remote_url),
+    ];
+    tracker.log_batch(run_id, &metrics, &[], &tags)?;
+    let dvc_abs = repo.root.join(&added.dvc_file);
+    tracker.log_artifact(run_id, &dvc_abs, Some("model"))?;
+    tracker.log_artifact(run_id, &out_abs.join("MLmodel"), Some("model"))?;
+    Ok((
+        report,
+        model_ref,
+        added.dvc_file.clone(),
+        added.git_add.clone(),
+    ))
+}
+
+/// Metric names with their values, as logged.
+pub fn named(m: &ml::Metrics) -> Vec<(&'static str, f64)> {
+    ml::metrics::METRIC_NAMES
+        .iter()
+        .copied()
+        .zip(m.values())
+        .collect()
+}
+
+/// Refuses to replace a model folder whose content is not saved in the cache.
+fn guard_model_dir(repo: &Repo, out_abs: &Path, progress: &dyn Progress) -> Result<()> {
+    if !out_abs.exists() {
+        return Ok(());
+    }
+    let shown = out_abs
+        .strip_prefix(&repo.root)
+        .unwrap_or(out_abs)
+        .to_string_lossy()
+        .into_owned();
+    let mut dvc = out_abs.as_os_str().to_owned();
+    dvc.push(".dvc");
+    let dvc = PathBuf::from(dvc);
+    if !dvc.is_file() {
+        return Err(Error::ModelDirUnsaved { path: shown });
+    }
+    let config = repo.config()?;
+    let cache = repo.cache(&config);
+    let state = repo.state();
+    let tracked = index::collect(repo, std::slice::from_ref(&dvc), &repo.root)?;
+    for t in tracked {
+        match status::out_state(&t, &cache, &state, progress)? {
+            None | Some(OutState::Deleted) => {}
+            Some(_) => return Err(Error::ModelDirUnsaved { path: shown }),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The errors of the tracking layer, one variant per case a caller (or user) can act on.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{kind} `{id}` not found")]
+    NotFound { kind: &'static str, id: String },
+
+    #[error("{kind} `{id}` already exists")]
+    AlreadyExists { kind: &'static str, id: String },
+
+    #[error(
+        "param `{key}` of run {run_id} was already logged with value `{old}`; params are immutable, so `{new}` cannot replace it"
+    )]
+    ParamChanged {
+        run_id: String,
+        key: String,
+        old: String,
+        new: String,
+    },
+
+    #[error("run {run_id} is deleted, so nothing can be logged to it")]
+    RunNotActive { run_id: String },
+
+    #[error("invalid {what} `{value}`: {reason}")]
+    Invalid {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
+
+    #[error(transparent)]
+    Filter(#[from] crate::track::filter::FilterError),
+
+    #[error("invalid page token `{0}`")]
+    PageToken(String),
+
+    // ---- URIs --------------------------------------------------------------------------------
+    #[error(
+        "the tracking URI `{uri}` names MLflow's file store, which MLflow 3 keeps in maintenance mode and vintner does not support"
+    )]
+    FileStore { uri: String },
+
+    #[error("unsupported tracking URI `{uri}` (from {source_name})")]
+    UnsupportedUri { uri: String, source_name: String },
+
+    // ---- embedded store ----------------------------------------------------------------------
+    #[error("SQLite error on `{}` while {action}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error(
+        "`{}` is at MLflow schema revision {revision}, older than the {expected} vintner writes", path.display()
+    )]
+    SchemaTooOld {
+        path: PathBuf,
+        revision: String,
+        expected: &'static str,
+    },
+
+    #[error(
+        "`{}` is at MLflow schema revision {revision}, which vintner does not know, and its tables \
+         differ from what vintner uses: {missing}", path.display()
+    )]
+    SchemaIncompatible {
+        path: PathBuf,
+        revision: String,
+        missing: String,
+    },
+
+    #[error(
+        "`{}` is a SQLite file without MLflow's `alembic_version` table, so it is not an MLflow tracking database", path.display()
+    )]
+    NotMlflowDb { path: PathBuf },
+
+    #[error("I/O error on `{}` while {action}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "artifact location `{location}` is not a local folder; the embedded store only writes local artifacts"
+    )]
+    RemoteArtifacts { location: String },
+
+    // ---- REST --------------------------------------------------------------------------------
+    #[error("could not reach the MLflow tracking server at {url}: {detail}")]
+    Connect { url: String, detail: String },
+
+    #[error(
+        "the MLflow server at {url} refused the request (HTTP {status}): not authenticated or not allowed"
+    )]
+    Auth {
+        url: String,
+        status: u16,
+        /// Whether credentials were sent.
+        sent_credentials: bool,
+    },
+
+    #[error("MLflow server error on {endpoint} (HTTP {status}, {error_code}): {message}")]
+    Server {
+        endpoint: String,
+        status: u16,
+        error_code: String,
+        message: String,
+    },
+
+    #[error("unexpected response from {endpoint} (HTTP {status}): {detail}")]
+    BadResponse {
+        endpoint: String,
+        status: u16,
+        detail: String,
+    },
+
+    #[error("invalid TLS setting {setting}: {detail}")]
+    Tls {
+        setting: &'static str,
+        detail: String,
+    },
+
+    #[error("invalid setting {name}=`{value}`: {reason}")]
+    Setting {
+        name: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+impl Error {
+    /// The fix to show after the error (`hint:`), when there is one.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::ParamChanged { .. } => "log the new value under another key, or start a new run".into(),
+            Error::RunNotActive { .. } => "restore the run (`mlflow runs restore --run-id …`) or log to another run".into(),
+            Error::PageToken(_) => "pass the token a previous page returned, or none".into(),
+            Error::FileStore { uri } => format!(
+                "migrate it with `mlflow migrate-filestore --source {uri} --target sqlite:///mlflow.db` and use \
+                 `sqlite:///mlflow.db`, or point --tracking-uri / MLFLOW_TRACKING_URI at an MLflow server"
+            ),
+            Error::UnsupportedUri { .. } => "use `sqlite:///path/to/mlflow.db` or `http(s)://host:port`; other MLflow \
+                backends (postgresql, databricks, …) are reachable through `mlflow server`"
+                .into(),
+            Error::SchemaTooOld { path, .. } => format!(
+                "back the file up, then run `mlflow db upgrade sqlite:///{}`",
+                path.display()
+            ),
+            Error::SchemaIncompatible { .. } => "upgrade vintner, or serve the file with `mlflow server` and point \
+                --tracking-uri at it"
+                .into(),
+            Error::NotMlflowDb { .. } => "choose another file with --tracking-uri or MLFLOW_TRACKING_URI".into(),
+            Error::Auth { sent_credentials: false, .. } => {
+                "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN".into()
+            }
+            Error::Auth { .. } => "check MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN".into(),
+            Error::Connect { .. } => "check that the server is running and that MLFLOW_TRACKING_URI / --tracking-uri is right".into(),
+            Error::RemoteArtifacts { .. } => "log artifacts through an MLflow server started with --serve-artifacts (the default)".into(),
+            _ => return None,
+        })
+    }
+
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    pub fn invalid(
+        what: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Invalid {
+            what,
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,1011 @@
+//! The REST backend: an MLflow tracking server (`http(s)://…`) through its `/api/2.0/mlflow/` API,
+//! with MLflow's auth, TLS and retry settings ([`http`]) and log-batch chunked to the server's
+//! limits (1000 metrics, 100 params, 100 tags per request).
+
+mod http;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub use http::{Auth, RestConfig};
+
+use crate::track::{
+    Alias, Error, Experiment, ExperimentsPage, FileInfo, Metric, ModelVersion, ModelVersionsPage,
+    NewModelVersion, NewRun, Param, RegisteredModel, RegisteredModelsPage, Result, Run, RunData,
+    RunInfo, RunStatus, RunUpdate, RunsPage, SearchExperiments, SearchModels, SearchRuns, Tag,
+    Tracker, git, names, now_ms, types, validate,
+};
+
+/// Per-request limits of `runs/log-batch`.
+pub const MAX_METRICS_PER_BATCH: usize = 1000;
+pub const MAX_PARAMS_PER_BATCH: usize = 100;
+pub const MAX_TAGS_PER_BATCH: usize = 100;
+/// How many metric-only log-batch requests are in flight at once. Measured against
+/// `mlflow server` 3.17.2 (SQLite, 1 worker): 4 in flight were no faster than 1, because the server
+/// serializes them, and concurrent writes to one run's `latest_metrics` can deadlock on MySQL
+/// (mlflow#4353); so 1 until a server shows a gain.
+pub const CONCURRENT_BATCHES: usize = 1;
+/// Page size of `metrics/get-history`, as MLflow's client uses.
+const HISTORY_PAGE: usize = 25000;
+
+/// A client of an MLflow tracking server.
+pub struct RestTracker {
+    http: http::Http,
+}
+
+/// An MLflow error body: `{"error_code": …, "message": …}`.
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    error_code: String,
+    #[serde(default)]
+    message: String,
+}
+
+impl RestTracker {
+    /// The tracker behind the `Tracker` trait object `open` returns.
+    pub fn boxed(config: RestConfig) -> Result<Box<dyn Tracker>> {
+        Ok(Box::new(RestTracker::connect(config)?))
+    }
+
+    pub fn connect(config: RestConfig) -> Result<RestTracker> {
+        Ok(RestTracker {
+            http: http::Http::new(config)?,
+        })
+    }
+
+    fn api(&self, endpoint: &str) -> String {
+        format!("{}/api/2.0/mlflow/{endpoint}", self.http.config.base_url)
+    }
+
+    /// Calls an endpoint and decodes the JSON answer, mapping MLflow's errors.
+    fn call(
+        &self,
+        method: Method,
+        endpoint: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let url = self.api(endpoint);
+        let resp = self.http.send(
+            method,
+            &url,
+            query,
+            body.map_or(http::Body::None, http::Body::Json),
+        )?;
+        decode(endpoint, &self.http.config, resp)
+    }
+
+    fn get(&self, endpoint: &str, query: &[(&str, String)]) -> Result<Value> {
+        self.call(Method::GET, endpoint, query, None)
+    }
+
+    fn post(&self, endpoint: &str, body: Value) -> Result<Value> {
+        self.call(Method::POST, endpoint, &[], Some(&body))
+    }
+
+    fn batch_request(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> http::Request {
+        let metrics: Vec<Value> = metrics
+            .iter()
+            .map(|m| json!({"key": m.key, "value": wire_f64(m.value), "timestamp": m.timestamp, "step": m.step}))
+            .collect();
+        http::Request {
+            method: Method::POST,
+            url: self.api("runs/log-batch"),
+            query: Vec::new(),
+            body: http::OwnedBody::Json(
+                json!({"run_id": run_id, "run_uuid": run_id, "metrics": metrics, "params": params, "tags": tags}),
+            ),
+        }
+    }
+
+    /// The run's artifact root as an `mlflow-artifacts` proxy path (`<exp>/<run>/artifacts`).
+    fn proxied_artifact_root(&self, run_id: &str) -> Result<String> {
+        let run = self.get_run(run_id)?;
+        let uri = run.info.artifact_uri;
+        let rest = uri.strip_prefix("mlflow-artifacts:").ok_or_else(|| Error::RemoteArtifacts {
+            location: format!(
+                "{uri} (the server does not proxy artifacts; start it with --serve-artifacts, the default)"
+            ),
+        })?;
+        // `mlflow-artifacts:/1/…` or `mlflow-artifacts://host:port/1/…`
+        let path = match rest.strip_prefix("//") {
+            Some(with_host) => with_host.split_once('/').map(|x| x.1).unwrap_or(""),
+            None => rest.trim_start_matches('/'),
+        };
+        Ok(path.trim_end_matches('/').to_string())
+    }
+}
+
+/// Turns a response into JSON or into the matching error.
+fn decode(endpoint: &str, cfg: &RestConfig, resp: http::Response) -> Result<Value> {
+    let status = resp.status.as_u16();
+    if resp.status.is_success() {
+        if resp.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(json!({}));
+        }
+        return serde_json::from_slice(&resp.body).map_err(|e| Error::BadResponse {
+            endpoint: endpoint.to_string(),
+            status,
+            detail: format!("invalid JSON: {e}"),
+        });
+    }
+    if status == 401 || status == 403 {
+        return Err(Error::Auth {
+            url: cfg.base_url.clone(),
+            status,
+            sent_credentials: cfg.auth != Auth::None,
+        });
+    }
+    match serde_json::from_slice::<ErrorBody>(&resp.body) {
+        Ok(e) if !e.error_code.is_empty() => Err(Error::Server {
+            endpoint: endpoint.to_string(),
+            status,
+            error_code: e.error_code,
+            message: e.message,
+        }),
+        _ => {
+            let text = String::from_utf8_lossy(&resp.body);
+            let snippet: String = text.chars().take(200).collect();
+            Err(Error::BadResponse {
+                endpoint: endpoint.to_string(),
+                status,
+                detail: if status == 404 {
+                    format!(
+                        "no such endpoint; is {} an MLflow tracking server (2.x or 3.x)?",
+                        cfg.base_url
+                    )
+                } else {
+                    snippet
+                },
+            })
+        }
+    }
+}
+
+/// Maps MLflow's "does not exist" answers to [`Error::NotFound`].
+fn not_found<T>(r: Result<T>, kind: &'static str, id: &str) -> Result<T> {
+    match r {
+        Err(Error::Server { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {
+            Err(Error::not_found(kind, id))
+        }
+        other => other,
+    }
+}
+
+fn already_exists<T>(r: Result<T>, kind: &'static str, id: &str) -> Result<T> {
+    match r {
+        Err(Error::Server { error_code, .. }) if error_code == "RESOURCE_ALREADY_EXISTS" => {
+            Err(Error::AlreadyExists {
+                kind,
+                id: id.to_string(),
+            })
+        }
+        other => other,
+    }
+}
+
+/// MLflow's JSON for a metric value: a number, or "NaN"/"Infinity"/"-Infinity".
+fn wire_f64(v: f64) -> Value {
+    if v.is_nan() {
+        json!("NaN")
+    } else if v.is_infinite() {
+        json!(if v > 0.0 { "Infinity" } else { "-Infinity" })
+    } else {
+        json!(v)
+    }
+}
+
+fn field<T: for<'de> Deserialize<'de>>(endpoint: &str, v: &Value, key: &str) -> Result<T> {
+    let inner = v.get(key).cloned().unwrap_or(Value::Null);
+    serde_json::from_value(inner).map_err(|e| Error::BadResponse {
+        endpoint: endpoint.to_string(),
+        status: 200,
+        detail: format!("unexpected `{key}`: {e}"),
+    })
+}
+
+fn next_token(v: &Value) -> Option<String> {
+    v.get("next_page_token")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+// ---- wire types (proto JSON: unset fields are omitted, int64 may be numbers or strings) ------
+
+fn de_i64_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        I(i64),
+        S(String),
+    }
+    Ok(match Option::<N>::deserialize(d)? {
+        None => None,
+        Some(N::I(i)) => Some(i),
+        Some(N::S(s)) => s.parse().ok(),
+    })
+}
+
+fn de_u64<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    Ok(de_i64_opt(d)?.unwrap_or(0).max(0) as u64)
+}
+
+#[derive(Deserialize)]
+struct WTag {
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+fn tags(v: Vec<WTag>) -> Vec<Tag> {
+    let mut t: Vec<Tag> = v.into_iter().map(|t| Tag::new(t.key, t.value)).collect();
+    t.sort_by(|a, b| a.key.cmp(&b.key));
+    t
+}
+
+#[derive(Deserialize)]
+struct WExperiment {
+    experiment_id: String,
+    name: String,
+    #[serde(default)]
+    artifact_location: String,
+    #[serde(default)]
+    lifecycle_stage: String,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    creation_time: Option<i64>,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    last_update_time: Option<i64>,
+    #[serde(default)]
+    tags: Vec<WTag>,
+}
+
+impl From<WExperiment> for Experiment {
+    fn from(w: WExperiment) -> Self {
+        Experiment {
+            experiment_id: w.experiment_id,
+            name: w.name,
+            artifact_location: w.artifact_location,
+            lifecycle_stage: if w.lifecycle_stage.is_empty() {
+                "active".into()
+            } else {
+                w.lifecycle_stage
+            },
+            creation_time: w.creation_time,
+            last_update_time: w.last_update_time,
+            tags: tags(w.tags),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WMetric {
+    key: String,
+    #[serde(default, with = "types::mlflow_f64")]
+    value: f64,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    step: Option<i64>,
+}
+
+impl From<WMetric> for Metric {
+    fn from(w: WMetric) -> Self {
+        Metric::new(
+            w.key,
+            w.value,
+            w.timestamp.unwrap_or(0),
+            w.step.unwrap_or(0),
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct WRunInfo {
+    #[serde(default)]
+    run_id: String,
+    #[serde(default)]
+    run_uuid: String,
+    #[serde(default)]
+    run_name: String,
+    #[serde(default)]
+    experiment_id: String,
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    start_time: Option<i64>,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    end_time: Option<i64>,
+    #[serde(default)]
+    artifact_uri: String,
+    #[serde(default)]
+    lifecycle_stage: String,
+}
+
+impl From<WRunInfo> for RunInfo {
+    fn from(w: WRunInfo) -> Self {
+        RunInfo {
+            run_id: if w.run_id.is_empty() {
+                w.run_uuid
+            } else {
+                w.run_id
+            },
+            run_name: w.run_name,
+            experiment_id: w.experiment_id,
+            user_id: w.user_id,
+            status: RunStatus::parse(&w.status).unwrap_or(RunStatus::Running),
+            start_time: w.start_time,
+            end_time: w.end_time,
+            artifact_uri: w.artifact_uri,
+            lifecycle_stage: if w.lifecycle_stage.is_empty() {
+                "active".into()
+            } else {
+                w.lifecycle_stage
+            },
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct WRunData {
+    #[serde(default)]
+    metrics: Vec<WMetric>,
+    #[serde(default)]
+    params: Vec<WTag>,
+    #[serde(default)]
+    tags: Vec<WTag>,
+}
+
+#[derive(Deserialize)]
+struct WRun {
+    info: WRunInfo,
+    #[serde(default)]
+    data: WRunData,
+}
+
+impl From<WRun> for Run {
+    fn from(w: WRun) -> Self {
+        let mut metrics: Vec<Metric> = w.data.metrics.into_iter().map(Metric::from).collect();
+        metrics.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut params: Vec<Param> = w
+            .data
+            .params
+            .into_iter()
+            .map(|p| Param::new(p.key, p.value))
+            .collect();
+        params.sort_by(|a, b| a.key.cmp(&b.key));
+        Run {
+            info: w.info.into(),
+            data: RunData {
+                metrics,
+                params,
+                tags: tags(w.data.tags),
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WAlias {
+    alias: String,
+    #[serde(deserialize_with = "de_u64")]
+    version: u64,
+}
+
+#[derive(Deserialize)]
+struct WRegisteredModel {
+    name: String,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    creation_timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    last_updated_timestamp: Option<i64>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    tags: Vec<WTag>,
+    #[serde(default)]
+    aliases: Vec<WAlias>,
+}
+
+impl From<WRegisteredModel> for RegisteredModel {
+    fn from(w: WRegisteredModel) -> Self {
+        let mut aliases: Vec<Alias> = w
+            .aliases
+            .into_iter()
+            .map(|a| Alias {
+                alias: a.alias,
+                version: a.version,
+            })
+            .collect();
+        aliases.sort_by(|a, b| a.alias.cmp(&b.alias));
+        RegisteredModel {
+            name: w.name,
+            creation_timestamp: w.creation_timestamp,
+            last_updated_timestamp: w.last_updated_timestamp,
+            description: w.description.filter(|d| !d.is_empty()),
+            tags: tags(w.tags),
+            aliases,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WModelVersion {
+    name: String,
+    #[serde(deserialize_with = "de_u64")]
+    version: u64,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    creation_timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    last_updated_timestamp: Option<i64>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    run_id: Option<String>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    current_stage: String,
+    #[serde(default)]
+    tags: Vec<WTag>,
+    #[serde(default)]
+    aliases: Vec<String>,
+}
+
+impl From<WModelVersion> for ModelVersion {
+    fn from(w: WModelVersion) -> Self {
+        let mut aliases = w.aliases;
+        aliases.sort();
+        ModelVersion {
+            name: w.name,
+            version: w.version,
+            creation_timestamp: w.creation_timestamp,
+            last_updated_timestamp: w.last_updated_timestamp,
+            description: w.description.filter(|d| !d.is_empty()),
+            source: w.source,
+            run_id: w.run_id.filter(|r| !r.is_empty()),
+            status: if w.status.is_empty() {
+                "READY".into()
+            } else {
+                w.status
+            },
+            current_stage: if w.current_stage.is_empty() {
+                "None".into()
+            } else {
+                w.current_stage
+            },
+            tags: tags(w.tags),
+            aliases,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WFile {
+    path: String,
+    #[serde(default)]
+    is_dir: bool,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    file_size: Option<i64>,
+}
+
+impl Tracker for RestTracker {
+    fn uri(&self) -> &str {
+        &self.http.config.base_url
+    }
+
+    fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<Experiment> {
+        validate::experiment_name(name)?;
+        let mut body = json!({"name": name, "tags": tags});
+        if let Some(loc) = artifact_location {
+            body["artifact_location"] = json!(loc);
+        }
+        let v = already_exists(self.post("experiments/create", body), "experiment", name)?;
+        let id: String = field("experiments/create", &v, "experiment_id")?;
+        self.get_experiment(&id)
+    }
+
+    fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        let v = not_found(
+            self.get(
+                "experiments/get",
+                &[("experiment_id", experiment_id.to_string())],
+            ),
+            "experiment",
+            experiment_id,
+        )?;
+        Ok(field::<WExperiment>("experiments/get", &v, "experiment")?.into())
+    }
+
+    fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
+        match not_found(
+            self.get(
+                "experiments/get-by-name",
+                &[("experiment_name", name.to_string())],
+            ),
+            "experiment",
+            name,
+        ) {
+            Ok(v) => Ok(Some(
+                field::<WExperiment>("experiments/get-by-name", &v, "experiment")?.into(),
+            )),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn search_experiments(&self, q: &SearchExperiments) -> Result<ExperimentsPage> {
+        let mut body = json!({"max_results": q.max_results, "view_type": q.view.as_mlflow()});
+        if let Some(f) = q.filter.as_deref().filter(|f| !f.is_empty()) {
+            body["filter"] = json!(f);
+        }
+        if let Some(t) = &q.page_token {
+            body["page_token"] = json!(t);
+        }
+        let v = self.post("experiments/search", body)?;
+        let exps: Option<Vec<WExperiment>> = field("experiments/search", &v, "experiments")?;
+        Ok(ExperimentsPage {
+            experiments: exps
+                .unwrap_or_default()
+                .into_iter()
+                .map(Experiment::from)
+                .collect(),
+            next_page_token: next_token(&v),
+        })
+    }
+
+    fn create_run(&self, new: &NewRun) -> Result<Run> {
+        let mut tags: Vec<Tag> = new.tags.clone();
+        let name_tag = tags
+            .iter()
+            .find(|t| t.key == git::RUN_NAME)
+            .map(|t| t.value.clone());
+        if let (Some(a), Some(b)) = (new.run_name.as_deref(), name_tag.as_deref())
+            && a != b
+        {
+            return Err(Error::invalid(
+                "run name",
+                a,
+                format!("the `mlflow.runName` tag says `{b}`; give one name or make them equal"),
+            ));
+        }
+        // Like MLflow's Python client: name the run on the client side and send the tag too.
+        let run_name = new
+            .run_name
+            .clone()
+            .or(name_tag.clone())
+            .unwrap_or_else(names::generate_run_name);
+        if name_tag.is_none() {
+            tags.push(Tag::new(git::RUN_NAME, run_name.clone()));
+        }
+        let user_id = new
+            .user_id
+            .clone()
+            .or_else(|| {
+                tags.iter()
+                    .find(|t| t.key == git::USER)
+                    .map(|t| t.value.clone())
+            })
+            .unwrap_or_default();
+        let v = not_found(
+            self.post(
+                "runs/create",
+                json!({
+                    "experiment_id": new.experiment_id,
+                    "user_id": user_id,
+                    "run_name": run_name,
+                    "start_time": new.start_time.unwrap_or_else(now_ms),
+                    "tags": tags,
+                }),
+            ),
+            "experiment",
+            &new.experiment_id,
+        )?;
+        Ok(field::<WRun>("runs/create", &v, "run")?.into())
+    }
+
+    fn update_run(&self, run_id: &str, u: &RunUpdate) -> Result<RunInfo> {
+        let mut body = json!({"run_id": run_id, "run_uuid": run_id});
+        if let Some(s) = u.status {
+            body["status"] = json!(s.as_str());
+        }
+        if let Some(t) = u.end_time {
+            body["end_time"] = json!(t);
+        }
+        if let Some(n) = &u.run_name {
+            body["run_name"] = json!(n);
+        }
+        let v = not_found(self.post("runs/update", body), "run", run_id)?;
+        Ok(field::<WRunInfo>("runs/update", &v, "run_info")?.into())
+    }
+
+    fn delete_run(&self, run_id: &str) -> Result<()> {
+        not_found(
+            self.post("runs/delete", json!({"run_id": run_id})),
+            "run",
+            run_id,
+        )?;
+        Ok(())
+    }
+
+    fn get_run(&self, run_id: &str) -> Result<Run> {
+        let v = not_found(
+            self.get(
+                "runs/get",
+                &[
+                    ("run_id", run_id.to_string()),
+                    ("run_uuid", run_id.to_string()),
+                ],
+            ),
+            "run",
+            run_id,
+        )?;
+        Ok(field::<WRun>("runs/get", &v, "run")?.into())
+    }
+
+    fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()> {
+        for m in metrics {
+            validate::key("metric key", &m.key)?;
+        }
+        for p in params {
+            validate::key("param key", &p.key)?;
+        }
+        for t in tags {
+            validate::key("tag key", &t.key)?;
+        }
+        // Params and tags first (with metrics filling the 1000-entity budget), one request at a
+        // time, so a changed param fails before most metrics are written.
+        let (mut m, mut p, mut t) = (metrics, params, tags);
+        while !p.is_empty() || !t.is_empty() {
+            let (np, nt) = (
+                p.len().min(MAX_PARAMS_PER_BATCH),
+                t.len().min(MAX_TAGS_PER_BATCH),
+            );
+            // at most 1000 entities per request in total
+            let nm = m.len().min(MAX_METRICS_PER_BATCH - np - nt);
+            let req = self.batch_request(run_id, &m[..nm], &p[..np], &t[..nt]);
+            let resp = self.http.send_all(vec![req], 1).remove(0)?;
+            not_found(
+                decode("runs/log-batch", &self.http.config, resp),
+                "run",
+                run_id,
+            )?;
+            (m, p, t) = (&m[nm..], &p[np..], &t[nt..]);
+        }
+        // Then the metric-only chunks, a few in flight: the server's latest-metric rule does not
+        // depend on the order in which points arrive.
+        let chunks: Vec<http::Request> = m
+            .chunks(MAX_METRICS_PER_BATCH)
+            .map(|c| self.batch_request(run_id, c, &[], &[]))
+            .collect();
+        for resp in self.http.send_all(chunks, CONCURRENT_BATCHES) {
+            not_found(
+                decode("runs/log-batch", &self.http.config, resp?),
+                "run",
+                run_id,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut q = vec![
+                ("run_id", run_id.to_string()),
+                ("run_uuid", run_id.to_string()),
+                ("metric_key", key.to_string()),
+                ("max_results", HISTORY_PAGE.to_string()),
+            ];
+            if let Some(t) = &token {
+                q.push(("page_token", t.clone()));
+            }
+            let v = not_found(self.get("metrics/get-history", &q), "run", run_id)?;
+            let ms: Option<Vec<WMetric>> = field("metrics/get-history", &v, "metrics")?;
+            out.extend(ms.unwrap_or_default().into_iter().map(Metric::from));
+            token = next_token(&v);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn search_runs(&self, q: &SearchRuns) -> Result<RunsPage> {
+        let mut body = json!({
+            "experiment_ids": q.experiment_ids,
+            "run_view_type": q.view.as_mlflow(),
+            "max_results": q.max_results,
+            "order_by": q.order_by,
+        });
+        if let Some(f) = q.filter.as_deref().filter(|f| !f.is_empty()) {
+            body["filter"] = json!(f);
+        }
+        if let Some(t) = &q.page_token {
+            body["page_token"] = json!(t);
+        }
+        let v = self.post("runs/search", body)?;
+        let runs: Option<Vec<WRun>> = field("runs/search", &v, "runs")?;
+        Ok(RunsPage {
+            runs: runs
+                .unwrap_or_default()
+                .into_iter()
+                .map(Run::from)
+                .collect(),
+            next_page_token: next_token(&v),
+        })
+    }
+
+    fn log_artifact(
+        &self,
+        run_id: &str,
+        local_file: &Path,
+        artifact_path: Option<&str>,
+    ) -> Result<()> {
+        let root = self.proxied_artifact_root(run_id)?;
+        let name = local_file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "artifact file",
+                    local_file.display().to_string(),
+                    "it has no UTF-8 file name",
+                )
+            })?;
+        let sub = artifact_path.unwrap_or("").trim_matches('/');
+        if sub.split('/').any(|c| c == "..") {
+            return Err(Error::invalid("artifact path", sub, "`..` is not allowed"));
+        }
+        let rel = [root.as_str(), sub, name]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("/");
+        let bytes = std::fs::read(local_file).map_err(|source| Error::Io {
+            path: local_file.to_path_buf(),
+            action: "reading an artifact to upload",
+            source,
+        })?;
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{}",
+            self.http.config.base_url,
+            encode_path(&rel)
+        );
+        let resp = self
+            .http
+            .send(Method::PUT, &url, &[], http::Body::Bytes(bytes))?;
+        decode("mlflow-artifacts/artifacts", &self.http.config, resp)?;
+        Ok(())
+    }
+
+    fn list_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<Vec<FileInfo>> {
+        let mut q = vec![
+            ("run_id", run_id.to_string()),
+            ("run_uuid", run_id.to_string()),
+        ];
+        if let Some(p) = path.filter(|p| !p.is_empty()) {
+            q.push(("path", p.to_string()));
+        }
+        let v = not_found(self.get("artifacts/list", &q), "run", run_id)?;
+        let files: Option<Vec<WFile>> = field("artifacts/list", &v, "files")?;
+        Ok(files
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| FileInfo {
+                path: f.path,
+                is_dir: f.is_dir,
+                file_size: f.file_size.map(|s| s.max(0) as u64),
+            })
+            .collect())
+    }
+
+    fn create_registered_model(
+        &self,
+        name: &str,
+        tags: &[Tag],
+        description: Option<&str>,
+    ) -> Result<RegisteredModel> {
+        validate::model_name(name)?;
+        let mut body = json!({"name": name, "tags": tags});
+        if let Some(d) = description {
+            body["description"] = json!(d);
+        }
+        let v = already_exists(
+            self.post("registered-models/create", body),
+            "registered model",
+            name,
+        )?;
+        Ok(field::<WRegisteredModel>("registered-models/create", &v, "registered_model")?.into())
+    }
+
+    fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        let v = not_found(
+            self.get("registered-models/get", &[("name", name.to_string())]),
+            "registered model",
+            name,
+        )?;
+        Ok(field::<WRegisteredModel>("registered-models/get", &v, "registered_model")?.into())
+    }
+
+    fn search_registered_models(&self, q: &SearchModels) -> Result<RegisteredModelsPage> {
+        let v = self.get("registered-models/search", &search_query(q))?;
+        let models: Option<Vec<WRegisteredModel>> =
+            field("registered-models/search", &v, "registered_models")?;
+        Ok(RegisteredModelsPage {
+            registered_models: models
+                .unwrap_or_default()
+                .into_iter()
+                .map(RegisteredModel::from)
+                .collect(),
+            next_page_token: next_token(&v),
+        })
+    }
+
+    fn create_model_version(&self, new: &NewModelVersion) -> Result<ModelVersion> {
+        let mut body = json!({"name": new.name, "source": new.source, "tags": new.tags});
+        if let Some(r) = &new.run_id {
+            body["run_id"] = json!(r);
+        }
+        if let Some(d) = &new.description {
+            body["description"] = json!(d);
+        }
+        let v = not_found(
+            self.post("model-versions/create", body),
+            "registered model",
+            &new.name,
+        )?;
+        Ok(field::<WModelVersion>("model-versions/create", &v, "model_version")?.into())
+    }
+
+    fn get_model_version(&self, name: &str, version: u64) -> Result<ModelVersion> {
+        let v = not_found(
+            self.get(
+                "model-versions/get",
+                &[("name", name.to_string()), ("version", version.to_string())],
+            ),
+            "model version",
+            &format!("{name} version {version}"),
+        )?;
+        Ok(field::<WModelVersion>("model-versions/get", &v, "model_version")?.into())
+    }
+
+    fn search_model_versions(&self, q: &SearchModels) -> Result<ModelVersionsPage> {
+        let v = self.get("model-versions/search", &search_query(q))?;
+        let versions: Option<Vec<WModelVersion>> =
+            field("model-versions/search", &v, "model_versions")?;
+        Ok(ModelVersionsPage {
+            model_versions: versions
+                .unwrap_or_default()
+                .into_iter()
+                .map(ModelVersion::from)
+                .collect(),
+            next_page_token: next_token(&v),
+        })
+    }
+
+    fn set_registered_model_alias(&self, name: &str, alias: &str, version: u64) -> Result<()> {
+        validate::alias(alias)?;
+        not_found(
+            self.post(
+                "registered-models/alias",
+                json!({"name": name, "alias": alias, "version": version.to_string()}),
+            ),
+            "model version",
+            &format!("{name} version {version}"),
+        )?;
+        Ok(())
+    }
+
+    fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+        not_found(
+            self.call(
+                Method::DELETE,
+                "registered-models/alias",
+                &[],
+                Some(&json!({"name": name, "alias": alias})),
+            ),
+            "registered model",
+            name,
+        )?;
+        Ok(())
+    }
+
+    fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
+        let r = self.get(
+            "registered-models/alias",
+            &[("name", name.to_string()), ("alias", alias.to_string())],
+        );
+        // MLflow answers a missing alias with 400 INVALID_PARAMETER_VALUE "... alias X not found."
+        let r = match r {
+            Err(Error::Server { message, .. }) if message.contains("not found") => {
+                Err(Error::not_found("alias", format!("{name}@{alias}")))
+            }
+            other => not_found(other, "registered model", name),
+        };
+        Ok(field::<WModelVersion>("registered-models/alias", &r?, "model_version")?.into())
+    }
+
+    fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
+        not_found(
+            self.post(
+                "registered-models/set-tag",
+                json!({"name": name, "key": tag.key, "value": tag.value}),
+            ),
+            "registered model",
+            name,
+        )?;
+        Ok(())
+    }
+
+    fn set_model_version_tag(&self, name: &str, version: u64, tag: &Tag) -> Result<()> {
+        not_found(
+            self.post(
+                "model-versions/set-tag",
+                json!({"name": name, "version": version.to_string(), "key": tag.key, "value": tag.value}),
+            ),
+            "model version",
+            &format!("{name} version {version}"),
+        )?;
+        Ok(())
+    }
+}
+
+fn search_query(q: &SearchModels) -> Vec<(&'static str, String)> {
+    let mut out = vec![("max_results", q.max_results.to_string())];
+    if let Some(f) = q.filter.as_deref().filter(|f| !f.is_empty()) {
+        out.push(("filter", f.to_string()));
+    }
+    if let Some(t) = &q.page_token {
+        out.push(("page_token", t.clone()));
+    }
+    out
+}
+
+/// Percent-encodes each segment of a `/`-separated path.
+fn encode_path(p: &str) -> String {
+    p.split('/')
+        .map(|seg| {
+            seg.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
