@@ -50,21 +50,23 @@ bench() { # name, then hyperfine arguments
 }
 
 bench add-20k \
-    --prepare 'fresh $work/r' -n dvc "cd $work/r && $dvc add -q data" \
+    --prepare 'fresh $work/r' --prepare 'fresh $work/r' -n dvc "cd $work/r && $dvc add -q data" \
     -n vintner "cd $work/r && $vintner -q add data"
 # Warm status: the repo is added once by each tool; status runs against an unchanged workspace.
 fresh "$work/sd"; (cd "$work/sd" && "$dvc" add -q data && "$dvc" status >/dev/null)
 fresh "$work/sv"; (cd "$work/sv" && "$vintner" -q add data && "$vintner" status >/dev/null)
 bench status-20k -n dvc "cd $work/sd && $dvc status" -n vintner "cd $work/sv && $vintner status"
+# One --prepare per command, in command order: each empties only its own remote.
 bench push-20k \
-    --prepare "rm -rf $work/sd.remote $work/sv.remote" \
+    --prepare "rm -rf $work/sd.remote" --prepare "rm -rf $work/sv.remote" \
     -n dvc "cd $work/sd && $dvc push -q" -n vintner "cd $work/sv && $vintner -q push"
 (cd "$work/sd" && git add -A && git commit -qm d); (cd "$work/sv" && git add -A && git commit -qm v)
 bench pull-20k \
-    --prepare "rm -rf $work/cd $work/cv && git clone -q $work/sd $work/cd && git clone -q $work/sv $work/cv" \
+    --prepare "rm -rf $work/cd && git clone -q $work/sd $work/cd" \
+    --prepare "rm -rf $work/cv && git clone -q $work/sv $work/cv" \
     -n dvc "cd $work/cd && $dvc pull -q" -n vintner "cd $work/cv && $vintner -q pull"
-bench add-1g \
-    --prepare "rm -rf $work/b && mkdir -p $work/b && git -C $work/b init -q && cd $work/b && $dvc init -q && cp $work/big.bin big.bin" \
+prep_big="rm -rf $work/b && mkdir -p $work/b && git -C $work/b init -q && cd $work/b && $dvc init -q && cp $work/big.bin big.bin"
+bench add-1g --prepare "$prep_big" --prepare "$prep_big" --prepare "$prep_big" \
     -n md5sum "md5sum $work/big.bin" -n dvc "cd $work/b && $dvc add -q big.bin" -n vintner "cd $work/b && $vintner -q add big.bin"
 
 python3 - "$results" <<'PY'

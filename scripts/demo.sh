@@ -23,7 +23,19 @@ run add data/winequality-red.csv data/winequality-white.csv
 say "git add data/*.dvc data/.gitignore && git commit -m 'wine data'"
 git add -A && git commit --quiet -m "Wine Quality data, versioned"
 run push
-run status
 run status -c
+say "vintner train"
+run_id=$("$vintner" train | awk '/^run_id/ {print $2}')
+printf 'run_id %s\n' "$run_id"
+say "git add models/*.dvc models/.gitignore && git commit -m 'model'"
+git add -A && git commit --quiet -m "Model trained by vintner"
+run register
+run runs list
+run models list
+run infer --output predictions.csv
+head -4 predictions.csv >&2
+run infer --input data/winequality-red.csv --output predictions-red.csv
+run reproduce "$run_id"
 
-printf '\nDemo project: %s (data remote: %s.remote)\n' "$proj" "$proj" >&2
+printf '\nDemo project: %s (data remote: %s.remote, tracking store: %s/mlflow.db)\n' "$proj" "$proj" "$proj" >&2
+printf 'Open it with MLflow: mlflow ui --backend-store-uri sqlite:///%s/mlflow.db\n' "$proj" >&2
