@@ -178,22 +178,7 @@ pub fn hash_output(
         })
         .collect::<Result<_>>()?;
     progress.end();
-    let entries: Vec<Entry> = files
-        .iter()
-        .map(|f| Entry {
-            relpath: f.rel.clone(),
-            md5: f.md5.clone(),
-        })
-        .collect();
-    let bytes = manifest::to_bytes(&entries);
-    Ok(Some(Hashed {
-        md5: manifest::dir_md5(&bytes),
-        size: files.iter().map(|f| f.size).sum(),
-        nfiles: Some(files.len() as u64),
-        isexec: false,
-        files,
-        manifest: Some(bytes),
-    }))
+    Ok(Some(folder(files)))
 }
 
 fn hash_one(
@@ -249,6 +234,11 @@ pub fn hash_output_legacy(path: &Path) -> Result<Option<Hashed>> {
             })
         })
         .collect::<Result<_>>()?;
+    Ok(Some(folder(files)))
+}
+
+/// The hashes of a folder from its files (sorted as in the manifest).
+fn folder(files: Vec<WsFile>) -> Hashed {
     let entries: Vec<Entry> = files
         .iter()
         .map(|f| Entry {
@@ -257,12 +247,12 @@ pub fn hash_output_legacy(path: &Path) -> Result<Option<Hashed>> {
         })
         .collect();
     let bytes = manifest::to_bytes(&entries);
-    Ok(Some(Hashed {
+    Hashed {
         md5: manifest::dir_md5(&bytes),
         size: files.iter().map(|f| f.size).sum(),
         nfiles: Some(files.len() as u64),
         isexec: false,
         files,
         manifest: Some(bytes),
-    }))
+    }
 }

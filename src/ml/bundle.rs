@@ -282,25 +282,9 @@ fn signature_inputs(names: &[String]) -> String {
 
 /// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC for a Unix time.
 pub fn utc_timestamp(since_epoch: std::time::Duration) -> String {
-    let secs = since_epoch.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // civil-from-days (H. Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        since_epoch.subsec_micros()
-    )
+    chrono::DateTime::from_timestamp(since_epoch.as_secs() as i64, since_epoch.subsec_nanos())
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+        .unwrap_or_default()
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BundleError {

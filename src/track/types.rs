@@ -164,6 +164,49 @@ pub struct NewRun {
     pub tags: Vec<Tag>,
 }
 
+impl NewRun {
+    /// The run's name and user as MLflow settles them: the name from the argument or the
+    /// `mlflow.runName` tag (they must agree), else a generated one, added as a tag when missing;
+    /// the user from `user_id`, else the `mlflow.user` tag.
+    pub fn settle_name_and_user(
+        new: &NewRun,
+        tags: &mut Vec<Tag>,
+    ) -> crate::track::Result<(String, String)> {
+        use crate::track::git;
+        let name_tag = tags
+            .iter()
+            .find(|t| t.key == git::RUN_NAME)
+            .map(|t| t.value.clone());
+        if let (Some(a), Some(b)) = (new.run_name.as_deref(), name_tag.as_deref())
+            && a != b
+        {
+            return Err(crate::track::Error::invalid(
+                "run name",
+                a,
+                format!("the `mlflow.runName` tag says `{b}`; give one name or make them equal"),
+            ));
+        }
+        let run_name = new
+            .run_name
+            .clone()
+            .or(name_tag.clone())
+            .unwrap_or_else(crate::track::names::generate_run_name);
+        if name_tag.is_none() {
+            tags.push(Tag::new(git::RUN_NAME, run_name.clone()));
+        }
+        let user_id = new
+            .user_id
+            .clone()
+            .or_else(|| {
+                tags.iter()
+                    .find(|t| t.key == git::USER)
+                    .map(|t| t.value.clone())
+            })
+            .unwrap_or_default();
+        Ok((run_name, user_id))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RunUpdate {
     pub status: Option<RunStatus>,

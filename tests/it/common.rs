@@ -75,6 +75,62 @@ impl Sandbox {
     }
 }
 
+/// Runs git in `dir` (with an author set) and returns its stdout; panics on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Writes a file, creating its folder.
+pub fn write(p: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+pub fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+}
+
+/// A finished command's stderr as text.
+pub fn stderr(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+}
+
+/// Every file below `dir` (relative path → bytes), sorted; `.git` always and `.dvc` with
+/// `skip_dvc` excluded.
+pub fn snapshot(dir: &Path, skip_dvc: bool) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_entry(|e| {
+            let n = e.file_name().to_string_lossy();
+            !(n == ".git" || (skip_dvc && n == ".dvc"))
+        })
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                read(e.path()),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// Filters that make snapshots independent of the temporary folder.
 pub fn path_filters(sandbox: &Sandbox) -> Vec<(String, String)> {
     let real = std::fs::canonicalize(sandbox.path()).unwrap_or_else(|_| sandbox.path().into());

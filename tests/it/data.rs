@@ -2,37 +2,9 @@
 //! way round, through a local remote and through S3 (a local moto server), plus the safety rules.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 
-use crate::common::Sandbox;
+use crate::common::{Sandbox, git, read, snapshot, stderr, write};
 use crate::peers;
-
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = StdCommand::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn write(p: &Path, bytes: &[u8]) {
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
-}
-
-fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-}
-
-fn stderr(out: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
-}
 
 /// Names that exercise quoting, escaping and folding; `(target, is folder)`.
 const LONG: &str =
@@ -90,31 +62,6 @@ fn make_matrix(root: &Path) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
-}
-
-/// Every file below `dir` (relative path → bytes), `.git` and `.dvc` excluded.
-fn snapshot(dir: &Path, skip_cache: bool) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_entry(|e| {
-            let n = e.file_name().to_string_lossy();
-            !(n == ".git" || (skip_cache && n == ".dvc"))
-        })
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path()
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned(),
-                read(e.path()),
-            )
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 #[test]

@@ -1,25 +1,8 @@
 //! `vintner init` against the real `dvc init` / `dvc remote add -d`: same bytes, and the real DVC
 //! accepts the result.
 
-use std::path::Path;
-use std::process::Command as StdCommand;
-
-use crate::common::Sandbox;
+use crate::common::{Sandbox, git, read};
 use crate::peers;
-
-fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = StdCommand::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {:?}", out);
-    String::from_utf8(out.stdout).unwrap()
-}
 
 #[test]
 fn init_writes_dvc_bytes_and_real_dvc_accepts_it() {

@@ -4,8 +4,7 @@
 
 use std::path::Path;
 
-use crate::common::Sandbox;
-use crate::data::git;
+use crate::common::{Sandbox, git, snapshot};
 use crate::peers::{self, Moto};
 
 fn configure_s3(sb: &Sandbox, repo: &Path, moto: &Moto, bucket: &str, with_dvc: bool) {
@@ -58,26 +57,6 @@ fn make_data(repo: &Path) {
     std::fs::write(repo.join("data/dir/big.bin"), big).unwrap();
 }
 
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path()
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn s3_round_trips_between_vintner_and_dvc() {
     let moto = Moto::start();
@@ -108,7 +87,10 @@ fn s3_round_trips_between_vintner_and_dvc() {
     let a2 = sb.path().join("a2");
     std::fs::copy(a.join(".dvc/config.local"), a2.join(".dvc/config.local")).unwrap();
     peers::dvc(&sb, &a2).arg("pull").assert().success();
-    assert_eq!(tree(&a2.join("data")), tree(&a.join("data")));
+    assert_eq!(
+        snapshot(&a2.join("data"), false),
+        snapshot(&a.join("data"), false)
+    );
     peers::dvc(&sb, &a2)
         .args(["status", "-c"])
         .assert()
@@ -132,7 +114,10 @@ fn s3_round_trips_between_vintner_and_dvc() {
     let b2 = sb.path().join("b2");
     std::fs::copy(b.join(".dvc/config.local"), b2.join(".dvc/config.local")).unwrap();
     sb.vintner(&b2).arg("pull").assert().success();
-    assert_eq!(tree(&b2.join("data")), tree(&b.join("data")));
+    assert_eq!(
+        snapshot(&b2.join("data"), false),
+        snapshot(&b.join("data"), false)
+    );
     sb.vintner(&b2)
         .arg("status")
         .assert()

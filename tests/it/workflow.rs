@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::Sandbox;
-use crate::data::git;
+use crate::common::{Sandbox, git, stderr as stderr_of};
 use crate::peers;
 
 /// A project with the red wine data versioned and pushed, tuned for fast tests.
@@ -49,10 +48,6 @@ fn json(sb: &Sandbox, cwd: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("vintner {args:?}: {e}"))
-}
-
-fn stderr_of(out: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
 }
 
 fn train(sb: &Sandbox, dir: &Path, extra: &[&str]) -> Value {

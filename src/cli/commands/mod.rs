@@ -50,6 +50,34 @@ pub(crate) fn open_tracker(
         .with_context(|| format!("Failed to open the tracking store `{uri}`"))
 }
 
+/// Targets, remote and parallelism: what `push`, `fetch` and `pull` share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TransferArgs {
+    /// Outputs or `.dvc` files; every `.dvc` file of the repository when omitted.
+    pub targets: Vec<std::path::PathBuf>,
+    /// Remote to use (default: each output's `remote`, else the default remote).
+    #[arg(short, long)]
+    pub remote: Option<String>,
+    /// Parallel transfers (default: 4 × cores, as DVC).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+}
+
+impl TransferArgs {
+    pub fn options(self) -> crate::data::transfer::TransferOptions {
+        crate::data::transfer::TransferOptions {
+            targets: self.targets,
+            remote: self.remote,
+            jobs: self.jobs,
+        }
+    }
+}
+
+/// "1 file" / "3 files".
+pub(crate) fn files(n: usize) -> String {
+    format!("{n} file{}", if n == 1 { "" } else { "s" })
+}
+
 /// Fails with "not built yet" (exit code 2) for a command whose implementation has not landed.
 pub(crate) fn not_built(command: &'static str, meanwhile: &'static str) -> anyhow::Result<()> {
     Err(super::NotBuilt { command, meanwhile }.into())

@@ -18,7 +18,7 @@ use crate::track::{
     Alias, Error, Experiment, ExperimentsPage, FileInfo, Metric, ModelVersion, ModelVersionsPage,
     NewModelVersion, NewRun, Param, RegisteredModel, RegisteredModelsPage, Result, Run, RunData,
     RunInfo, RunStatus, RunUpdate, RunsPage, SearchExperiments, SearchModels, SearchRuns, Tag,
-    Tracker, git, names, now_ms, types, validate,
+    Tracker, now_ms, types, validate,
 };
 
 /// Per-request limits of `runs/log-batch`.
@@ -579,37 +579,8 @@ impl Tracker for RestTracker {
 
     fn create_run(&self, new: &NewRun) -> Result<Run> {
         let mut tags: Vec<Tag> = new.tags.clone();
-        let name_tag = tags
-            .iter()
-            .find(|t| t.key == git::RUN_NAME)
-            .map(|t| t.value.clone());
-        if let (Some(a), Some(b)) = (new.run_name.as_deref(), name_tag.as_deref())
-            && a != b
-        {
-            return Err(Error::invalid(
-                "run name",
-                a,
-                format!("the `mlflow.runName` tag says `{b}`; give one name or make them equal"),
-            ));
-        }
         // Like MLflow's Python client: name the run on the client side and send the tag too.
-        let run_name = new
-            .run_name
-            .clone()
-            .or(name_tag.clone())
-            .unwrap_or_else(names::generate_run_name);
-        if name_tag.is_none() {
-            tags.push(Tag::new(git::RUN_NAME, run_name.clone()));
-        }
-        let user_id = new
-            .user_id
-            .clone()
-            .or_else(|| {
-                tags.iter()
-                    .find(|t| t.key == git::USER)
-                    .map(|t| t.value.clone())
-            })
-            .unwrap_or_default();
+        let (run_name, user_id) = NewRun::settle_name_and_user(new, &mut tags)?;
         let v = not_found(
             self.post(
                 "runs/create",

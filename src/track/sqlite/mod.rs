@@ -19,7 +19,7 @@ use crate::track::{
     Error, Experiment, ExperimentsPage, FileInfo, Metric, ModelVersion, ModelVersionsPage,
     NewModelVersion, NewRun, Param, RegisteredModel, RegisteredModelsPage, Result, Run, RunData,
     RunInfo, RunStatus, RunUpdate, RunsPage, SearchExperiments, SearchModels, SearchRuns, Tag,
-    Tracker, filter, git, names, now_ms, validate,
+    Tracker, filter, git, now_ms, validate,
 };
 
 /// The alembic revision of MLflow 3.17.2, the schema vintner creates.
@@ -829,36 +829,7 @@ impl Tracker for SqliteStore {
                 validate::truncate(&t.value, validate::MAX_TAG_VALUE_LEN),
             ));
         }
-        let name_tag = tags
-            .iter()
-            .find(|t| t.key == git::RUN_NAME)
-            .map(|t| t.value.clone());
-        if let (Some(a), Some(b)) = (new.run_name.as_deref(), name_tag.as_deref())
-            && a != b
-        {
-            return Err(Error::invalid(
-                "run name",
-                a,
-                format!("the `mlflow.runName` tag says `{b}`; give one name or make them equal"),
-            ));
-        }
-        let run_name = new
-            .run_name
-            .clone()
-            .or(name_tag.clone())
-            .unwrap_or_else(names::generate_run_name);
-        if name_tag.is_none() {
-            tags.push(Tag::new(git::RUN_NAME, run_name.clone()));
-        }
-        let user_id = new
-            .user_id
-            .clone()
-            .or_else(|| {
-                tags.iter()
-                    .find(|t| t.key == git::USER)
-                    .map(|t| t.value.clone())
-            })
-            .unwrap_or_default();
+        let (run_name, user_id) = NewRun::settle_name_and_user(new, &mut tags)?;
         let run_id = validate::new_run_id();
         let artifact_uri = append_path(&exp.artifact_location, &[&run_id, "artifacts"]);
         let start_time = new.start_time.unwrap_or_else(now_ms);
