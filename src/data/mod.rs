@@ -100,7 +100,7 @@ pub enum Error {
     GcRefused(String),
     #[error("Cannot add `{}`: {reason}", path.display())]
     CannotAdd { path: PathBuf, reason: String },
-    #[error("Remote `{remote}` sets `{option}`, which vintner does not support yet")]
+    #[error("The DVC config of `{remote}` sets `{option}`, which vintner does not support yet")]
     UnsupportedOption { remote: String, option: String },
     #[error("No AWS credentials found for remote `{remote}`")]
     NoCredentials { remote: String },
@@ -196,6 +196,9 @@ impl Error {
             ),
             Error::GcRefused(_) => "run `dvc gc -w` for this repository, or fetch the missing objects first (`vintner fetch`)".into(),
             Error::CannotAdd { .. } => "add the existing output, or remove its `.dvc` file first (as DVC requires)".into(),
+            Error::UnsupportedOption { remote, option } if remote == "cache" => {
+                format!("use DVC for this repository, or unset it: `dvc config --unset {option}`")
+            }
             Error::UnsupportedOption { remote, option } => format!(
                 "use DVC for this remote, or remove the option: `vintner remote modify --unset {remote} {option}`"
             ),

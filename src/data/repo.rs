@@ -83,8 +83,15 @@ impl Repo {
         )
     }
 
-    /// `cache.type` as a list of link types to try in order (default `reflink,copy`).
+    /// `cache.type` as a list of link types to try in order (default `reflink,copy`). Also
+    /// refuses cache settings vintner does not honour yet, rather than ignoring them.
     pub fn link_types(&self, config: &Config) -> Result<Vec<LinkType>> {
+        if config.get("cache", "shared").is_some_and(|v| !v.is_empty()) {
+            return Err(Error::UnsupportedOption {
+                remote: "cache".into(),
+                option: "cache.shared".into(),
+            });
+        }
         LinkType::parse_list(config.get("cache", "type").unwrap_or("reflink,copy"))
             .map_err(Error::BadCacheType)
     }

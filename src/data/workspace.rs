@@ -58,9 +58,14 @@ pub fn walk(dir: &Path) -> Result<Vec<(String, PathBuf, Metadata)>> {
         .add_custom_ignore_filename(".dvcignore")
         .follow_links(false)
         .filter_entry(|e| {
-            !(e.depth() > 0
-                && e.file_type().is_some_and(|t| t.is_dir())
-                && ALWAYS_IGNORED.iter().any(|n| e.file_name() == *n))
+            if e.depth() == 0 {
+                return true;
+            }
+            // DVC's default ignores: `.git` (a folder, or the file of a submodule or worktree),
+            // `.hg/` and `.dvc/`.
+            let name = e.file_name();
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            !(name == ".git" || (is_dir && ALWAYS_IGNORED.iter().any(|n| name == *n)))
         })
         .build();
     // Walk by directory entry types only, then stat the files in parallel.

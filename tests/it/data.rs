@@ -535,6 +535,12 @@ fn dvcignore_is_honoured_like_dvc() {
         write(&root.join("d/skip.tmp"), b"s\n");
         write(&root.join("d/scratch/x.csv"), b"x\n");
         write(&root.join("d/sub/kept.txt"), b"kept\n");
+        // A `.git` file (as a submodule has) is one of DVC's default ignores.
+        write(
+            &root.join("d/vendored/.git"),
+            b"gitdir: ../../.git/modules/vendored\n",
+        );
+        write(&root.join("d/vendored/lib.txt"), b"lib\n");
     }
     sb.vintner(&ours).args(["add", "d"]).assert().success();
     peers::dvc(&sb, &theirs)
@@ -705,4 +711,22 @@ fn remote_commands_write_what_dvc_reads_and_hide_secrets() {
         .args(["remote", "list"])
         .assert()
         .success();
+}
+
+#[test]
+fn unsupported_cache_settings_are_refused_not_ignored() {
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("repo");
+    sb.vintner(&repo)
+        .args(["init", "--no-remote"])
+        .assert()
+        .success();
+    peers::dvc(&sb, &repo)
+        .args(["config", "cache.shared", "group"])
+        .assert()
+        .success();
+    write(&repo.join("f.txt"), b"f\n");
+    let out = sb.vintner(&repo).args(["add", "f.txt"]).assert().code(1);
+    assert!(stderr(&out).contains("cache.shared"), "{}", stderr(&out));
+    assert!(!repo.join("f.txt.dvc").exists());
 }
