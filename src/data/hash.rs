@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use md5::{Digest, Md5};
+use super::md5::Md5;
 
 use super::{Error, Result};
 
@@ -22,7 +22,7 @@ pub enum HashKind {
 
 /// The lowercase hex md5 of `bytes`.
 pub fn md5_bytes(bytes: &[u8]) -> String {
-    hex::encode(Md5::digest(bytes))
+    Md5::hex_of(bytes)
 }
 
 /// The md5 of a file's content; `on_bytes` is told how many bytes were read after each chunk.
@@ -44,7 +44,7 @@ pub fn md5_file(path: &Path, kind: HashKind, on_bytes: &dyn Fn(u64)) -> Result<S
             break;
         }
     }
-    Ok(hex::encode(hasher.finalize()))
+    Ok(hasher.finish_hex())
 }
 
 /// The md5 of in-memory content with the given kind.
@@ -56,7 +56,7 @@ pub fn md5_of(bytes: &[u8], kind: HashKind) -> String {
             for chunk in bytes.chunks(CHUNK) {
                 update_dos2unix(&mut h, chunk);
             }
-            hex::encode(h.finalize())
+            h.finish_hex()
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod hash;
 pub mod index;
 pub mod lock;
 pub mod manifest;
+pub mod md5;
 pub mod odb;
 pub mod remote;
 pub mod repo;

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use md5::{Digest, Md5};
+use super::md5::Md5;
 
 use super::fsutil::temp_path;
 use super::hash::{self, HashKind};
@@ -238,22 +238,44 @@ impl Odb {
             let mut input = File::open(src).map_err(Error::io("open", src))?;
             let mut out = File::create(&tmp).map_err(Error::io("create", &tmp))?;
             let mut hasher = Md5::new();
-            let mut buf = vec![0u8; hash::CHUNK];
             let mut total = 0u64;
-            loop {
-                let n = read_full(&mut input, &mut buf).map_err(Error::io("read", src))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n]).map_err(Error::io("write", &tmp))?;
-                total += n as u64;
-                if n < buf.len() {
-                    break;
-                }
-            }
-            drop(out);
-            let oid = Oid::new(hex::encode(hasher.finalize()), HashKind::Md5);
+            // Hashing and writing overlap: this thread reads and hashes, a second one writes
+            // the chunks it is handed (a few MiB in flight at most).
+            let (to_writer, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+            let (write_result, read_result) = std::thread::scope(|scope| {
+                let writer = scope.spawn(move || -> std::io::Result<()> {
+                    for chunk in chunks {
+                        out.write_all(&chunk)?;
+                    }
+                    Ok(())
+                });
+                let read_result = (|| -> Result<()> {
+                    loop {
+                        let mut buf = vec![0u8; hash::CHUNK];
+                        let n = read_full(&mut input, &mut buf).map_err(Error::io("read", src))?;
+                        if n == 0 {
+                            return Ok(());
+                        }
+                        buf.truncate(n);
+                        hasher.update(&buf);
+                        total += n as u64;
+                        if to_writer.send(buf).is_err() {
+                            return Ok(()); // the writer failed; its error is reported below
+                        }
+                        if n < hash::CHUNK {
+                            return Ok(());
+                        }
+                    }
+                })();
+                drop(to_writer);
+                let write_result = writer
+                    .join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the writer thread panicked")));
+                (write_result, read_result)
+            });
+            read_result?;
+            write_result.map_err(Error::io("write", &tmp))?;
+            let oid = Oid::new(hasher.finish_hex(), HashKind::Md5);
             let dest = self.path(&oid);
             if dest.is_file() {
                 let _ = std::fs::remove_file(&tmp);
@@ -469,7 +491,7 @@ impl Hasher {
     }
 
     pub fn finish(self) -> String {
-        hex::encode(self.md5.finalize())
+        self.md5.finish_hex()
     }
 }
 
