@@ -80,3 +80,16 @@ fn user_error_exits_1_with_error_and_hint() {
     assert!(err.contains("is not inside a DVC repository"), "{err}");
     assert!(err.contains("hint: run `vintner init` first"), "{err}");
 }
+
+#[test]
+fn a_command_not_built_yet_says_so_with_exit_2() {
+    let sb = Sandbox::new();
+    let out = sb.vintner(sb.path()).arg("serve").assert().code(2);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.starts_with("error: `vintner serve` is not built yet"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+    assert!(out.get_output().stdout.is_empty());
+}
