@@ -23,10 +23,20 @@ pub fn open(args: &TrackingArgs, ctx: &Context) -> anyhow::Result<Box<dyn Tracke
         .flatten()
         .unwrap_or_else(|| ctx.cwd.clone());
     let settings = crate::settings::Settings::load(&root)?;
+    open_at(args.tracking_uri.as_deref(), &settings, &root, ctx)
+}
+
+/// Opens the store for a project whose root and settings the caller already has.
+pub fn open_at(
+    flag: Option<&str>,
+    settings: &crate::settings::Settings,
+    root: &std::path::Path,
+    ctx: &Context,
+) -> anyhow::Result<Box<dyn Tracker>> {
     let uri = TrackingUri::resolve(
-        args.tracking_uri.as_deref(),
+        flag,
         settings.tracking.uri.as_deref(),
-        &root,
+        root,
         &ctx.cwd,
         &|k| std::env::var(k).ok(),
     )?;

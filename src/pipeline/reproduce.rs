@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::infer::fetch_training_data;
-use super::lineage;
 use super::{Error, Result};
 use crate::data::repo::Repo;
 use crate::ml::{self, CvOptions, Dataset, DatasetOptions, ModelSpec};
@@ -104,7 +103,6 @@ pub fn reproduce(
         }
     }
     let all_match = !metrics.is_empty() && metrics.iter().all(|c| c.matches);
-    let _ = lineage::DATA;
     Ok(Reproduction {
         run_id: run_id.to_string(),
         family,

@@ -42,7 +42,8 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let settings = Settings::load(&repo.root)?;
-    let tracker = super::open_tracker(args.tracking_uri.as_deref(), &settings, &repo)?;
+    let tracker =
+        crate::cli::tracking::open_at(args.tracking_uri.as_deref(), &settings, &repo.root, ctx)?;
     let choice = if let Some(id) = args.run {
         ModelChoice::Run(id)
     } else if args.interactive {

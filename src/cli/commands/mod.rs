@@ -29,27 +29,6 @@ pub struct JsonFlag {
     pub json: bool,
 }
 
-/// Opens the tracking store for a workflow command: `--tracking-uri` > MLFLOW_TRACKING_URI >
-/// `[tracking] uri` in vintner.toml > `mlflow.db` at the repository root.
-pub(crate) fn open_tracker(
-    flag: Option<&str>,
-    settings: &crate::settings::Settings,
-    repo: &crate::data::Repo,
-) -> anyhow::Result<Box<dyn crate::track::Tracker>> {
-    use anyhow::Context as _;
-    let cwd = std::env::current_dir().unwrap_or_else(|_| repo.root.clone());
-    let uri = crate::track::TrackingUri::resolve(
-        flag,
-        settings.tracking.uri.as_deref(),
-        &repo.root,
-        &cwd,
-        &|k| std::env::var(k).ok(),
-    )?;
-    tracing::debug!("tracking URI {uri} (from {})", uri.source().describe());
-    crate::track::open_resolved(&uri)
-        .with_context(|| format!("Failed to open the tracking store `{uri}`"))
-}
-
 /// Targets, remote and parallelism: what `push`, `fetch` and `pull` share.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TransferArgs {

@@ -19,7 +19,8 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let settings = Settings::load(&repo.root)?;
-    let tracker = super::open_tracker(args.tracking_uri.as_deref(), &settings, &repo)?;
+    let tracker =
+        crate::cli::tracking::open_at(args.tracking_uri.as_deref(), &settings, &repo.root, ctx)?;
     let progress = ctx.printer.progress();
     let rep = crate::pipeline::reproduce::reproduce(
         &repo,

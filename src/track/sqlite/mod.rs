@@ -263,13 +263,7 @@ impl SqliteStore {
         action: &'static str,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx(&self.path, action)?;
-        let out = f(&tx)?;
-        tx.commit().ctx(&self.path, action)?;
-        Ok(out)
+        self.transaction(TransactionBehavior::Immediate, action, f)
     }
 
     /// Runs `f` in one read transaction, so multi-query reads see one snapshot.
@@ -278,9 +272,18 @@ impl SqliteStore {
         action: &'static str,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.transaction(TransactionBehavior::Deferred, action, f)
+    }
+
+    fn transaction<T>(
+        &self,
+        behavior: TransactionBehavior,
+        action: &'static str,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut conn = self.lock();
         let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .transaction_with_behavior(behavior)
             .ctx(&self.path, action)?;
         let out = f(&tx)?;
         tx.commit().ctx(&self.path, action)?;
