@@ -2,6 +2,9 @@
 # Data-layer benchmark: vintner and the real DVC side by side on the same machine in one run.
 # Scenarios (DVC research §9): 20,000 files of 4 KiB in 100 folders, and one 1 GiB file.
 # Prints median wall times and ratios (DVC / vintner); peak RSS with /usr/bin/time if present.
+# Nothing is deleted while measuring (old runs are moved aside and removed at the end): on ext4,
+# creating files within minutes of deleting thousands is several times slower (the allocator
+# skips recently freed inodes), which would charge both tools for the harness's clean-up.
 # Usage: bash bench/data.sh [runs]     (needs hyperfine: apt-get install hyperfine)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,16 +33,24 @@ with open(big, "wb") as fh:
         fh.write(os.urandom(1 << 20))
 PY
 
+# Moves paths aside (into $work/trash) instead of deleting them.
+aside() {
+    local p
+    for p in "$@"; do
+        if [ -e "$p" ]; then mv "$p" "$(mktemp -d "$work/trash/XXXXXX")/"; fi
+    done
+}
 # A fresh repository with the 20k-file folder as `data/`, for tool $1.
 fresh() {
     local dir=$1
-    rm -rf "$dir" "$dir.remote"
+    aside "$dir" "$dir.remote"
     mkdir -p "$dir"
     git -C "$dir" init -q
     (cd "$dir" && "$dvc" init -q && "$dvc" remote add -q -d store "$dir.remote")
     cp -r "$work/src20k" "$dir/data"
 }
-export -f fresh
+mkdir -p "$work/trash"
+export -f fresh aside
 export work dvc vintner
 
 results="$work/results"
@@ -58,12 +69,12 @@ fresh "$work/sv"; (cd "$work/sv" && "$vintner" -q add data && "$vintner" status 
 bench status-20k -n dvc "cd $work/sd && $dvc status" -n vintner "cd $work/sv && $vintner status"
 # One --prepare per command, in command order: each empties only its own remote.
 bench push-20k \
-    --prepare "rm -rf $work/sd.remote" --prepare "rm -rf $work/sv.remote" \
+    --prepare "aside $work/sd.remote" --prepare "aside $work/sv.remote" \
     -n dvc "cd $work/sd && $dvc push -q" -n vintner "cd $work/sv && $vintner -q push"
 (cd "$work/sd" && git add -A && git commit -qm d); (cd "$work/sv" && git add -A && git commit -qm v)
 bench pull-20k \
-    --prepare "rm -rf $work/cd && git clone -q $work/sd $work/cd" \
-    --prepare "rm -rf $work/cv && git clone -q $work/sv $work/cv" \
+    --prepare "aside $work/cd && git clone -q $work/sd $work/cd" \
+    --prepare "aside $work/cv && git clone -q $work/sv $work/cv" \
     -n dvc "cd $work/cd && $dvc pull -q" -n vintner "cd $work/cv && $vintner -q pull"
 prep_big="rm -rf $work/b && mkdir -p $work/b && git -C $work/b init -q && cd $work/b && $dvc init -q && cp $work/big.bin big.bin"
 bench add-1g --prepare "$prep_big" --prepare "$prep_big" --prepare "$prep_big" \

@@ -166,7 +166,9 @@ fn relink(
         return Ok(());
     }
     if hashed.manifest.is_none() {
-        return cache.checkout_file(&hashed.oid(), abs, links, hashed.isexec);
+        return cache
+            .checkout_file(&hashed.oid(), abs, links, hashed.isexec)
+            .map(drop);
     }
     for f in &hashed.files {
         let oid = super::odb::Oid::new(f.md5.clone(), super::hash::HashKind::Md5);

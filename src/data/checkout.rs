@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::hash::HashKind;
 use super::index::{self, Tracked};
-use super::odb::{LinkType, Odb, Oid};
+use super::odb::{Odb, Oid};
 use super::repo::Repo;
 use super::state::State;
 use super::workspace;
@@ -66,6 +67,8 @@ pub fn checkout_outs(
     let cache = repo.cache(&config);
     let links = repo.link_types(&config)?;
     let state = repo.state();
+    let listing = cache.listing();
+    let in_cache = |o: &Oid| listing.has(o) || (o.legacy && cache.contains(o));
     let mut ops: Vec<Op> = Vec::new();
     let mut unsaved: Vec<String> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
@@ -117,15 +120,15 @@ pub fn checkout_outs(
                 let want = Oid::new(e.md5.clone(), kind);
                 if let Some(abs) = current.remove(&e.relpath) {
                     let meta = std::fs::metadata(&abs).map_err(Error::io("stat", &abs))?;
-                    let have = ws_md5(&abs, &meta, kind, &state, progress)?;
+                    let have = ws_md5(&abs, &(&meta).into(), kind, &state, progress)?;
                     if have == e.md5 {
                         continue;
                     }
-                    if !force && !cache.contains(&Oid::new(have, kind)) {
+                    if !force && !in_cache(&Oid::new(have, kind)) {
                         unsaved.push(display(repo, &abs));
                     }
                 }
-                if !cache.contains(&want) {
+                if !in_cache(&want) {
                     missing.push(format!("{} ({})", display(repo, &dest), want.rel_path()));
                     continue;
                 }
@@ -138,8 +141,8 @@ pub fn checkout_outs(
             // Files in the folder that the manifest does not list.
             for (_, abs) in current {
                 let meta = std::fs::metadata(&abs).map_err(Error::io("stat", &abs))?;
-                let have = ws_md5(&abs, &meta, kind, &state, progress)?;
-                if !force && !cache.contains(&Oid::new(have, kind)) {
+                let have = ws_md5(&abs, &(&meta).into(), kind, &state, progress)?;
+                if !force && !in_cache(&Oid::new(have, kind)) {
                     unsaved.push(display(repo, &abs));
                 }
                 ops.push(Op::Remove(abs));
@@ -152,11 +155,11 @@ pub fn checkout_outs(
                     }
                     ops.push(Op::Remove(t.path.clone()));
                 } else {
-                    let have = ws_md5(&t.path, &meta, kind, &state, progress)?;
+                    let have = ws_md5(&t.path, &(&meta).into(), kind, &state, progress)?;
                     if have == oid.md5 {
                         continue;
                     }
-                    if !force && !cache.contains(&Oid::new(have, kind)) {
+                    if !force && !in_cache(&Oid::new(have, kind)) {
                         unsaved.push(display(repo, &t.path));
                     }
                 }
@@ -212,24 +215,24 @@ pub fn checkout_outs(
         }
         progress.advance(1);
     }
-    for op in &ops {
+    ops.par_iter().try_for_each(|op| -> Result<()> {
         let Op::Write { oid, dest, isexec } = op else {
-            continue;
+            return Ok(());
         };
         if let Ok(m) = std::fs::symlink_metadata(dest)
             && m.is_dir()
         {
             std::fs::remove_dir_all(dest).map_err(Error::io("remove", dest))?;
         }
-        cache.checkout_file(oid, dest, &links, *isexec)?;
+        let written = cache.checkout_file(oid, dest, &links, *isexec)?;
         if oid.kind() == HashKind::Md5
-            && matches!(links.first(), Some(LinkType::Copy | LinkType::Reflink))
-            && let Ok(meta) = std::fs::metadata(dest)
+            && let Some(meta) = written
         {
-            state.set(dest, &meta, &oid.md5);
+            state.set(dest, &(&meta).into(), &oid.md5);
         }
         progress.advance(1);
-    }
+        Ok(())
+    })?;
     progress.end();
     for d in empty_dirs {
         std::fs::create_dir_all(&d).map_err(Error::io("create folder", &d))?;
@@ -251,7 +254,7 @@ fn display(repo: &Repo, p: &Path) -> String {
 
 fn ws_md5(
     path: &Path,
-    meta: &std::fs::Metadata,
+    meta: &super::state::FileStat,
     kind: HashKind,
     state: &State,
     progress: &dyn Progress,
@@ -275,7 +278,7 @@ fn plan_replace(
     progress: &dyn Progress,
 ) -> Result<()> {
     let meta = std::fs::metadata(path).map_err(Error::io("stat", path))?;
-    let have = ws_md5(path, &meta, kind, state, progress)?;
+    let have = ws_md5(path, &(&meta).into(), kind, state, progress)?;
     if !force && !cache.contains(&Oid::new(have, kind)) {
         unsaved.push(path.display().to_string());
     }

@@ -1,5 +1,6 @@
-//! Small filesystem helpers the data layer relies on for safety: atomic writes (temp file in the
-//! destination folder + rename, as DVC does) and lexical path normalisation.
+//! Small filesystem helpers the data layer relies on for safety: atomic writes (an unnamed file
+//! linked into place, or a temp file in the destination folder + rename, as DVC does) and lexical
+//! path normalisation.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -64,6 +65,148 @@ pub fn create_new(path: &Path, mode: u32) -> Result<std::fs::File> {
     }
 }
 
+/// A file being written that appears under its final name only when whole: an unnamed
+/// `O_TMPFILE` inode in the destination folder, linked into place by [`NewFile::place`]
+/// (one directory operation, and nothing left behind if the process dies), or — where the file
+/// system has no `O_TMPFILE` — a temp sibling renamed into place. Dropped unplaced, it vanishes.
+pub struct NewFile {
+    file: Option<std::fs::File>,
+    dest: PathBuf,
+    /// The temp sibling when `O_TMPFILE` is not available.
+    named: Option<PathBuf>,
+}
+
+/// Set once a file system refused `O_TMPFILE`, so later files go straight to a named temp file.
+static NO_TMPFILE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl NewFile {
+    /// Starts a file for `dest` with permission bits `mode` (minus the umask), creating the
+    /// destination folder when it is missing.
+    pub fn create(dest: &Path, mode: u32) -> Result<NewFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::sync::atomic::Ordering;
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !NO_TMPFILE.load(Ordering::Relaxed) {
+            let open = || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_TMPFILE)
+                    .mode(mode)
+                    .open(dir)
+            };
+            let opened = match open() {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir_all(dir).map_err(Error::io("create folder", dir))?;
+                    open()
+                }
+                other => other,
+            };
+            match opened {
+                Ok(file) => {
+                    return Ok(NewFile {
+                        file: Some(file),
+                        dest: dest.to_path_buf(),
+                        named: None,
+                    });
+                }
+                // Kernels and file systems without O_TMPFILE answer one of these.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOSYS)
+                    ) =>
+                {
+                    NO_TMPFILE.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(Error::io("create a file in", dir)(e)),
+            }
+        }
+        let tmp = temp_path(dest);
+        let file = create_new(&tmp, mode)?;
+        Ok(NewFile {
+            file: Some(file),
+            dest: dest.to_path_buf(),
+            named: Some(tmp),
+        })
+    }
+
+    /// The open file, for writing.
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.file
+            .as_mut()
+            .expect("a NewFile has its file until placed")
+    }
+
+    /// The name errors should use for the file being written.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Decides the final name later (the id of an object is known only once it is hashed);
+    /// `dest` must be on the same file system.
+    pub fn retarget(&mut self, dest: &Path) {
+        self.dest = dest.to_path_buf();
+    }
+
+    /// Gives the file its final name. When a file already has it: with `replace` it is replaced
+    /// atomically; without, it is kept and `Ok(false)` returned (for content-addressed objects,
+    /// where it holds the same bytes).
+    pub fn place(mut self, replace: bool) -> Result<bool> {
+        let file = self.file.take().expect("placed once");
+        let rename = |tmp: &Path, dest: &Path| match std::fs::rename(tmp, dest) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                let _ = std::fs::remove_file(tmp);
+                Err(Error::io("rename into", dest)(e))
+            }
+        };
+        if let Some(tmp) = self.named.take() {
+            drop(file);
+            return rename(&tmp, &self.dest);
+        }
+        match link_unnamed(&file, &self.dest) {
+            Ok(()) => Ok(true),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                if !replace {
+                    return Ok(false);
+                }
+                let tmp = temp_path(&self.dest);
+                link_unnamed(&file, &tmp)?;
+                drop(file);
+                rename(&tmp, &self.dest)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.named.take() {
+            drop(self.file.take());
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Gives an `O_TMPFILE` inode the name `dest` (through `/proc/self/fd`, or `AT_EMPTY_PATH`
+/// where `/proc` is not mounted).
+fn link_unnamed(file: &std::fs::File, dest: &Path) -> Result<()> {
+    use rustix::fs::{AtFlags, CWD, linkat};
+    use std::os::fd::AsRawFd;
+    let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let linked = match linkat(CWD, proc.as_str(), CWD, dest, AtFlags::SYMLINK_FOLLOW) {
+        Err(rustix::io::Errno::NOENT) if !Path::new("/proc/self/fd").exists() => {
+            linkat(file, "", CWD, dest, AtFlags::EMPTY_PATH)
+        }
+        other => other,
+    };
+    linked.map_err(|e| Error::io("create", dest)(e.into()))
+}
+
 /// Removes `.` and resolves `..` lexically (no filesystem access, symlinks are not followed).
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -96,6 +239,38 @@ mod tests {
     fn normalize_resolves_dots() {
         assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
         assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
+    }
+
+    #[test]
+    fn new_files_appear_whole_and_vanish_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = |d: &Path| {
+            let mut v: Vec<_> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let dest = dir.path().join("sub/obj");
+        let mut f = NewFile::create(&dest, 0o444).unwrap();
+        f.file().write_all(b"one").unwrap();
+        assert!(!dest.exists(), "nothing under the final name before place");
+        assert!(f.place(false).unwrap());
+        assert_eq!(std::fs::read(&dest).unwrap(), b"one");
+        // Without replace an existing file is kept; with replace it is swapped.
+        let mut f = NewFile::create(&dest, 0o444).unwrap();
+        f.file().write_all(b"two").unwrap();
+        assert!(!f.place(false).unwrap());
+        assert_eq!(std::fs::read(&dest).unwrap(), b"one");
+        let mut f = NewFile::create(&dest, 0o644).unwrap();
+        f.file().write_all(b"three").unwrap();
+        assert!(f.place(true).unwrap());
+        assert_eq!(std::fs::read(&dest).unwrap(), b"three");
+        let mut f = NewFile::create(&dir.path().join("sub/dropped"), 0o644).unwrap();
+        f.file().write_all(b"partial").unwrap();
+        drop(f);
+        assert_eq!(names(&dir.path().join("sub")), vec!["obj".to_string()]);
     }
 
     #[test]

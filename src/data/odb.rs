@@ -1,7 +1,8 @@
 //! Content-addressed object stores laid out as DVC lays out its cache and local remotes:
 //! `files/md5/<2 hex>/<30 hex>[.dir]` for DVC 3 hashes, `<2 hex>/<30 hex>` for legacy ones.
-//! Objects are written to a temporary name, verified, renamed into place and made 0444 — an
-//! object at its final name is always whole and correct (DVC trusts 0444 objects unread).
+//! Objects are written read-only (0444) to an unnamed or temporary file, verified, then given
+//! their final name — an object at its final name is always whole and correct (DVC trusts 0444
+//! objects unread).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::md5::Md5;
 
-use super::fsutil::temp_path;
+use super::fsutil::{NewFile, temp_path};
 use super::hash::{self, HashKind};
 use super::{Error, Result};
 
@@ -68,6 +69,42 @@ pub struct Odb {
     pub root: PathBuf,
 }
 
+/// The objects a store held when it was listed ([`Odb::listing`]), as 128-bit md5s.
+#[derive(Debug, Default)]
+pub struct Listing {
+    files: std::collections::HashSet<u128>,
+    dirs: std::collections::HashSet<u128>,
+}
+
+impl Listing {
+    /// Whether the store held `oid` (legacy ids are never listed: ask the store).
+    pub fn has(&self, oid: &Oid) -> bool {
+        let hex = oid.hex();
+        if oid.legacy || hex.len() != 32 {
+            return false;
+        }
+        let Some(key) = md5_key(&hex[..2], &hex[2..]) else {
+            return false;
+        };
+        if oid.is_dir() {
+            self.dirs.contains(&key)
+        } else {
+            self.files.contains(&key)
+        }
+    }
+}
+
+/// An md5 written as hex (split as in the store's layout) as a number.
+fn md5_key(head: &str, tail: &str) -> Option<u128> {
+    let lower_hex = |t: &str| t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !lower_hex(head) || !lower_hex(tail) {
+        return None;
+    }
+    let hi = u128::from(u8::from_str_radix(head, 16).ok()?);
+    let lo = u128::from_str_radix(tail, 16).ok()?;
+    Some((hi << 120) | lo)
+}
+
 /// How a workspace file relates to its cache object (`cache.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkType {
@@ -110,30 +147,51 @@ impl Odb {
         self.path(oid).is_file()
     }
 
-    /// The ids in `oids` that the store lacks. For many ids it lists the prefix folders (a few
-    /// hundred `readdir`s) instead of one `stat` per object.
+    /// The ids in `oids` that the store lacks. For many ids it lists the store (a few hundred
+    /// `readdir`s) instead of one `stat` per object.
     pub fn missing<'a>(&self, oids: &'a [Oid]) -> Vec<&'a Oid> {
         if oids.len() < 256 {
             return oids.iter().filter(|o| !self.contains(o)).collect();
         }
-        let mut listed: std::collections::HashMap<
-            PathBuf,
-            std::collections::HashSet<std::ffi::OsString>,
-        > = std::collections::HashMap::new();
+        self.missing_from(&self.listing(), oids)
+    }
+
+    /// [`Odb::missing`] against a listing taken earlier.
+    pub fn missing_from<'a>(&self, listing: &Listing, oids: &'a [Oid]) -> Vec<&'a Oid> {
         oids.iter()
-            .filter(|o| {
-                let p = self.path(o);
-                let (Some(dir), Some(name)) = (p.parent(), p.file_name()) else {
-                    return true;
-                };
-                let names = listed.entry(dir.to_path_buf()).or_insert_with(|| {
-                    std::fs::read_dir(dir)
-                        .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
-                        .unwrap_or_default()
-                });
-                !names.contains(name)
-            })
+            .filter(|o| !(listing.has(o) || (o.legacy && self.contains(o))))
             .collect()
+    }
+
+    /// Lists the DVC 3 objects the store holds now: one `readdir` per prefix folder instead of a
+    /// `stat` per object, for operations over thousands of files.
+    pub fn listing(&self) -> Listing {
+        let base = self.root.join("files").join("md5");
+        let mut listing = Listing::default();
+        for dir in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let prefix = dir.file_name();
+            let Some(prefix) = prefix.to_str().filter(|p| p.len() == 2) else {
+                continue;
+            };
+            for e in std::fs::read_dir(dir.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = e.file_name();
+                let Some(name) = name.to_str() else { continue };
+                let (hex, set) = match name.strip_suffix(".dir") {
+                    Some(h) => (h, &mut listing.dirs),
+                    None => (name, &mut listing.files),
+                };
+                if hex.len() == 30
+                    && let Some(key) = md5_key(prefix, hex)
+                {
+                    set.insert(key);
+                }
+            }
+        }
+        listing
     }
 
     /// Stores a copy of `src` whose md5 the caller computed. The copy is re-hashed while it is
@@ -143,8 +201,14 @@ impl Odb {
         if dest.is_file() {
             return Ok(());
         }
+        self.add_file_new(src, oid)
+    }
+
+    /// [`Odb::add_file`] for an object the caller knows the store lacks (no existence check;
+    /// one that appears meanwhile is kept).
+    pub fn add_file_new(&self, src: &Path, oid: &Oid) -> Result<()> {
         let input = File::open(src).map_err(Error::io("open", src))?;
-        self.store_stream(input, src, oid, &dest)
+        self.store_stream(input, src, oid, &self.path(oid))
     }
 
     /// Stores in-memory bytes (manifests) under `oid`, verifying them.
@@ -156,8 +220,8 @@ impl Odb {
         self.store_stream(bytes, &dest.clone(), oid, &dest)
     }
 
-    /// Copies from `input` into a temp file next to `dest` while hashing, checks the hash,
-    /// renames into place and sets 0444. `origin` names the source in errors.
+    /// Copies from `input` into a new object file while hashing, checks the hash and gives it
+    /// its name `dest`. `origin` names the source in errors.
     pub fn store_stream(
         &self,
         mut input: impl Read,
@@ -165,55 +229,54 @@ impl Odb {
         oid: &Oid,
         dest: &Path,
     ) -> Result<()> {
-        let mut pending = self.begin(oid, dest)?;
-        let mut buf = vec![0u8; hash::CHUNK];
-        loop {
-            let n = read_full(&mut input, &mut buf).map_err(Error::io("read", origin))?;
-            if n == 0 {
-                break;
-            }
-            pending.write(&buf[..n])?;
-            if n < buf.len() {
-                break;
-            }
+        thread_local! {
+            /// One read buffer per thread, reused: zeroing 1 MiB per small object would cost
+            /// more than copying it.
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        let mut pending = self.begin(oid, dest)?;
+        BUF.with_borrow_mut(|buf| -> Result<()> {
+            buf.resize(hash::CHUNK, 0);
+            loop {
+                let n = read_full(&mut input, buf).map_err(Error::io("read", origin))?;
+                if n == 0 {
+                    return Ok(());
+                }
+                pending.write(&buf[..n])?;
+                if n < buf.len() {
+                    return Ok(());
+                }
+            }
+        })?;
         pending.commit(&origin.display().to_string())
     }
 
-    /// Starts writing object `oid` at `dest` (normally `self.path(oid)`): bytes go to a temp
-    /// file and are hashed; [`Pending::commit`] verifies and renames. Dropping it cleans up.
+    /// Starts writing object `oid` at `dest` (normally `self.path(oid)`): bytes go to a new
+    /// read-only file and are hashed; [`Pending::commit`] verifies and names it. Dropping it
+    /// leaves nothing behind.
     pub fn begin(&self, oid: &Oid, dest: &Path) -> Result<Pending> {
-        let tmp = temp_path(dest);
         // Created read-only: the open descriptor can still write, and no chmod is needed later.
-        let file = super::fsutil::create_new(&tmp, OBJECT_MODE)?;
+        let file = NewFile::create(dest, OBJECT_MODE)?;
         Ok(Pending {
             file: Some(file),
             hasher: Some(Hasher::new(oid.kind())),
-            tmp,
-            dest: dest.to_path_buf(),
             expected: oid.hex().to_string(),
         })
     }
 
-    /// Writes a new object whose content is in memory and already hashed: a read-only temp
-    /// file in the object's folder, renamed into place.
+    /// Writes a new object whose content is in memory and already hashed.
     fn write_object(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
-        let tmp = temp_path(dest);
-        let result = (|| -> Result<()> {
-            let mut f = super::fsutil::create_new(&tmp, OBJECT_MODE)?;
-            f.write_all(bytes).map_err(Error::io("write", &tmp))?;
-            drop(f);
-            std::fs::rename(&tmp, dest).map_err(Error::io("rename into", dest))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        let mut f = NewFile::create(dest, OBJECT_MODE)?;
+        f.file()
+            .write_all(bytes)
+            .map_err(Error::io("write", dest))?;
+        f.place(false).map(|_| ())
     }
 
     /// Copies `src` into the store while hashing it (one read), under the id it turns out to
     /// have. Returns the id and the number of bytes.
-    pub fn ingest(&self, src: &Path) -> Result<(Oid, u64)> {
+    /// `known` is a listing of the store, to skip objects it already has.
+    pub fn ingest(&self, src: &Path, known: &Listing) -> Result<(Oid, u64)> {
         /// Files up to this size are read whole, hashed, then written straight into place.
         const SMALL: u64 = 8 << 20;
         let mut input = File::open(src).map_err(Error::io("open", src))?;
@@ -224,74 +287,62 @@ impl Odb {
                 .read_to_end(&mut bytes)
                 .map_err(Error::io("read", src))?;
             let oid = Oid::new(hash::md5_bytes(&bytes), HashKind::Md5);
-            let dest = self.path(&oid);
-            if !dest.is_file() {
-                self.write_object(&dest, &bytes)?;
+            if !known.has(&oid) {
+                self.write_object(&self.path(&oid), &bytes)?;
             }
             return Ok((oid, bytes.len() as u64));
         }
         drop(input);
-        let staging = self.root.join("files").join("md5");
-        std::fs::create_dir_all(&staging).map_err(Error::io("create folder", &staging))?;
-        let tmp = temp_path(&staging.join("ingest"));
-        let result = (|| -> Result<(Oid, u64)> {
-            let mut input = File::open(src).map_err(Error::io("open", src))?;
-            let mut out = File::create(&tmp).map_err(Error::io("create", &tmp))?;
-            let mut hasher = Md5::new();
-            let mut total = 0u64;
-            // Hashing and writing overlap: this thread reads and hashes, a second one writes
-            // the chunks it is handed (a few MiB in flight at most).
-            let (to_writer, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-            let (write_result, read_result) = std::thread::scope(|scope| {
-                let writer = scope.spawn(move || -> std::io::Result<()> {
-                    for chunk in chunks {
-                        out.write_all(&chunk)?;
-                    }
-                    Ok(())
-                });
-                let read_result = (|| -> Result<()> {
-                    loop {
-                        let mut buf = vec![0u8; hash::CHUNK];
-                        let n = read_full(&mut input, &mut buf).map_err(Error::io("read", src))?;
-                        if n == 0 {
-                            return Ok(());
-                        }
-                        buf.truncate(n);
-                        hasher.update(&buf);
-                        total += n as u64;
-                        if to_writer.send(buf).is_err() {
-                            return Ok(()); // the writer failed; its error is reported below
-                        }
-                        if n < hash::CHUNK {
-                            return Ok(());
-                        }
-                    }
-                })();
-                drop(to_writer);
-                let write_result = writer
-                    .join()
-                    .unwrap_or_else(|_| Err(std::io::Error::other("the writer thread panicked")));
-                (write_result, read_result)
+        let staging = self.root.join("files").join("md5").join("ingest");
+        let mut out = NewFile::create(&staging, OBJECT_MODE)?;
+        let mut input = File::open(src).map_err(Error::io("open", src))?;
+        let mut hasher = Md5::new();
+        let mut total = 0u64;
+        let writing = out.file();
+        // Hashing and writing overlap: this thread reads and hashes, a second one writes the
+        // chunks it is handed (a few MiB in flight at most).
+        let (to_writer, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (write_result, read_result) = std::thread::scope(|scope| {
+            let writer = scope.spawn(move || -> std::io::Result<()> {
+                for chunk in chunks {
+                    writing.write_all(&chunk)?;
+                }
+                Ok(())
             });
-            read_result?;
-            write_result.map_err(Error::io("write", &tmp))?;
-            let oid = Oid::new(hasher.finish_hex(), HashKind::Md5);
-            let dest = self.path(&oid);
-            if dest.is_file() {
-                let _ = std::fs::remove_file(&tmp);
-                return Ok((oid, total));
-            }
-            set_mode(&tmp, OBJECT_MODE)?;
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
-            }
-            std::fs::rename(&tmp, &dest).map_err(Error::io("rename into", &dest))?;
-            Ok((oid, total))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+            let read_result = (|| -> Result<()> {
+                loop {
+                    let mut buf = vec![0u8; hash::CHUNK];
+                    let n = read_full(&mut input, &mut buf).map_err(Error::io("read", src))?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    buf.truncate(n);
+                    hasher.update(&buf);
+                    total += n as u64;
+                    if to_writer.send(buf).is_err() {
+                        return Ok(()); // the writer failed; its error is reported below
+                    }
+                    if n < hash::CHUNK {
+                        return Ok(());
+                    }
+                }
+            })();
+            drop(to_writer);
+            let write_result = writer
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the writer thread panicked")));
+            (write_result, read_result)
+        });
+        read_result?;
+        write_result.map_err(Error::io("write", &staging))?;
+        let oid = Oid::new(hasher.finish_hex(), HashKind::Md5);
+        let dest = self.path(&oid);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
         }
-        result
+        out.retarget(&dest);
+        out.place(false)?;
+        Ok((oid, total))
     }
 
     /// Re-hashes a stored object; `Ok(false)` when its content does not match its id.
@@ -312,98 +363,108 @@ impl Odb {
         })
     }
 
-    /// Puts a copy of object `oid` at `dest` with the first link type that works; the
-    /// workspace file is written under a temporary name and renamed over `dest`.
+    /// Puts a copy of object `oid` at `dest` with the first link type that works. The workspace
+    /// file appears whole under its name (a new file linked or renamed into place). Returns the
+    /// new file's metadata when it is a copy or a clone (for the state cache).
     pub fn checkout_file(
         &self,
         oid: &Oid,
         dest: &Path,
         links: &[LinkType],
         isexec: bool,
-    ) -> Result<()> {
+    ) -> Result<Option<std::fs::Metadata>> {
+        use std::sync::atomic::Ordering;
         let src = self.path(oid);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
-        }
-        let tmp = temp_path(dest);
         let mut last_err = None;
-        for link in links {
-            let _ = std::fs::remove_file(&tmp);
+        // Reflink and copy share one new file: a failed clone leaves it empty for the copy.
+        let mut new: Option<(File, NewFile)> = None;
+        for (k, link) in links.iter().enumerate() {
             let attempt = match link {
-                LinkType::Reflink => {
-                    reflink(&src, &tmp).and_then(|_| set_mode(&tmp, file_mode(isexec)))
+                LinkType::Reflink | LinkType::Copy => {
+                    let copy_follows = links[k + 1..].contains(&LinkType::Copy);
+                    if *link == LinkType::Reflink
+                        && copy_follows
+                        && NO_REFLINK.load(Ordering::Relaxed)
+                    {
+                        continue;
+                    }
+                    if new.is_none() {
+                        let input = File::open(&src).map_err(Error::io("open", &src))?;
+                        // The mode minus the umask, as a fresh file gets (DVC adds only the
+                        // owner's execute bit).
+                        let mode = if isexec { 0o744 } else { 0o644 };
+                        new = Some((input, NewFile::create(dest, mode)?));
+                    }
+                    let (input, out) = new.as_mut().expect("just created");
+                    if *link == LinkType::Reflink {
+                        reflink(input, out.file()).map_err(|e| {
+                            if matches!(
+                                e.raw_os_error(),
+                                Some(libc::EOPNOTSUPP | libc::ENOTTY | libc::EINVAL | libc::EXDEV)
+                            ) {
+                                NO_REFLINK.store(true, Ordering::Relaxed);
+                            }
+                            Error::io("reflink", &src)(e)
+                        })
+                    } else {
+                        std::io::copy(input, out.file())
+                            .map(|_| ())
+                            .map_err(Error::io("copy", &src))
+                    }
                 }
-                LinkType::Copy => std::fs::copy(&src, &tmp)
-                    .map_err(Error::io("copy", &src))
-                    .and_then(|_| set_mode(&tmp, file_mode(isexec))),
-                LinkType::Hardlink => {
-                    std::fs::hard_link(&src, &tmp).map_err(Error::io("hardlink", &src))
-                }
-                LinkType::Symlink => {
-                    std::os::unix::fs::symlink(&src, &tmp).map_err(Error::io("symlink", &src))
+                LinkType::Hardlink | LinkType::Symlink => {
+                    let tmp = temp_path(dest);
+                    if let Some(parent) = dest.parent() {
+                        std::fs::create_dir_all(parent)
+                            .map_err(Error::io("create folder", parent))?;
+                    }
+                    let linked = if *link == LinkType::Hardlink {
+                        std::fs::hard_link(&src, &tmp).map_err(Error::io("hardlink", &src))
+                    } else {
+                        std::os::unix::fs::symlink(&src, &tmp).map_err(Error::io("symlink", &src))
+                    };
+                    match linked {
+                        Ok(()) => {
+                            return match std::fs::rename(&tmp, dest) {
+                                Ok(()) => Ok(None),
+                                Err(e) => {
+                                    let _ = std::fs::remove_file(&tmp);
+                                    Err(Error::io("write", dest)(e))
+                                }
+                            };
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             };
             match attempt {
                 Ok(()) => {
-                    return std::fs::rename(&tmp, dest).map_err(|e| {
-                        let _ = std::fs::remove_file(&tmp);
-                        Error::io("write", dest)(e)
-                    });
+                    let (_, mut out) = new.take().expect("reflink and copy write the new file");
+                    let meta = out.file().metadata().ok();
+                    out.place(true)?;
+                    return Ok(meta);
                 }
                 Err(e) => last_err = Some(e),
             }
         }
-        let _ = std::fs::remove_file(&tmp);
         Err(last_err.unwrap_or(Error::NoLinkType))
     }
 }
 
-/// 0644 (or 0744 for executables) minus the process umask, as a fresh file would get.
-fn file_mode(isexec: bool) -> u32 {
-    // DVC adds only the owner's execute bit (S_IEXEC).
-    let base = if isexec { 0o744 } else { 0o644 };
-    base & !umask()
-}
+/// Set once a clone failed as unsupported, so later files skip straight to the copy.
+static NO_REFLINK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-fn umask() -> u32 {
-    // SAFETY: umask only swaps a process-wide integer; it is set straight back.
-    unsafe {
-        let old = libc::umask(0o022);
-        libc::umask(old);
-        old as u32
-    }
-}
-
-pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(Error::io("set permissions of", path))
-}
-
-/// A copy-on-write clone (`FICLONE`); fails on filesystems without reflinks.
-fn reflink(src: &Path, dest: &Path) -> Result<()> {
+/// A copy-on-write clone (`FICLONE`) of `src` into `dest`; fails on file systems without
+/// reflinks.
+fn reflink(src: &File, dest: &File) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        const FICLONE: libc::c_ulong = 0x4004_9409;
-        let s = File::open(src).map_err(Error::io("open", src))?;
-        let d = File::create(dest).map_err(Error::io("create", dest))?;
-        // SAFETY: both descriptors are open for the duration of the call.
-        let rc = unsafe { libc::ioctl(d.as_raw_fd(), FICLONE as _, s.as_raw_fd()) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = std::io::Error::last_os_error();
-        drop(d);
-        let _ = std::fs::remove_file(dest);
-        Err(Error::io("reflink", src)(err))
+        rustix::fs::ioctl_ficlone(dest, src).map_err(std::io::Error::from)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = dest;
-        Err(Error::io("reflink", src)(std::io::Error::from(
-            std::io::ErrorKind::Unsupported,
-        )))
+        let _ = (src, dest);
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
     }
 }
 
@@ -420,12 +481,10 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// An object being written: a temp file plus a running hash. Removed on drop unless committed.
+/// An object being written: a new file plus a running hash. Vanishes on drop unless committed.
 pub struct Pending {
-    file: Option<File>,
+    file: Option<NewFile>,
     hasher: Option<Hasher>,
-    tmp: PathBuf,
-    dest: PathBuf,
     expected: String,
 }
 
@@ -436,15 +495,17 @@ impl Pending {
             h.update(chunk);
         }
         match self.file.as_mut() {
-            Some(f) => f.write_all(chunk).map_err(Error::io("write", &self.tmp)),
+            Some(f) => f
+                .file()
+                .write_all(chunk)
+                .map_err(|e| Error::io("write", f.dest())(e)),
             None => Ok(()),
         }
     }
 
-    /// Verifies the hash against the id and renames the object into place (0444). `origin`
-    /// names the source in a mismatch error.
+    /// Verifies the hash against the id and gives the object its name (0444). `origin` names
+    /// the source in a mismatch error.
     pub fn commit(mut self, origin: &str) -> Result<()> {
-        drop(self.file.take());
         let found = self.hasher.take().map(Hasher::finish).unwrap_or_default();
         if found != self.expected {
             return Err(Error::HashMismatch {
@@ -453,17 +514,9 @@ impl Pending {
                 found,
             });
         }
-        std::fs::rename(&self.tmp, &self.dest).map_err(Error::io("rename into", &self.dest))?;
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            drop(self.file.take());
-            let _ = std::fs::remove_file(&self.tmp);
+        match self.file.take() {
+            Some(f) => f.place(false).map(|_| ()),
+            None => Ok(()),
         }
     }
 }
@@ -526,6 +579,28 @@ impl Odb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listing_knows_files_and_manifests_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let odb = Odb::new(dir.path());
+        let file = Oid::new(hash::md5_bytes(b"x"), HashKind::Md5);
+        odb.add_bytes(b"x", &file).unwrap();
+        let manifest = b"[]";
+        let dir_oid = Oid::new(format!("{}.dir", hash::md5_bytes(manifest)), HashKind::Md5);
+        odb.add_bytes(manifest, &dir_oid).unwrap();
+        std::fs::write(dir.path().join("files/md5/zz"), b"").unwrap();
+        let listing = odb.listing();
+        assert!(listing.has(&file) && listing.has(&dir_oid));
+        let other = Oid::new(hash::md5_bytes(b"y"), HashKind::Md5);
+        assert!(!listing.has(&other));
+        assert!(!listing.has(&Oid::new(format!("{}.dir", file.hex()), HashKind::Md5)));
+        let many: Vec<Oid> = (0..300)
+            .map(|i| Oid::new(hash::md5_bytes(format!("{i}").as_bytes()), HashKind::Md5))
+            .chain([file.clone()])
+            .collect();
+        assert_eq!(odb.missing(&many).len(), 300);
+    }
 
     #[test]
     fn layout_matches_dvc() {

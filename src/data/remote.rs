@@ -16,7 +16,19 @@ pub trait Remote: Send + Sync {
     fn url(&self) -> &str;
     /// Whether the remote holds `oid`.
     fn contains(&self, oid: &Oid) -> Result<bool>;
-    /// Uploads the cache object `oid` (a file at `src`), verifying its content on the way.
+    /// The ids in `oids` the remote lacks (one query per object unless the remote can list).
+    fn missing(&self, oids: &[Oid]) -> Result<Vec<Oid>> {
+        use rayon::prelude::*;
+        oids.par_iter()
+            .filter_map(|o| match self.contains(o) {
+                Ok(true) => None,
+                Ok(false) => Some(Ok(o.clone())),
+                Err(e) => Some(Err(e)),
+            })
+            .collect()
+    }
+    /// Uploads the cache object `oid` (a file at `src`) that the remote lacks, verifying its
+    /// content on the way.
     fn put(&self, src: &Path, oid: &Oid) -> Result<()>;
     /// Downloads `oid` into `cache`, refusing content whose hash does not match.
     fn get(&self, oid: &Oid, cache: &Odb) -> Result<()>;
@@ -89,10 +101,14 @@ impl Remote for LocalRemote {
         Ok(self.odb.contains(oid))
     }
 
+    fn missing(&self, oids: &[Oid]) -> Result<Vec<Oid>> {
+        Ok(self.odb.missing(oids).into_iter().cloned().collect())
+    }
+
     fn put(&self, src: &Path, oid: &Oid) -> Result<()> {
         // Copied (not linked) so the remote stays an independent copy of the cache; the copy
         // is hashed on the way and a corrupt cache object is refused.
-        self.odb.add_file(src, oid).map_err(|e| match e {
+        self.odb.add_file_new(src, oid).map_err(|e| match e {
             Error::HashMismatch {
                 expected, found, ..
             } => Error::HashMismatch {

@@ -23,47 +23,118 @@ struct Stamp {
     md5: String,
 }
 
-/// The hash cache of one repository; thread-safe, saved explicitly.
+/// What the data layer needs to know of a file from `stat`: its identity for the state cache,
+/// its size and its permission bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub ino: u64,
+    pub mtime_ns: i128,
+    pub size: u64,
+    pub mode: u32,
+}
+
+impl FileStat {
+    /// Whether any execute bit is set (DVC's `isexec`).
+    pub fn is_exec(&self) -> bool {
+        self.mode & 0o111 != 0
+    }
+}
+
+impl From<&Metadata> for FileStat {
+    fn from(meta: &Metadata) -> FileStat {
+        FileStat {
+            ino: meta.ino(),
+            mtime_ns: meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128,
+            size: meta.size(),
+            mode: meta.mode(),
+        }
+    }
+}
+
+impl From<&rustix::fs::Stat> for FileStat {
+    // The field widths of `stat` differ between platforms.
+    #[allow(clippy::unnecessary_cast)]
+    fn from(st: &rustix::fs::Stat) -> FileStat {
+        FileStat {
+            ino: st.st_ino as u64,
+            mtime_ns: st.st_mtime as i128 * 1_000_000_000 + st.st_mtime_nsec as i128,
+            size: st.st_size as u64,
+            mode: st.st_mode as u32,
+        }
+    }
+}
+
+fn stamp_of(meta: &FileStat) -> (u64, i128, u64) {
+    (meta.ino, meta.mtime_ns, meta.size)
+}
+
+/// The hash cache of one repository; thread-safe, saved explicitly. The file is read and parsed
+/// on a thread of its own from [`State::load`] on, so that it overlaps with walking the
+/// workspace; the first lookup waits for it.
 #[derive(Debug)]
 pub struct State {
     path: PathBuf,
-    entries: Mutex<HashMap<String, Stamp>>,
-    changed: Mutex<bool>,
-}
-
-fn stamp_of(meta: &Metadata) -> (u64, i128, u64) {
-    let mtime_ns = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
-    (meta.ino(), mtime_ns, meta.size())
+    loading: Mutex<Option<std::thread::JoinHandle<HashMap<String, Stamp>>>>,
+    loaded: std::sync::OnceLock<HashMap<String, Stamp>>,
+    /// Entries learnt in this process (they win over loaded ones).
+    learnt: Mutex<HashMap<String, Stamp>>,
 }
 
 impl State {
-    /// Loads `.dvc/tmp/vintner-state`; an unreadable file is treated as empty.
+    /// Starts loading `.dvc/tmp/vintner-state`; an unreadable file is treated as empty.
     pub fn load(dvc_dir: &Path) -> State {
         let path = dvc_dir.join("tmp").join("vintner-state");
-        let entries = std::fs::read_to_string(&path)
-            .ok()
-            .map(|text| parse(&text))
-            .unwrap_or_default();
-        State {
+        let file = path.clone();
+        let read = move || {
+            std::fs::read_to_string(&file)
+                .ok()
+                .map(|text| parse(&text))
+                .unwrap_or_default()
+        };
+        let loading = std::thread::Builder::new()
+            .name("state".into())
+            .spawn(read.clone())
+            .ok();
+        let state = State {
             path,
-            entries: Mutex::new(entries),
-            changed: Mutex::new(false),
+            loading: Mutex::new(loading),
+            loaded: std::sync::OnceLock::new(),
+            learnt: Mutex::new(HashMap::new()),
+        };
+        if state.loading.lock().map(|l| l.is_none()).unwrap_or(true) {
+            let _ = state.loaded.set(read());
         }
+        state
+    }
+
+    fn loaded(&self) -> &HashMap<String, Stamp> {
+        self.loaded.get_or_init(|| {
+            self.loading
+                .lock()
+                .ok()
+                .and_then(|mut l| l.take())
+                .and_then(|h| h.join().ok())
+                .unwrap_or_default()
+        })
     }
 
     /// The remembered md5 of `path` if its inode, mtime and size are unchanged.
-    pub fn get(&self, path: &Path, meta: &Metadata) -> Option<String> {
+    pub fn get(&self, path: &Path, meta: &FileStat) -> Option<String> {
         let (ino, mtime_ns, size) = stamp_of(meta);
-        let entries = self.entries.lock().ok()?;
-        let s = entries.get(path.to_string_lossy().as_ref())?;
-        (s.ino == ino && s.mtime_ns == mtime_ns && s.size == size).then(|| s.md5.clone())
+        let key = path.to_string_lossy();
+        let fresh = |s: &Stamp| s.ino == ino && s.mtime_ns == mtime_ns && s.size == size;
+        if let Some(s) = self.learnt.lock().ok()?.get(key.as_ref()) {
+            return fresh(s).then(|| s.md5.clone());
+        }
+        let s = self.loaded().get(key.as_ref())?;
+        fresh(s).then(|| s.md5.clone())
     }
 
     /// Remembers the md5 of `path` as of `meta`.
-    pub fn set(&self, path: &Path, meta: &Metadata, md5: &str) {
+    pub fn set(&self, path: &Path, meta: &FileStat, md5: &str) {
         let (ino, mtime_ns, size) = stamp_of(meta);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(
+        if let Ok(mut learnt) = self.learnt.lock() {
+            learnt.insert(
                 path.to_string_lossy().into_owned(),
                 Stamp {
                     ino,
@@ -72,25 +143,23 @@ impl State {
                     md5: md5.to_string(),
                 },
             );
-            if let Ok(mut c) = self.changed.lock() {
-                *c = true;
-            }
         }
     }
 
     /// Writes the cache if anything was learnt; failures are ignored (it is only a cache).
     pub fn save(&self) {
-        let changed = self.changed.lock().map(|c| *c).unwrap_or(false);
-        if !changed {
-            return;
-        }
-        let Ok(entries) = self.entries.lock() else {
+        let Ok(learnt) = self.learnt.lock() else {
             return;
         };
-        let mut text = String::with_capacity(entries.len() * 100 + 16);
+        if learnt.is_empty() {
+            return;
+        }
+        let loaded = self.loaded();
+        let mut text = String::with_capacity((loaded.len() + learnt.len()) * 100 + 16);
         text.push_str(HEADER);
         text.push('\n');
-        for (path, s) in entries.iter() {
+        let kept = loaded.iter().filter(|(p, _)| !learnt.contains_key(*p));
+        for (path, s) in kept.chain(learnt.iter()) {
             if path.contains('\n') {
                 continue;
             }
@@ -143,7 +212,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a file.txt");
         std::fs::write(&f, b"x").unwrap();
-        let meta = std::fs::metadata(&f).unwrap();
+        let meta = FileStat::from(&std::fs::metadata(&f).unwrap());
         let state = State::load(dir.path());
         state.set(&f, &meta, "9dd4e461268c8034f5c8564e155c67a6");
         state.save();
@@ -154,6 +223,9 @@ mod tests {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&f, b"yy").unwrap();
-        assert_eq!(again.get(&f, &std::fs::metadata(&f).unwrap()), None);
+        assert_eq!(
+            again.get(&f, &FileStat::from(&std::fs::metadata(&f).unwrap())),
+            None
+        );
     }
 }

@@ -86,7 +86,12 @@ pub fn out_state(
             return Ok(Some(OutState::NotInCache));
         }
     }
-    let Some(h) = hash_workspace(t, state, progress)? else {
+    // The cache is listed while the workspace is hashed.
+    let (hashed, listing) = rayon::join(
+        || hash_workspace(t, state, progress),
+        || (t.out.cache && md5.ends_with(".dir")).then(|| cache.listing()),
+    );
+    let Some(h) = hashed? else {
         return Ok(Some(OutState::Deleted));
     };
     if h.md5 != md5 {
@@ -108,7 +113,11 @@ pub fn out_state(
     } else {
         objects_of(md5, t.out.hash, cache)?
     };
-    if !complete || !cache.missing(&objects).is_empty() {
+    let missing = match &listing {
+        Some(l) => cache.missing_from(l, &objects).len(),
+        None => cache.missing(&objects).len(),
+    };
+    if !complete || missing > 0 {
         return Ok(Some(OutState::NotInCache));
     }
     Ok(None)

@@ -112,13 +112,10 @@ pub fn push(
                     .into_iter()
                     .map(|e| Oid::new(e.md5, t.out.hash))
                     .collect();
-                for m in &members {
-                    if cache.contains(m) {
-                        files.insert(m.clone());
-                    } else {
-                        missing.push(format!("{}/… ({})", t.display(repo), m.rel_path()));
-                    }
+                for m in cache.missing(&members) {
+                    missing.push(format!("{}/… ({})", t.display(repo), m.rel_path()));
                 }
+                files.extend(members.iter().cloned());
                 dirs.push((oid, members));
             } else {
                 files.insert(oid);
@@ -129,22 +126,16 @@ pub fn push(
         }
         let files: Vec<Oid> = files.into_iter().collect();
         progress.begin("pushing", Some(files.len() as u64 + dirs.len() as u64));
+        let todo = pool.install(|| remote.missing(&files))?;
+        progress.advance((files.len() - todo.len()) as u64);
         let failures: Mutex<Vec<Error>> = Mutex::new(Vec::new());
         let done = std::sync::atomic::AtomicUsize::new(0);
         pool.install(|| {
-            files.par_iter().for_each(|oid| {
-                let r = remote.contains(oid).and_then(|has| {
-                    if has {
-                        Ok(false)
-                    } else {
-                        remote.put(&cache.path(oid), oid).map(|_| true)
-                    }
-                });
-                match r {
-                    Ok(true) => {
+            todo.par_iter().for_each(|oid| {
+                match remote.put(&cache.path(oid), oid) {
+                    Ok(()) => {
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
-                    Ok(false) => {}
                     Err(e) => failures.lock().expect("no panics while held").push(e),
                 }
                 progress.advance(1);
@@ -221,11 +212,8 @@ pub fn fetch_outs(
                 wanted.insert(oid);
             }
         }
-        let todo: Vec<Oid> = wanted
-            .iter()
-            .filter(|o| !cache.contains(o))
-            .cloned()
-            .collect();
+        let wanted: Vec<Oid> = wanted.into_iter().collect();
+        let todo: Vec<Oid> = cache.missing(&wanted).into_iter().cloned().collect();
         report.skipped += have + wanted.len() - todo.len();
         progress.begin("fetching", Some(todo.len() as u64));
         let results: Vec<(Oid, Result<()>)> = pool.install(|| {
@@ -284,7 +272,7 @@ pub fn fetch_object(
     } else {
         wanted.push(oid.clone());
     }
-    let todo: Vec<Oid> = wanted.into_iter().filter(|o| !cache.contains(o)).collect();
+    let todo: Vec<Oid> = cache.missing(&wanted).into_iter().cloned().collect();
     progress.begin("fetching", Some(todo.len() as u64));
     let results: Vec<Result<()>> = pool(jobs(jobs_opt))?.install(|| {
         todo.par_iter()

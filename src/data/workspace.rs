@@ -2,16 +2,14 @@
 //! applied, file symlinks followed, folder symlinks skipped), hashing files in parallel with the
 //! state cache, and building the `.dir` manifest of a folder.
 
-use std::fs::Metadata;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use super::hash::{self, HashKind};
 use super::manifest::{self, Entry};
-use super::odb::{Odb, Oid};
-use super::state::State;
+use super::odb::{Listing, Odb, Oid};
+use super::state::{FileStat, State};
 use super::{Error, Result};
 use crate::progress::Progress;
 
@@ -49,83 +47,163 @@ impl Hashed {
 /// Folder names DVC never looks into.
 const ALWAYS_IGNORED: [&str; 3] = [".git", ".hg", ".dvc"];
 
-/// The files of `dir` as DVC sees them: `(relpath, path, metadata)` sorted by relpath.
-pub fn walk(dir: &Path) -> Result<Vec<(String, PathBuf, Metadata)>> {
-    let walker = ignore::WalkBuilder::new(dir)
-        .standard_filters(false)
-        .hidden(false)
-        .parents(true)
-        .add_custom_ignore_filename(".dvcignore")
-        .follow_links(false)
-        .filter_entry(|e| {
-            if e.depth() == 0 {
-                return true;
+/// The files of `dir` as DVC sees them: `(relpath, path, stat)` sorted by relpath.
+///
+/// Folders are read in parallel, and each file is stat-ed relative to its folder (one path
+/// component to resolve, not the whole path). `.dvcignore` files apply from the repository root
+/// (the nearest folder above with a `.dvc/`) down, deeper rules winning, as in git.
+pub fn walk(dir: &Path) -> Result<Vec<(String, PathBuf, FileStat)>> {
+    let mut rules = Vec::new();
+    let ancestors: Vec<&Path> = dir.ancestors().skip(1).collect();
+    if let Some(root) = ancestors.iter().position(|a| a.join(".dvc").is_dir()) {
+        for folder in ancestors[..=root].iter().rev() {
+            if let Some(m) = dvcignore_in(folder)? {
+                rules.push(m);
             }
-            // DVC's default ignores: `.git` (a folder, or the file of a submodule or worktree),
-            // `.hg/` and `.dvc/`.
-            let name = e.file_name();
-            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            !(name == ".git" || (is_dir && ALWAYS_IGNORED.iter().any(|n| name == *n)))
-        })
-        .build();
-    // Walk by directory entry types only, then stat the files in parallel.
-    let mut found: Vec<(PathBuf, bool)> = Vec::new();
-    for entry in walker {
-        let entry = entry.map_err(|e| Error::Io {
-            action: "walk",
-            path: dir.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        let Some(ft) = entry.file_type() else {
-            continue;
-        };
-        if ft.is_file() || ft.is_symlink() {
-            found.push((entry.into_path(), ft.is_symlink()));
         }
     }
-    let mut files: Vec<(String, PathBuf, Metadata)> = found
-        .into_par_iter()
-        .filter_map(|(path, is_link)| {
-            let meta = match std::fs::metadata(&path) {
-                Ok(m) if m.is_file() => m,
-                Ok(_) => return None,
-                Err(_) if is_link => return Some(Err(Error::BrokenSymlink(path))),
-                Err(e) => return Some(Err(Error::io("stat", &path)(e))),
-            };
-            let rel = match path.strip_prefix(dir) {
-                Ok(r) => r.to_string_lossy().into_owned(),
-                Err(_) => {
-                    return Some(Err(Error::OutsideRepo {
-                        path: path.clone(),
-                        root: dir.to_path_buf(),
-                    }));
-                }
-            };
-            Some(Ok((rel, path, meta)))
-        })
-        .collect::<Result<_>>()?;
-    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut files = visit(dir, "", &std::sync::Arc::new(rules))?;
+    files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
+}
+
+/// `.dvcignore` matchers in force in a folder, shallowest first.
+type Rules = std::sync::Arc<Vec<ignore::gitignore::Gitignore>>;
+
+/// The rules of `folder/.dvcignore`, if it has one.
+fn dvcignore_in(folder: &Path) -> Result<Option<ignore::gitignore::Gitignore>> {
+    let file = folder.join(".dvcignore");
+    if !file.is_file() {
+        return Ok(None);
+    }
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(folder);
+    if let Some(e) = builder.add(&file) {
+        return Err(Error::io("read", &file)(std::io::Error::other(
+            e.to_string(),
+        )));
+    }
+    builder
+        .build()
+        .map(Some)
+        .map_err(|e| Error::io("read", &file)(std::io::Error::other(e.to_string())))
+}
+
+/// Whether `rules` exclude `path` (the deepest rule that matches decides).
+fn ignored(rules: &[ignore::gitignore::Gitignore], path: &Path, is_dir: bool) -> bool {
+    for m in rules.iter().rev() {
+        match m.matched(path, is_dir) {
+            ignore::Match::None => {}
+            ignore::Match::Ignore(_) => return true,
+            ignore::Match::Whitelist(_) => return false,
+        }
+    }
+    false
+}
+
+/// The files below `dir` (relpaths prefixed with `prefix`), unsorted.
+fn visit(dir: &Path, prefix: &str, rules: &Rules) -> Result<Vec<(String, PathBuf, FileStat)>> {
+    use std::ffi::OsString;
+    let mut names: Vec<(OsString, bool)> = Vec::new();
+    let mut folders: Vec<OsString> = Vec::new();
+    let mut has_rules = false;
+    for entry in std::fs::read_dir(dir).map_err(Error::io("read folder", dir))? {
+        let entry = entry.map_err(Error::io("read folder", dir))?;
+        let name = entry.file_name();
+        let ft = entry.file_type().map_err(Error::io("stat", entry.path()))?;
+        // DVC's default ignores: `.git` (a folder, or the file of a submodule or worktree),
+        // `.hg/` and `.dvc/`.
+        if name == ".git" || (ft.is_dir() && ALWAYS_IGNORED.iter().any(|n| name == *n)) {
+            continue;
+        }
+        has_rules |= name == ".dvcignore";
+        if ft.is_dir() {
+            folders.push(name);
+        } else if ft.is_file() || ft.is_symlink() {
+            names.push((name, ft.is_symlink()));
+        }
+    }
+    let rules = if has_rules {
+        let mut more = rules.as_ref().clone();
+        more.extend(dvcignore_in(dir)?);
+        std::sync::Arc::new(more)
+    } else {
+        rules.clone()
+    };
+    if !rules.is_empty() {
+        names.retain(|(n, _)| !ignored(&rules, &dir.join(n), false));
+        folders.retain(|n| !ignored(&rules, &dir.join(n), true));
+    }
+    use rustix::fs::{AtFlags, Mode, OFlags};
+    let fd = if names.is_empty() {
+        None
+    } else {
+        Some(
+            rustix::fs::open(
+                dir,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| Error::io("open", dir)(e.into()))?,
+        )
+    };
+    let stat_all = |batch: &[(OsString, bool)]| -> Result<Vec<(String, PathBuf, FileStat)>> {
+        let Some(fd) = fd.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(batch.len());
+        for (name, is_link) in batch {
+            let st = match rustix::fs::statat(fd, name.as_os_str(), AtFlags::empty()) {
+                Ok(st) => st,
+                Err(_) if *is_link => return Err(Error::BrokenSymlink(dir.join(name))),
+                Err(e) => return Err(Error::io("stat", dir.join(name))(e.into())),
+            };
+            if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
+            {
+                continue;
+            }
+            let rel = format!("{prefix}{}", name.to_string_lossy());
+            out.push((rel, dir.join(name), FileStat::from(&st)));
+        }
+        Ok(out)
+    };
+    /// Files stat-ed per task.
+    const BATCH: usize = 512;
+    let mut out = if names.len() > BATCH {
+        names
+            .par_chunks(BATCH)
+            .map(stat_all)
+            .collect::<Result<Vec<_>>>()?
+            .concat()
+    } else {
+        stat_all(&names)?
+    };
+    let nested = folders
+        .par_iter()
+        .map(|n| {
+            let sub = format!("{prefix}{}/", n.to_string_lossy());
+            visit(&dir.join(n), &sub, &rules)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for n in nested {
+        out.extend(n);
+    }
+    Ok(out)
 }
 
 /// The md5 of one file, from the state cache when it is unchanged.
 pub fn file_md5(
     path: &Path,
-    meta: &Metadata,
+    meta: &FileStat,
     state: &State,
     progress: &dyn Progress,
 ) -> Result<String> {
     if let Some(md5) = state.get(path, meta) {
-        progress.advance(meta.len());
+        progress.advance(meta.size);
         return Ok(md5);
     }
     let md5 = hash::md5_file(path, HashKind::Md5, &|n| progress.advance(n))?;
     state.set(path, meta, &md5);
     Ok(md5)
-}
-
-fn is_exec(meta: &Metadata) -> bool {
-    meta.permissions().mode() & 0o111 != 0
 }
 
 /// Hashes the file or folder at `path`; `None` when it does not exist. With `store`, every file
@@ -146,15 +224,18 @@ pub fn hash_output(
         }
         Err(e) => return Err(Error::io("stat", path)(e)),
     };
+    let listing = store.map(Odb::listing);
+    let store = store.zip(listing.as_ref());
     if meta.is_file() {
+        let stat = FileStat::from(&meta);
         progress.begin("hashing", Some(meta.len()));
-        let md5 = hash_one(path, &meta, state, store, progress)?;
+        let md5 = hash_one(path, &stat, state, store, progress)?;
         progress.end();
         return Ok(Some(Hashed {
             md5,
             size: meta.len(),
             nfiles: None,
-            isexec: is_exec(&meta),
+            isexec: FileStat::from(&meta).is_exec(),
             files: Vec::new(),
             manifest: None,
         }));
@@ -168,7 +249,7 @@ pub fn hash_output(
         // DVC refuses this too: the ignore rules would travel inside the data.
         return Err(Error::DvcignoreInOutput(p.clone()));
     }
-    let total: u64 = listed.iter().map(|(_, _, m)| m.len()).sum();
+    let total: u64 = listed.iter().map(|(_, _, m)| m.size).sum();
     progress.begin("hashing", Some(total));
     let files: Vec<WsFile> = listed
         .into_par_iter()
@@ -178,7 +259,7 @@ pub fn hash_output(
                 rel,
                 abs,
                 md5,
-                size: meta.len(),
+                size: meta.size,
             })
         })
         .collect::<Result<_>>()?;
@@ -188,21 +269,21 @@ pub fn hash_output(
 
 fn hash_one(
     path: &Path,
-    meta: &Metadata,
+    meta: &FileStat,
     state: &State,
-    store: Option<&Odb>,
+    store: Option<(&Odb, &Listing)>,
     progress: &dyn Progress,
 ) -> Result<String> {
-    let Some(odb) = store else {
+    let Some((odb, known)) = store else {
         return file_md5(path, meta, state, progress);
     };
     if let Some(md5) = state.get(path, meta)
-        && odb.contains(&Oid::new(md5.clone(), HashKind::Md5))
+        && known.has(&Oid::new(md5.clone(), HashKind::Md5))
     {
-        progress.advance(meta.len());
+        progress.advance(meta.size);
         return Ok(md5);
     }
-    let (oid, n) = odb.ingest(path)?;
+    let (oid, n) = odb.ingest(path, known)?;
     progress.advance(n);
     state.set(path, meta, &oid.md5);
     Ok(oid.md5)
@@ -222,7 +303,7 @@ pub fn hash_output_legacy(path: &Path) -> Result<Option<Hashed>> {
             md5,
             size: meta.len(),
             nfiles: None,
-            isexec: is_exec(&meta),
+            isexec: FileStat::from(&meta).is_exec(),
             files: Vec::new(),
             manifest: None,
         }));
@@ -235,7 +316,7 @@ pub fn hash_output_legacy(path: &Path) -> Result<Option<Hashed>> {
                 rel,
                 abs,
                 md5,
-                size: meta.len(),
+                size: meta.size,
             })
         })
         .collect::<Result<_>>()?;
@@ -259,5 +340,39 @@ fn folder(files: Vec<WsFile>) -> Hashed {
         isexec: false,
         files,
         manifest: Some(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_applies_dvcignore_from_the_repo_root_down_deeper_rules_winning() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        // Rules above the repository root do not apply.
+        std::fs::write(dir.path().join(".dvcignore"), "*.csv\n").unwrap();
+        std::fs::create_dir_all(root.join(".dvc")).unwrap();
+        write(".dvcignore", "*.tmp\nskipped/\n");
+        write("data/a.csv", "a");
+        write("data/b.tmp", "b");
+        write("data/skipped/c.csv", "c");
+        write("data/.git", "gitdir: elsewhere");
+        write("data/.dvc/x", "x");
+        write("data/sub/.dvcignore", "!keep.tmp\n");
+        write("data/sub/keep.tmp", "k");
+        write("data/sub/drop.tmp", "d");
+        let rels: Vec<String> = walk(&root.join("data"))
+            .unwrap()
+            .into_iter()
+            .map(|(rel, _, _)| rel)
+            .collect();
+        assert_eq!(rels, vec!["a.csv", "sub/.dvcignore", "sub/keep.tmp"]);
     }
 }
