@@ -91,20 +91,39 @@ pub struct Lineage {
 /// Reads commit, branch, origin URL and dirtiness; fields stay empty outside a repository or
 /// before the first commit.
 pub fn lineage(dir: &Path) -> Lineage {
-    let commit = git(dir, ["rev-parse", "HEAD"]).ok();
-    let branch = git(dir, ["rev-parse", "--abbrev-ref", "HEAD"])
-        .ok()
-        .filter(|b| b != "HEAD");
-    let origin = git(dir, ["remote", "get-url", "origin"]).ok();
-    let dirty = git(dir, ["status", "--porcelain", "--untracked-files=no"])
-        .map(|s| !s.is_empty())
-        .unwrap_or(false);
-    Lineage {
-        commit,
-        branch,
-        origin,
-        dirty,
-    }
+    std::thread::scope(|scope| {
+        // Two git processes at once: the origin, and one status for commit, branch and changes.
+        let origin = scope.spawn(|| git(dir, ["remote", "get-url", "origin"]).ok());
+        let status = git(
+            dir,
+            [
+                "status",
+                "--porcelain=v2",
+                "--branch",
+                "--untracked-files=no",
+            ],
+        )
+        .unwrap_or_default();
+        let mut commit = None;
+        let mut branch = None;
+        let mut dirty = false;
+        for line in status.lines() {
+            if let Some(oid) = line.strip_prefix("# branch.oid ") {
+                commit = Some(oid.to_string()).filter(|o| o != "(initial)");
+            } else if let Some(head) = line.strip_prefix("# branch.head ") {
+                branch = Some(head.to_string()).filter(|h| h != "(detached)");
+            } else if !line.starts_with('#') && !line.is_empty() {
+                dirty = true;
+            }
+        }
+        Lineage {
+            // A branch without a commit yet has no name to record, as `rev-parse` sees it.
+            branch: branch.filter(|_| commit.is_some()),
+            commit,
+            origin: origin.join().ok().flatten(),
+            dirty,
+        }
+    })
 }
 
 /// Every file path (relative to the top) in the tree of `rev`.

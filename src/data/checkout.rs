@@ -39,6 +39,8 @@ enum Op {
         oid: Oid,
         dest: PathBuf,
         isexec: bool,
+        /// Whether something may stand at `dest` (a fresh checkout skips looking).
+        occupied: bool,
     },
     Remove(PathBuf),
 }
@@ -136,6 +138,7 @@ pub fn checkout_outs(
                     oid: want,
                     dest,
                     isexec: false,
+                    occupied: existed,
                 });
             }
             // Files in the folder that the manifest does not list.
@@ -172,6 +175,7 @@ pub fn checkout_outs(
                 oid,
                 dest: t.path.clone(),
                 isexec: t.out.isexec,
+                occupied: existed,
             });
         }
         if ops.len() > before || (!existed && empty_dir) {
@@ -216,10 +220,17 @@ pub fn checkout_outs(
         progress.advance(1);
     }
     ops.par_iter().try_for_each(|op| -> Result<()> {
-        let Op::Write { oid, dest, isexec } = op else {
+        let Op::Write {
+            oid,
+            dest,
+            isexec,
+            occupied,
+        } = op
+        else {
             return Ok(());
         };
-        if let Ok(m) = std::fs::symlink_metadata(dest)
+        if *occupied
+            && let Ok(m) = std::fs::symlink_metadata(dest)
             && m.is_dir()
         {
             std::fs::remove_dir_all(dest).map_err(Error::io("remove", dest))?;

@@ -276,16 +276,21 @@ impl Odb {
     /// Copies `src` into the store while hashing it (one read), under the id it turns out to
     /// have. Returns the id and the number of bytes.
     /// `known` is a listing of the store, to skip objects it already has.
-    pub fn ingest(&self, src: &Path, known: &Listing) -> Result<(Oid, u64)> {
+    /// `len` is the size the caller saw (a file that grew is still read whole).
+    pub fn ingest(&self, src: &Path, len: u64, known: &Listing) -> Result<(Oid, u64)> {
         /// Files up to this size are read whole, hashed, then written straight into place.
         const SMALL: u64 = 8 << 20;
         let mut input = File::open(src).map_err(Error::io("open", src))?;
-        let len = input.metadata().map_err(Error::io("stat", src))?.len();
         if len <= SMALL {
-            let mut bytes = Vec::with_capacity(len as usize);
-            input
-                .read_to_end(&mut bytes)
-                .map_err(Error::io("read", src))?;
+            // One byte more than expected, so that a file that grew needs no size query.
+            let mut bytes = vec![0u8; len as usize + 1];
+            let n = read_full(&mut input, &mut bytes).map_err(Error::io("read", src))?;
+            bytes.truncate(n);
+            if n == bytes.capacity() {
+                input
+                    .read_to_end(&mut bytes)
+                    .map_err(Error::io("read", src))?;
+            }
             let oid = Oid::new(hash::md5_bytes(&bytes), HashKind::Md5);
             if !known.has(&oid) {
                 self.write_object(&self.path(&oid), &bytes)?;
@@ -407,9 +412,7 @@ impl Odb {
                             Error::io("reflink", &src)(e)
                         })
                     } else {
-                        std::io::copy(input, out.file())
-                            .map(|_| ())
-                            .map_err(Error::io("copy", &src))
+                        copy_all(input, out.file()).map_err(Error::io("copy", &src))
                     }
                 }
                 LinkType::Hardlink | LinkType::Symlink => {
@@ -465,6 +468,25 @@ fn reflink(src: &File, dest: &File) -> std::io::Result<()> {
     {
         let _ = (src, dest);
         Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
+}
+
+/// Copies the rest of `src` into `dest` in the kernel (`copy_file_range`), falling back to a
+/// read/write loop where that is unsupported.
+fn copy_all(src: &mut File, dest: &mut File) -> std::io::Result<()> {
+    loop {
+        match rustix::fs::copy_file_range(&*src, None, &*dest, None, 1 << 30) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(
+                rustix::io::Errno::XDEV
+                | rustix::io::Errno::NOSYS
+                | rustix::io::Errno::OPNOTSUPP
+                | rustix::io::Errno::INVAL,
+            ) => return std::io::copy(src, dest).map(drop),
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

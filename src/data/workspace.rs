@@ -283,7 +283,7 @@ fn hash_one(
         progress.advance(meta.size);
         return Ok(md5);
     }
-    let (oid, n) = odb.ingest(path, known)?;
+    let (oid, n) = odb.ingest(path, meta.size, known)?;
     progress.advance(n);
     state.set(path, meta, &oid.md5);
     Ok(oid.md5)

@@ -176,32 +176,42 @@ struct Tensors {
 
 impl Tensors {
     fn f64s(&mut self, name: String, shape: Vec<usize>, data: &[f64]) {
-        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes = Vec::with_capacity(8 * data.len());
+        for v in data {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
         self.items.push((name, Dtype::F64, shape, bytes));
     }
-    fn i32s(&mut self, name: String, data: &[i32]) {
-        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.items.push((name, Dtype::I32, vec![data.len()], bytes));
-    }
     fn i64s(&mut self, name: String, data: &[i64]) {
-        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes = Vec::with_capacity(8 * data.len());
+        for v in data {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
         self.items.push((name, Dtype::I64, vec![data.len()], bytes));
     }
     fn trees(&mut self, prefix: &str, trees: &[Tree]) {
-        let mut offsets = vec![0i64];
-        let (mut feature, mut value, mut right) = (Vec::new(), Vec::new(), Vec::new());
+        let n: usize = trees.iter().map(Tree::len).sum();
+        let mut offsets = Vec::with_capacity(trees.len() + 1);
+        offsets.push(0i64);
+        let mut feature = Vec::with_capacity(4 * n);
+        let mut value = Vec::with_capacity(8 * n);
+        let mut right = Vec::with_capacity(4 * n);
+        let mut count = 0;
         for t in trees {
             for node in &t.nodes {
-                feature.push(node.feature);
-                value.push(node.value);
-                right.push(node.right as i32);
+                feature.extend_from_slice(&node.feature.to_le_bytes());
+                value.extend_from_slice(&node.value.to_le_bytes());
+                right.extend_from_slice(&(node.right as i32).to_le_bytes());
             }
-            offsets.push(feature.len() as i64);
+            count += t.len();
+            offsets.push(count as i64);
         }
-        self.i32s(format!("{prefix}trees.feature"), &feature);
-        self.f64s(format!("{prefix}trees.value"), vec![value.len()], &value);
-        self.i32s(format!("{prefix}trees.right"), &right);
-        self.i64s(format!("{prefix}trees.offsets"), &offsets);
+        let name = |what: &str| format!("{prefix}trees.{what}");
+        self.items
+            .push((name("feature"), Dtype::I32, vec![n], feature));
+        self.items.push((name("value"), Dtype::F64, vec![n], value));
+        self.items.push((name("right"), Dtype::I32, vec![n], right));
+        self.i64s(name("offsets"), &offsets);
     }
 }
 
@@ -326,17 +336,20 @@ pub fn save(dir: &Path, model: &Model, meta: &BundleMeta) -> Result<Vec<PathBuf>
             model.family().name().to_string(),
         ),
     ]);
-    let weights = safetensors::serialize(views, Some(st_meta.into_iter().collect()))
+    // Streamed to the file: the weights of a large forest are not copied once more in memory.
+    let weights_path = dir.join(WEIGHTS_FILE);
+    safetensors::serialize_to_file(views, Some(st_meta.into_iter().collect()), &weights_path)
         .map_err(|e| invalid(dir, "set of weights", e))?;
-    let mut written = Vec::new();
+    let mut written = vec![weights_path.clone()];
     let mut put = |name: &str, bytes: &[u8]| -> Result<u64, BundleError> {
         let path = dir.join(name);
         std::fs::write(&path, bytes).map_err(io("write", &path))?;
         written.push(path);
         Ok(bytes.len() as u64)
     };
-    let mut size = 0u64;
-    size += put(WEIGHTS_FILE, &weights)?;
+    let mut size = std::fs::metadata(&weights_path)
+        .map_err(io("write", &weights_path))?
+        .len();
     let model_json = serde_json::to_vec_pretty(&doc).map_err(|e| invalid(dir, "model", e))?;
     size += put(MODEL_FILE, &model_json)?;
     #[derive(Serialize)]
@@ -454,14 +467,6 @@ fn read_f64(
     Ok(v)
 }
 
-fn read_i32(st: &SafeTensors<'_>, path: &Path, name: &str) -> Result<Vec<i32>, BundleError> {
-    let (_, data) = tensor(st, path, name, Dtype::I32)?;
-    Ok(data
-        .chunks_exact(4)
-        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
-}
-
 fn read_trees(
     st: &SafeTensors<'_>,
     path: &Path,
@@ -469,45 +474,49 @@ fn read_trees(
     n_trees: usize,
     n_features: usize,
 ) -> Result<Vec<Tree>, BundleError> {
-    let feature = read_i32(st, path, &format!("{prefix}trees.feature"))?;
-    let value = read_f64(
-        st,
-        path,
-        &format!("{prefix}trees.value"),
-        Some(feature.len()),
-    )?;
-    let right = read_i32(st, path, &format!("{prefix}trees.right"))?;
+    use rayon::prelude::*;
+    let (_, feature) = tensor(st, path, &format!("{prefix}trees.feature"), Dtype::I32)?;
+    let (_, value) = tensor(st, path, &format!("{prefix}trees.value"), Dtype::F64)?;
+    let (_, right) = tensor(st, path, &format!("{prefix}trees.right"), Dtype::I32)?;
     let (_, off) = tensor(st, path, &format!("{prefix}trees.offsets"), Dtype::I64)?;
     let offsets: Vec<i64> = off
         .chunks_exact(8)
         .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
         .collect();
     let bad = |d: String| invalid(path, "set of weights", d);
-    if right.len() != feature.len() || offsets.len() != n_trees + 1 {
+    let n_nodes = feature.len() / 4;
+    if right.len() / 4 != n_nodes || value.len() / 8 != n_nodes || offsets.len() != n_trees + 1 {
         return Err(bad(format!(
             "tree arrays of `{prefix}` do not match {n_trees} trees"
         )));
     }
-    let mut trees = Vec::with_capacity(n_trees);
-    for w in offsets.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if a < 0 || b < a || b as usize > feature.len() {
-            return Err(bad("tree offsets out of range".into()));
-        }
-        let (a, b) = (a as usize, b as usize);
-        let tree = Tree {
-            nodes: (a..b)
-                .map(|k| Node {
-                    value: value[k],
-                    feature: feature[k],
-                    right: right[k].max(0) as u32,
-                })
-                .collect(),
-        };
-        tree.validate(n_features).map_err(bad)?;
-        trees.push(tree);
-    }
-    Ok(trees)
+    // Trees are rebuilt (and checked) in parallel, straight from the tensor bytes.
+    offsets
+        .par_windows(2)
+        .map(|w| {
+            let (a, b) = (w[0], w[1]);
+            if a < 0 || b < a || b as usize > n_nodes {
+                return Err(bad("tree offsets out of range".into()));
+            }
+            let (a, b) = (a as usize, b as usize);
+            let i32_at = |bytes: &[u8], k: usize| {
+                i32::from_le_bytes(bytes[4 * k..4 * k + 4].try_into().expect("4 bytes"))
+            };
+            let tree = Tree {
+                nodes: (a..b)
+                    .map(|k| Node {
+                        value: f64::from_le_bytes(
+                            value[8 * k..8 * k + 8].try_into().expect("8 bytes"),
+                        ),
+                        feature: i32_at(feature, k),
+                        right: i32_at(right, k).max(0) as u32,
+                    })
+                    .collect(),
+            };
+            tree.validate(n_features).map_err(bad)?;
+            Ok(tree)
+        })
+        .collect()
 }
 
 fn rebuild(doc: ModelDoc, st: &SafeTensors<'_>, path: &Path) -> Result<Model, BundleError> {

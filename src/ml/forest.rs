@@ -68,9 +68,7 @@ impl Forest {
         out.par_chunks_mut(256).enumerate().for_each(|(b, block)| {
             let start = b * 256;
             for t in &self.trees {
-                for (j, acc) in block.iter_mut().enumerate() {
-                    *acc += t.predict_row(x.row(start + j));
-                }
+                t.predict_add(x, start, block);
             }
             for acc in block.iter_mut() {
                 *acc /= k;

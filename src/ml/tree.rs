@@ -62,6 +62,51 @@ impl Tree {
         }
     }
 
+    /// Adds this tree's prediction for rows `start..start + acc.len()` of `x` to `acc`. Sixteen
+    /// rows walk down at once, so that their independent node loads overlap instead of waiting
+    /// on each other; a row that reaches its leaf hands its lane to the next row. The tree must
+    /// be valid.
+    pub fn predict_add(&self, x: &super::dataset::Matrix, start: usize, acc: &mut [f64]) {
+        const LANES: usize = 16;
+        let nodes = &self.nodes[..];
+        let m = acc.len();
+        let mut row = [0usize; LANES];
+        let mut pos = [0u32; LANES];
+        let mut live = [false; LANES];
+        let mut n_live = LANES.min(m);
+        for k in 0..n_live {
+            row[k] = k;
+            live[k] = true;
+        }
+        let mut next = n_live;
+        while n_live > 0 {
+            for k in 0..LANES {
+                if !live[k] {
+                    continue;
+                }
+                let node = nodes[pos[k] as usize];
+                if node.feature < 0 {
+                    acc[row[k]] += node.value;
+                    if next < m {
+                        row[k] = next;
+                        pos[k] = 0;
+                        next += 1;
+                    } else {
+                        live[k] = false;
+                        n_live -= 1;
+                    }
+                    continue;
+                }
+                let v = x.get(start + row[k], node.feature as usize);
+                pos[k] = if v <= node.value {
+                    pos[k] + 1
+                } else {
+                    node.right
+                };
+            }
+        }
+    }
+
     /// Checks that the nodes describe a valid tree over `n_features` inputs, so that a corrupt
     /// bundle gives an error instead of a panic or an endless loop.
     pub fn validate(&self, n_features: usize) -> Result<(), String> {
@@ -162,6 +207,12 @@ pub fn build_tree(
     rng: &mut Rng,
 ) -> Tree {
     let d = columns.len();
+    // Checked once so that the hot loops can read columns unchecked.
+    assert!(
+        columns.iter().all(|c| c.len() == y.len())
+            && samples.iter().all(|&i| (i as usize) < y.len()),
+        "sample ids and columns must fit the targets"
+    );
     let mut tree = Tree::default();
     let mut stack = vec![Task {
         start: 0,
@@ -172,7 +223,9 @@ pub fn build_tree(
     let mut features: Vec<usize> = (0..d).collect();
     let mut vals: Vec<f64> = Vec::with_capacity(samples.len());
     let mut best_vals: Vec<f64> = Vec::with_capacity(samples.len());
-    let mut ys: Vec<f64> = Vec::with_capacity(samples.len());
+    // The targets of `samples`, kept in the same order (partitioned along with them), so a
+    // node reads its targets as one contiguous slice.
+    let mut targets: Vec<f64> = samples.iter().map(|&i| y[i as usize]).collect();
     let mut pairs: Vec<(f64, f64)> = Vec::new();
     while let Some(task) = stack.pop() {
         let node = tree.len();
@@ -180,9 +233,8 @@ pub fn build_tree(
             tree.nodes[p].right = node as u32;
         }
         let idx = &mut samples[task.start..task.end];
+        let ys = &mut targets[task.start..task.end];
         let n = idx.len();
-        ys.clear();
-        ys.extend(idx.iter().map(|&i| y[i as usize]));
         let sum: f64 = ys.iter().sum();
         let mean = sum / n as f64;
         let sq: f64 = ys.iter().map(|v| (v - mean) * (v - mean)).sum();
@@ -196,7 +248,7 @@ pub fn build_tree(
             random_split(
                 columns,
                 idx,
-                &ys,
+                ys,
                 sum,
                 params,
                 &mut features,
@@ -208,7 +260,7 @@ pub fn build_tree(
             best_split(
                 columns,
                 idx,
-                &ys,
+                ys,
                 sum,
                 params,
                 &mut features,
@@ -224,17 +276,24 @@ pub fn build_tree(
                 // partition: rows with x <= thr first (ExtraTrees kept the winner's values)
                 let mut lo = 0;
                 if params.random_splits {
-                    for (k, &v) in best_vals.iter().enumerate().take(n) {
-                        if v <= thr {
-                            idx.swap(lo, k);
-                            lo += 1;
-                        }
+                    // Branch-free (the branch would be mispredicted half the time), moving
+                    // exactly what `if v <= thr { swap(lo, k); lo += 1 }` moves.
+                    for (k, &v) in best_vals[..n].iter().enumerate() {
+                        let left = v <= thr;
+                        let (a, b) = (idx[lo], idx[k]);
+                        idx[lo] = if left { b } else { a };
+                        idx[k] = if left { a } else { b };
+                        let (a, b) = (ys[lo], ys[k]);
+                        ys[lo] = if left { b } else { a };
+                        ys[k] = if left { a } else { b };
+                        lo += usize::from(left);
                     }
                 } else {
                     let col = &columns[f];
                     for k in 0..n {
                         if col[idx[k] as usize] <= thr {
                             idx.swap(lo, k);
+                            ys.swap(lo, k);
                             lo += 1;
                         }
                     }
@@ -285,12 +344,7 @@ fn random_split(
         let j = drawn + rng.below(d - drawn);
         features.swap(drawn, j);
         let f = features[drawn];
-        let col = &columns[f];
-        vals.resize(n, 0.0);
-        for (dst, &i) in vals.iter_mut().zip(idx) {
-            *dst = col[i as usize];
-        }
-        let (lo, hi) = min_max(vals);
+        let (lo, hi) = gather_min_max(&columns[f], idx, vals);
         if hi <= lo + FEATURE_THRESHOLD {
             continue;
         }
@@ -315,19 +369,27 @@ fn random_split(
     best
 }
 
-/// Minimum and maximum, with four independent lanes so the loop is not latency-bound.
-fn min_max(v: &[f64]) -> (f64, f64) {
+/// Copies the values of `idx` from `col` into `vals` and returns their minimum and maximum, in
+/// one pass with four independent lanes so the loop is not latency-bound.
+fn gather_min_max(col: &[f64], idx: &[u32], vals: &mut Vec<f64>) -> (f64, f64) {
+    vals.resize(idx.len(), 0.0);
     let mut lo = [f64::INFINITY; 4];
     let mut hi = [f64::NEG_INFINITY; 4];
-    let chunks = v.chunks_exact(4);
-    let rest = chunks.remainder();
-    for c in chunks {
+    let mut dst = vals.chunks_exact_mut(4);
+    let mut src = idx.chunks_exact(4);
+    for (d, s) in (&mut dst).zip(&mut src) {
         for k in 0..4 {
-            lo[k] = if c[k] < lo[k] { c[k] } else { lo[k] };
-            hi[k] = if c[k] > hi[k] { c[k] } else { hi[k] };
+            // SAFETY: `build_tree` checked that every sample id is below every column's length,
+            // and `idx` only ever holds those ids.
+            let x = unsafe { *col.get_unchecked(s[k] as usize) };
+            d[k] = x;
+            lo[k] = if x < lo[k] { x } else { lo[k] };
+            hi[k] = if x > hi[k] { x } else { hi[k] };
         }
     }
-    for &x in rest {
+    for (d, &i) in dst.into_remainder().iter_mut().zip(src.remainder()) {
+        let x = col[i as usize];
+        *d = x;
         lo[0] = if x < lo[0] { x } else { lo[0] };
         hi[0] = if x > hi[0] { x } else { hi[0] };
     }

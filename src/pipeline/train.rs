@@ -178,9 +178,8 @@ pub fn ensure_data(
 }
 
 /// The system tags MLflow's Python client sets, plus vintner's lineage tags.
-fn start_tags(repo: &Repo, run_name: Option<&str>) -> Vec<Tag> {
-    let git = crate::git::lineage(&repo.root);
-    let mut tags = crate::track::git::SystemTags::from_lineage(&git, "vintner train").to_tags();
+fn start_tags(git: &crate::git::Lineage, run_name: Option<&str>) -> Vec<Tag> {
+    let mut tags = crate::track::git::SystemTags::from_lineage(git, "vintner train").to_tags();
     tags.push(Tag::new(lineage::VERSION, env!("CARGO_PKG_VERSION")));
     tags.push(Tag::new(lineage::GIT_DIRTY, git.dirty.to_string()));
     if let Some(n) = run_name {
@@ -208,6 +207,9 @@ pub fn train(
         .unwrap_or_else(|| settings.model.family.clone());
     let spec = ModelSpec::parse(&family, &merged_params(settings, &opts.params))
         .map_err(ml::Error::from)?;
+    // Git is asked (in other processes) while the data is checked and loaded.
+    let root = repo.root.clone();
+    let lineage = std::thread::spawn(move || crate::git::lineage(&root));
     let cv = cv_options(settings)?;
     let ds_opts = dataset_options(settings)?;
     // The model's remote must exist before anything is trained or recorded.
@@ -248,7 +250,10 @@ pub fn train(
         run_name: opts.run_name.clone(),
         start_time: Some(track::now_ms()),
         user_id: Some(user()),
-        tags: start_tags(repo, opts.run_name.as_deref()),
+        tags: start_tags(
+            &lineage.join().unwrap_or_default(),
+            opts.run_name.as_deref(),
+        ),
     })?;
     let run_id = run.info.run_id.clone();
     let outcome = record(
