@@ -89,7 +89,10 @@ impl NewFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        if !NO_TMPFILE.load(Ordering::Relaxed) {
+        // An unnamed file is named through `/proc/self/fd`; without `/proc`, use temp names.
+        static PROC_FD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let named_later = *PROC_FD.get_or_init(|| Path::new("/proc/self/fd").is_dir());
+        if named_later && !NO_TMPFILE.load(Ordering::Relaxed) {
             let open = || {
                 std::fs::OpenOptions::new()
                     .write(true)
@@ -192,19 +195,14 @@ impl Drop for NewFile {
     }
 }
 
-/// Gives an `O_TMPFILE` inode the name `dest` (through `/proc/self/fd`, or `AT_EMPTY_PATH`
-/// where `/proc` is not mounted).
+/// Gives an `O_TMPFILE` inode the name `dest` (through `/proc/self/fd`, which needs no
+/// privilege, unlike `AT_EMPTY_PATH`).
 fn link_unnamed(file: &std::fs::File, dest: &Path) -> Result<()> {
     use rustix::fs::{AtFlags, CWD, linkat};
     use std::os::fd::AsRawFd;
     let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
-    let linked = match linkat(CWD, proc.as_str(), CWD, dest, AtFlags::SYMLINK_FOLLOW) {
-        Err(rustix::io::Errno::NOENT) if !Path::new("/proc/self/fd").exists() => {
-            linkat(file, "", CWD, dest, AtFlags::EMPTY_PATH)
-        }
-        other => other,
-    };
-    linked.map_err(|e| Error::io("create", dest)(e.into()))
+    linkat(CWD, proc.as_str(), CWD, dest, AtFlags::SYMLINK_FOLLOW)
+        .map_err(|e| Error::io("create", dest)(e.into()))
 }
 
 /// Removes `.` and resolves `..` lexically (no filesystem access, symlinks are not followed).
