@@ -44,7 +44,8 @@ pub fn dvc_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let walker = ignore::WalkBuilder::new(dir)
         .standard_filters(false)
         .hidden(false)
-        .parents(true)
+        // Only the repository's own `.dvcignore` files count, not those of folders above it.
+        .parents(false)
         .add_custom_ignore_filename(".dvcignore")
         .filter_entry(|e| {
             if e.depth() == 0 || !e.file_type().is_some_and(|t| t.is_dir()) {

@@ -184,32 +184,22 @@ pub fn cloud_status(
     remote_name: Option<&str>,
     cwd: &Path,
 ) -> Result<(String, BTreeMap<String, &'static str>)> {
+    use std::collections::HashSet;
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let remote = super::remote::open(&config, remote_name)?;
     let mut out = BTreeMap::new();
-    let classify = |oid: &Oid| -> Result<Option<&'static str>> {
-        let local = cache.contains(oid);
-        let far = remote.contains(oid)?;
-        Ok(match (local, far) {
-            (true, true) => None,
-            (true, false) => Some("new"),
-            (false, true) => Some("deleted"),
-            (false, false) => Some("missing"),
-        })
-    };
     for t in index::collect(repo, targets, cwd)? {
         let Some(md5) = t.out.md5.as_deref() else {
             continue;
         };
-        if !t.out.cache {
+        // DVC leaves out outputs that name their own `remote:`, whatever `-r` says.
+        if !t.out.cache || t.out.remote.is_some() {
             continue;
         }
         let oid = Oid::new(md5, t.out.hash);
         let name = t.display(repo);
-        if let Some(s) = classify(&oid)? {
-            out.insert(name.clone(), s);
-        }
+        let mut oids = vec![(name.clone(), oid.clone())];
         if oid.is_dir() {
             let entries = if cache.contains(&oid) {
                 cache.read_manifest(&oid)?
@@ -226,11 +216,24 @@ pub fn cloud_status(
                     Err(e) => return Err(e),
                 }
             };
-            for e in entries {
-                if let Some(s) = classify(&Oid::new(e.md5, t.out.hash))? {
-                    out.insert(format!("{name}/{}", e.relpath), s);
-                }
-            }
+            oids.extend(
+                entries
+                    .into_iter()
+                    .map(|e| (format!("{name}/{}", e.relpath), Oid::new(e.md5, t.out.hash))),
+            );
+        }
+        let ids: Vec<Oid> = oids.iter().map(|(_, o)| o.clone()).collect();
+        let not_local: HashSet<&Oid> = cache.missing(&ids).into_iter().collect();
+        let far_missing = remote.missing(&ids)?;
+        let not_far: HashSet<&Oid> = far_missing.iter().collect();
+        for (label, o) in &oids {
+            let state = match (!not_local.contains(o), !not_far.contains(o)) {
+                (true, true) => continue,
+                (true, false) => "new",
+                (false, true) => "deleted",
+                (false, false) => "missing",
+            };
+            out.insert(label.clone(), state);
         }
     }
     Ok((remote.name().to_string(), out))

@@ -730,3 +730,65 @@ fn unsupported_cache_settings_are_refused_not_ignored() {
     assert!(stderr(&out).contains("cache.shared"), "{}", stderr(&out));
     assert!(!repo.join("f.txt.dvc").exists());
 }
+
+#[test]
+fn status_cloud_treats_an_outputs_own_remote_like_dvc() {
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("repo");
+    git(&repo, &["init", "--quiet"]);
+    peers::dvc(&sb, &repo).arg("init").assert().success();
+    for (name, default) in [("main", true), ("side", false)] {
+        let mut add = peers::dvc(&sb, &repo);
+        add.args(["remote", "add"]);
+        if default {
+            add.arg("-d");
+        }
+        add.arg(name).arg(sb.path().join(name)).assert().success();
+    }
+    write(&repo.join("a.txt"), b"goes to main\n");
+    write(&repo.join("b.txt"), b"goes to side\n");
+    sb.vintner(&repo)
+        .args(["add", "a.txt", "b.txt"])
+        .assert()
+        .success();
+    // `b.txt` names its own remote, as a user would add it by hand.
+    let dvc_file = repo.join("b.txt.dvc");
+    let text = String::from_utf8(read(&dvc_file)).unwrap();
+    write(
+        &dvc_file,
+        text.replace("  path: b.txt\n", "  path: b.txt\n  remote: side\n")
+            .as_bytes(),
+    );
+    sb.vintner(&repo).arg("push").assert().success();
+    assert!(
+        sb.path().join("side/files/md5").is_dir(),
+        "b.txt went to its own remote"
+    );
+    let statuses = |tool: &str| -> String {
+        let out = if tool == "dvc" {
+            peers::dvc(&sb, &repo)
+                .args(["status", "-c", "--json"])
+                .output()
+        } else {
+            sb.vintner(&repo).args(["status", "-c", "--json"]).output()
+        }
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.to_string()
+    };
+    assert_eq!(statuses("vintner"), statuses("dvc"));
+    assert_eq!(statuses("vintner"), "{}");
+    // DVC's `status -c` leaves out outputs with their own remote: emptying that remote changes
+    // nothing, while emptying the default one shows `a.txt` as new. vintner says the same.
+    std::fs::remove_dir_all(sb.path().join("side")).unwrap();
+    assert_eq!(statuses("vintner"), statuses("dvc"));
+    assert_eq!(statuses("vintner"), "{}");
+    std::fs::remove_dir_all(sb.path().join("main")).unwrap();
+    assert_eq!(statuses("vintner"), statuses("dvc"));
+    assert_eq!(statuses("vintner"), r#"{"a.txt":"new"}"#);
+}
