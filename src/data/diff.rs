@@ -1,5 +1,6 @@
 //! `diff [rev]`: data changes between the outputs recorded at a git revision and the workspace,
-//! file by file inside tracked folders (when the old manifest is in the cache), as `dvc diff`.
+//! file by file inside tracked folders (when the old manifest is in the cache), with renames and
+//! objects missing from the cache, as `dvc diff` reports them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,45 +15,104 @@ use super::repo::Repo;
 use crate::git;
 use crate::progress::Progress;
 
-/// One changed path (folders end with `/`).
+/// A path or hash, or an old/new pair of them (renames, modifications).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Entry {
-    pub path: String,
+#[serde(untagged)]
+pub enum Field {
+    One(String),
+    Two { old: String, new: String },
 }
 
-/// `dvc diff --json`'s shape.
+impl Field {
+    /// The path shown (and sorted by): the old one of a pair.
+    fn key(&self) -> &str {
+        match self {
+            Field::One(p) => p,
+            Field::Two { old, .. } => old,
+        }
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Field::One(p) => f.write_str(p),
+            Field::Two { old, new } => write!(f, "{old} -> {new}"),
+        }
+    }
+}
+
+/// One changed path (folders end with `/`) and its hash (`--show-hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub path: Field,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<Field>,
+}
+
+/// `dvc diff --json`'s shape, in its key order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DiffReport {
     pub added: Vec<Entry>,
     pub deleted: Vec<Entry>,
     pub modified: Vec<Entry>,
     pub renamed: Vec<Entry>,
-    #[serde(rename = "not in cache")]
-    pub not_in_cache: Vec<Entry>,
+    /// Recorded objects the cache lacks (`None` once hidden with `--hide-missing`).
+    #[serde(rename = "not in cache", skip_serializing_if = "Option::is_none")]
+    pub not_in_cache: Option<Vec<Entry>>,
+}
+
+impl DiffReport {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.deleted.is_empty()
+            && self.modified.is_empty()
+            && self.renamed.is_empty()
+            && self.not_in_cache.as_ref().is_none_or(Vec::is_empty)
+    }
+
+    /// Drops the hashes (`dvc diff` shows them only with `--show-hash`).
+    pub fn without_hashes(mut self) -> DiffReport {
+        for list in [
+            &mut self.added,
+            &mut self.deleted,
+            &mut self.modified,
+            &mut self.renamed,
+        ] {
+            list.iter_mut().for_each(|e| e.hash = None);
+        }
+        if let Some(list) = self.not_in_cache.as_mut() {
+            list.iter_mut().for_each(|e| e.hash = None);
+        }
+        self
+    }
 }
 
 /// path → md5 of every output and of every file in tracked folders.
 type Snapshot = BTreeMap<String, String>;
 
+/// Adds an output (and, when its manifest is in the cache, its files) to `snapshot`. Returns
+/// false for a folder whose manifest the cache lacks: its files are unknown.
 fn expand(
     snapshot: &mut Snapshot,
     name: &str,
     md5: &str,
     cache: &super::odb::Odb,
     kind: super::hash::HashKind,
-) -> Result<()> {
+) -> Result<bool> {
     let oid = Oid::new(md5, kind);
-    if oid.is_dir() {
-        snapshot.insert(format!("{name}/"), md5.to_string());
-        if cache.contains(&oid) {
-            for e in cache.read_manifest(&oid)? {
-                snapshot.insert(format!("{name}/{}", e.relpath), e.md5);
-            }
-        }
-    } else {
+    if !oid.is_dir() {
         snapshot.insert(name.to_string(), md5.to_string());
+        return Ok(true);
     }
-    Ok(())
+    snapshot.insert(format!("{name}/"), md5.to_string());
+    if !cache.contains(&oid) {
+        return Ok(false);
+    }
+    for e in cache.read_manifest(&oid)? {
+        snapshot.insert(format!("{name}/{}", e.relpath), e.md5);
+    }
+    Ok(true)
 }
 
 /// Compares the outputs at `rev` (default `HEAD`) with the workspace.
@@ -62,26 +122,34 @@ pub fn diff(repo: &Repo, rev: Option<&str>, progress: &dyn Progress) -> Result<D
     let cache = repo.cache(&config);
     let state = repo.state();
     let mut old = Snapshot::new();
+    // Folders whose recorded manifest is not in the cache: their files are unknown on both
+    // sides, so they are reported neither as added nor as deleted (as DVC does).
+    let mut unknown: Vec<String> = Vec::new();
     let commit = match git::rev_parse(&repo.root, rev) {
-        Ok(c) => Some(c),
-        // A repository without commits has nothing to compare with; a bad name is an error.
-        Err(_) if rev == "HEAD" => None,
+        Ok(c) => c,
+        // A repository without commits has nothing to compare with (DVC prints `{}`).
+        Err(_) if rev == "HEAD" => {
+            return Ok(DiffReport {
+                not_in_cache: Some(Vec::new()),
+                ..DiffReport::default()
+            });
+        }
         Err(e) => return Err(e.into()),
     };
-    if let Some(commit) = commit {
-        for path in git::ls_tree(&repo.root, &commit)? {
-            if !path.ends_with(".dvc") {
-                continue;
-            }
-            let text = git::show(&repo.root, &commit, &path)?;
-            let abs = repo.root.join(&path);
-            let Ok(file) = DvcFile::parse(&text, &abs) else {
-                continue;
-            };
-            for out in &file.outs {
-                let Some(md5) = &out.md5 else { continue };
-                let name = rel(repo, &file.out_path(out));
-                expand(&mut old, &name, md5, &cache, out.hash)?;
+    for path in git::ls_tree(&repo.root, &commit)? {
+        if !path.ends_with(".dvc") {
+            continue;
+        }
+        let text = git::show(&repo.root, &commit, &path)?;
+        let abs = repo.root.join(&path);
+        let Ok(file) = DvcFile::parse(&text, &abs) else {
+            continue;
+        };
+        for out in &file.outs {
+            let Some(md5) = &out.md5 else { continue };
+            let name = rel(repo, &file.out_path(out));
+            if !expand(&mut old, &name, md5, &cache, out.hash)? {
+                unknown.push(format!("{name}/"));
             }
         }
     }
@@ -100,18 +168,80 @@ pub fn diff(repo: &Repo, rev: Option<&str>, progress: &dyn Progress) -> Result<D
         }
     }
     state.save();
+    let is_unknown = |p: &str| unknown.iter().any(|u| p.starts_with(u.as_str()) && p != u);
+    let one = |s: &str| Field::One(s.to_string());
     let mut report = DiffReport::default();
+    let mut added: Vec<(&String, &String)> = Vec::new();
     for (path, md5) in &new {
+        if is_unknown(path) {
+            continue;
+        }
         match old.get(path) {
-            None => report.added.push(Entry { path: path.clone() }),
-            Some(m) if m != md5 => report.modified.push(Entry { path: path.clone() }),
+            None => added.push((path, md5)),
+            Some(m) if m != md5 => report.modified.push(Entry {
+                path: one(path),
+                hash: Some(Field::Two {
+                    old: m.clone(),
+                    new: md5.clone(),
+                }),
+            }),
             _ => {}
         }
     }
-    for path in old.keys() {
-        if !new.contains_key(path) {
-            report.deleted.push(Entry { path: path.clone() });
+    // Renames as DVC pairs them: each added path (in path order) takes the first deleted path
+    // (in path order) with the same hash.
+    let mut deleted: BTreeMap<&String, std::collections::VecDeque<&String>> = BTreeMap::new();
+    for (path, md5) in &old {
+        if !new.contains_key(path) && !is_unknown(path) {
+            deleted.entry(md5).or_default().push_back(path);
         }
+    }
+    for (path, md5) in added {
+        match deleted.get_mut(md5).and_then(|q| q.pop_front()) {
+            Some(was) => report.renamed.push(Entry {
+                path: Field::Two {
+                    old: was.clone(),
+                    new: path.clone(),
+                },
+                hash: Some(one(md5)),
+            }),
+            None => report.added.push(Entry {
+                path: one(path),
+                hash: Some(one(md5)),
+            }),
+        }
+    }
+    for (md5, paths) in deleted {
+        for p in paths {
+            report.deleted.push(Entry {
+                path: one(p),
+                hash: Some(one(md5)),
+            });
+        }
+    }
+    // Every recorded object (changed or not) that the cache lacks.
+    let mut missing = Vec::new();
+    for (path, md5) in &old {
+        if !cache.contains(&Oid::new(md5.clone(), super::hash::HashKind::Md5))
+            && !cache.contains(&Oid::new(md5.clone(), super::hash::HashKind::Md5Dos2Unix))
+        {
+            missing.push(Entry {
+                path: one(path),
+                hash: Some(one(md5)),
+            });
+        }
+    }
+    report.not_in_cache = Some(missing);
+    for list in [
+        &mut report.added,
+        &mut report.deleted,
+        &mut report.modified,
+        &mut report.renamed,
+    ] {
+        list.sort_by(|a, b| a.path.key().cmp(b.path.key()));
+    }
+    if let Some(list) = report.not_in_cache.as_mut() {
+        list.sort_by(|a, b| a.path.key().cmp(b.path.key()));
     }
     Ok(report)
 }

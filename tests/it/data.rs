@@ -792,3 +792,86 @@ fn status_cloud_treats_an_outputs_own_remote_like_dvc() {
     assert_eq!(statuses("vintner"), statuses("dvc"));
     assert_eq!(statuses("vintner"), r#"{"a.txt":"new"}"#);
 }
+
+#[test]
+fn diff_reports_renames_and_missing_objects_like_dvc() {
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("repo");
+    git(&repo, &["init", "--quiet"]);
+    peers::dvc(&sb, &repo).arg("init").assert().success();
+    for (name, text) in [
+        ("a.txt", "alpha\n"),
+        ("b.txt", "bravo\n"),
+        ("c.txt", "charlie\n"),
+        ("d.txt", "delta\n"),
+        ("sub/e.txt", "echo\n"),
+    ] {
+        write(&repo.join("data").join(name), text.as_bytes());
+    }
+    write(&repo.join("single.txt"), b"one file\n");
+    sb.vintner(&repo)
+        .args(["add", "data", "single.txt"])
+        .assert()
+        .success();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "data"]);
+    let compare = |args: &[&str]| {
+        let ours = sb.vintner(&repo).arg("diff").args(args).output().unwrap();
+        let theirs = peers::dvc(&sb, &repo)
+            .arg("diff")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            ours.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ours.stderr)
+        );
+        assert!(
+            theirs.status.success(),
+            "{}",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+        if args.contains(&"--json") {
+            let a: serde_json::Value = serde_json::from_slice(&ours.stdout).unwrap();
+            let b: serde_json::Value = serde_json::from_slice(&theirs.stdout).unwrap();
+            assert_eq!(a, b, "diff {args:?}");
+            a.to_string()
+        } else {
+            let (a, b) = (
+                String::from_utf8_lossy(&ours.stdout).into_owned(),
+                String::from_utf8_lossy(&theirs.stdout).into_owned(),
+            );
+            assert_eq!(a, b, "diff {args:?}");
+            a
+        }
+    };
+    assert_eq!(compare(&["--json"]), "{}");
+    // Modify, delete, add, and rename (same bytes under a new name) inside the folder.
+    write(&repo.join("data/a.txt"), b"alpha, changed\n");
+    std::fs::remove_file(repo.join("data/b.txt")).unwrap();
+    write(&repo.join("data/f.txt"), b"foxtrot\n");
+    std::fs::rename(repo.join("data/c.txt"), repo.join("data/sub/c2.txt")).unwrap();
+    // An unchanged file whose object left the cache.
+    let md5 = md5_hex(b"delta\n");
+    let object = repo.join(format!(".dvc/cache/files/md5/{}/{}", &md5[..2], &md5[2..]));
+    std::fs::remove_file(object).unwrap();
+    let json = compare(&["--json"]);
+    for needle in [
+        "data/a.txt",
+        "data/b.txt",
+        "data/f.txt",
+        "data/sub/c2.txt",
+        "data/d.txt",
+    ] {
+        assert!(json.contains(needle), "{needle} in {json}");
+    }
+    compare(&["--json", "--show-hash"]);
+    compare(&["--json", "--hide-missing"]);
+    let text = compare(&[]);
+    assert!(
+        text.contains("Renamed:\n    data/c.txt -> data/sub/c2.txt\n"),
+        "{text}"
+    );
+    compare(&["--show-hash"]);
+}

@@ -1,4 +1,5 @@
-//! `vintner diff [rev]`: data added, deleted and modified since a git revision (default HEAD).
+//! `vintner diff [rev]`: data added, deleted, renamed and modified since a git revision (default
+//! HEAD), printed as `dvc diff` prints it.
 
 use super::JsonFlag;
 use crate::cli::Context;
@@ -8,6 +9,12 @@ use crate::data::{Repo, diff};
 pub struct Args {
     /// Git revision to compare the workspace with (default HEAD).
     rev: Option<String>,
+    /// Show the hashes (the first 8 characters in text).
+    #[arg(long)]
+    show_hash: bool,
+    /// Leave out the recorded objects missing from the cache.
+    #[arg(long)]
+    hide_missing: bool,
     #[command(flatten)]
     json: JsonFlag,
 }
@@ -15,39 +22,61 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let progress = ctx.printer.progress();
-    let report = diff::diff(&repo, args.rev.as_deref(), progress.as_ref())?;
+    let mut report = diff::diff(&repo, args.rev.as_deref(), progress.as_ref())?;
+    if args.hide_missing {
+        report.not_in_cache = None;
+    }
+    if !args.show_hash {
+        report = report.without_hashes();
+    }
     if args.json.json {
+        if report.is_empty() {
+            return ctx.printer.json(&serde_json::json!({}));
+        }
         return ctx.printer.json(&report);
     }
-    let sections = [
-        ("Added", &report.added),
-        ("Deleted", &report.deleted),
-        ("Modified", &report.modified),
+    let mut sections = vec![
+        ("added", &report.added),
+        ("deleted", &report.deleted),
+        ("renamed", &report.renamed),
+        ("modified", &report.modified),
     ];
-    let mut first = true;
-    for (title, entries) in sections {
+    if let Some(missing) = &report.not_in_cache {
+        sections.push(("not in cache", missing));
+    }
+    let short = |h: &diff::Field| match h {
+        diff::Field::One(h) => h.chars().take(8).collect::<String>(),
+        diff::Field::Two { old, new } => format!(
+            "{}..{}",
+            old.chars().take(8).collect::<String>(),
+            new.chars().take(8).collect::<String>()
+        ),
+    };
+    let mut summary = Vec::new();
+    for (state, entries) in sections {
         if entries.is_empty() {
             continue;
         }
-        if !first {
-            ctx.printer.data("");
-        }
-        first = false;
+        let mut title = state.to_string();
+        title[..1].make_ascii_uppercase();
         ctx.printer.data(format!("{title}:"));
-        for e in entries {
-            ctx.printer.data(format!("    {}", e.path));
+        let mut files = 0;
+        for e in entries.iter() {
+            let path = e.path.to_string();
+            files += usize::from(!path.ends_with('/'));
+            match &e.hash {
+                Some(h) => ctx.printer.data(format!("    {}  {path}", short(h))),
+                None => ctx.printer.data(format!("    {path}")),
+            }
+        }
+        ctx.printer.data("");
+        if files > 0 {
+            summary.push(format!("{files} {state}"));
         }
     }
-    let files = |v: &Vec<diff::Entry>| v.iter().filter(|e| !e.path.ends_with('/')).count();
-    let (a, d, m) = (
-        files(&report.added),
-        files(&report.deleted),
-        files(&report.modified),
-    );
-    if a + d + m > 0 || !first {
-        ctx.printer.data(format!(
-            "\nfiles summary: {a} added, {d} deleted, {m} modified"
-        ));
+    if !summary.is_empty() {
+        ctx.printer
+            .data(format!("files summary: {}", summary.join(", ")));
     }
     Ok(())
 }
