@@ -1,6 +1,7 @@
 //! `.dvc/config` and `.dvc/config.local` read and written as DVC (configobj) does: `[core]`,
 //! `['remote "name"']` sections, 4-space indented `key = value` lines, quoted values with commas,
-//! comments kept. Levels merge system < global < repo < local, like `dvc config`.
+//! comments kept. Levels merge system < global < repo < local, like `dvc config`. Section names
+//! and keys match case-insensitively, as DVC lowercases them when it reads a config.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -148,7 +149,7 @@ impl ConfigFile {
         self.section(section)?
             .entries
             .iter()
-            .find(|e| e.key == key)
+            .find(|e| e.key.eq_ignore_ascii_case(key))
             .map(|e| e.value.as_str())
     }
 
@@ -174,12 +175,18 @@ impl ConfigFile {
     }
 
     fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.sections
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
     }
 
     /// Sets `key` in `section`, creating either at the end when missing.
     pub fn set(&mut self, section: &str, key: &str, value: &str) {
-        let idx = match self.sections.iter().position(|s| s.name == section) {
+        let idx = match self
+            .sections
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(section))
+        {
             Some(i) => i,
             None => {
                 self.sections.push(Section {
@@ -191,7 +198,7 @@ impl ConfigFile {
             }
         };
         let entries = &mut self.sections[idx].entries;
-        match entries.iter_mut().find(|e| e.key == key) {
+        match entries.iter_mut().find(|e| e.key.eq_ignore_ascii_case(key)) {
             Some(e) => e.value = value.to_string(),
             None => entries.push(Entry {
                 comments: Vec::new(),
@@ -204,11 +211,17 @@ impl ConfigFile {
     /// Removes `key` from `section`, and the section once it is empty (as `dvc config --unset`).
     /// Returns whether anything was removed.
     pub fn unset(&mut self, section: &str, key: &str) -> bool {
-        let Some(idx) = self.sections.iter().position(|s| s.name == section) else {
+        let Some(idx) = self
+            .sections
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(section))
+        else {
             return false;
         };
         let before = self.sections[idx].entries.len();
-        self.sections[idx].entries.retain(|e| e.key != key);
+        self.sections[idx]
+            .entries
+            .retain(|e| !e.key.eq_ignore_ascii_case(key));
         let removed = self.sections[idx].entries.len() != before;
         if self.sections[idx].entries.is_empty() {
             self.sections.remove(idx);
@@ -219,13 +232,18 @@ impl ConfigFile {
     /// Removes a whole section; returns whether it existed.
     pub fn remove_section(&mut self, section: &str) -> bool {
         let before = self.sections.len();
-        self.sections.retain(|s| s.name != section);
+        self.sections
+            .retain(|s| !s.name.eq_ignore_ascii_case(section));
         before != self.sections.len()
     }
 
     /// Renames a section in place; returns whether it existed.
     pub fn rename_section(&mut self, from: &str, to: &str) -> bool {
-        match self.sections.iter_mut().find(|s| s.name == from) {
+        match self
+            .sections
+            .iter_mut()
+            .find(|s| s.name.eq_ignore_ascii_case(from))
+        {
             Some(s) => {
                 s.name = to.to_string();
                 true
@@ -390,8 +408,11 @@ impl Config {
             .files
             .values()
             .flat_map(|f| f.section_names())
-            .filter_map(|s| s.strip_prefix("remote \"")?.strip_suffix('"'))
-            .map(str::to_string)
+            .filter_map(|s| {
+                let lower = s.to_ascii_lowercase();
+                let name = lower.strip_prefix("remote \"")?.strip_suffix('"')?;
+                Some(name.to_string())
+            })
             .collect();
         names.sort();
         names.dedup();
@@ -405,10 +426,11 @@ impl Config {
         let mut url = None;
         for (level, file) in &self.files {
             for (k, v) in file.entries(&section) {
+                let k = k.to_ascii_lowercase();
                 if k == "url" {
                     url = Some(resolve_url(v, *level, &self.dvc_dir));
                 } else {
-                    options.insert(k.to_string(), v.to_string());
+                    options.insert(k, v.to_string());
                 }
             }
         }
@@ -479,6 +501,30 @@ mod tests {
             Some("se cr=et")
         );
         assert_eq!(cfg.render(), text);
+    }
+
+    #[test]
+    fn sections_and_keys_match_whatever_their_case_as_dvc_lowercases_them() {
+        let text =
+            "[Core]\n    Remote = Store\n['remote \"Store\"']\n    URL = /tmp/r\n    Region = x\n";
+        let mut cfg = ConfigFile::parse(text, Path::new("config")).unwrap();
+        assert_eq!(cfg.get("core", "remote"), Some("Store"));
+        assert_eq!(cfg.get(&remote_section("store"), "url"), Some("/tmp/r"));
+        // An update changes the existing line instead of adding a second one.
+        cfg.set("core", "remote", "other");
+        assert_eq!(
+            cfg.render().matches("emote = ").count(),
+            1,
+            "{}",
+            cfg.render()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config"), text).unwrap();
+        let merged = Config::load(dir.path()).unwrap();
+        assert_eq!(merged.remote_names(), vec!["store".to_string()]);
+        let rc = merged.remote("store").unwrap();
+        assert_eq!(rc.url, "/tmp/r");
+        assert_eq!(rc.options.get("region").map(String::as_str), Some("x"));
     }
 
     #[test]
