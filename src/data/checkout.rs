@@ -43,6 +43,8 @@ enum Op {
         occupied: bool,
     },
     Remove(PathBuf),
+    /// Add the owner's execute bit (the content is already right).
+    Chmod(PathBuf),
 }
 
 /// Checks out the targets' outputs (all when none).
@@ -160,6 +162,16 @@ pub fn checkout_outs(
                 } else {
                     let have = ws_md5(&t.path, &(&meta).into(), kind, &state, progress)?;
                     if have == oid.md5 {
+                        // Same content; DVC still gives back a recorded execute bit.
+                        use std::os::unix::fs::PermissionsExt;
+                        if t.out.isexec && meta.permissions().mode() & 0o100 == 0 {
+                            ops.push(Op::Chmod(t.path.clone()));
+                            changed.push(Changed {
+                                path: t.display(repo),
+                                change: Change::Modified,
+                                is_dir,
+                            });
+                        }
                         continue;
                     }
                     if !force && !in_cache(&Oid::new(have, kind)) {
@@ -202,7 +214,7 @@ pub fn checkout_outs(
         .iter()
         .filter_map(|op| match op {
             Op::Remove(p) => Some(p),
-            Op::Write { .. } => None,
+            Op::Write { .. } | Op::Chmod(_) => None,
         })
         .collect();
     removals.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
@@ -218,6 +230,18 @@ pub fn checkout_outs(
             Err(e) => return Err(Error::io("remove", p)(e)),
         }
         progress.advance(1);
+    }
+    for op in &ops {
+        if let Op::Chmod(p) = op {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(p)
+                .map_err(Error::io("stat", p))?
+                .permissions()
+                .mode();
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode | 0o100))
+                .map_err(Error::io("set permissions of", p))?;
+            progress.advance(1);
+        }
     }
     ops.par_iter().try_for_each(|op| -> Result<()> {
         let Op::Write {

@@ -875,3 +875,36 @@ fn diff_reports_renames_and_missing_objects_like_dvc() {
     );
     compare(&["--show-hash"]);
 }
+
+#[test]
+fn checkout_gives_back_a_recorded_execute_bit_like_dvc() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let chmod =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    let mut outputs = Vec::new();
+    for tool in ["vintner", "dvc"] {
+        let repo = sb.mkdir(tool);
+        git(&repo, &["init", "--quiet"]);
+        peers::dvc(&sb, &repo).arg("init").assert().success();
+        let script = repo.join("run.sh");
+        write(&script, b"#!/bin/sh\necho hi\n");
+        chmod(&script, 0o755);
+        sb.vintner(&repo).args(["add", "run.sh"]).assert().success();
+        chmod(&script, 0o644);
+        let out = if tool == "dvc" {
+            peers::dvc(&sb, &repo).arg("checkout").output().unwrap()
+        } else {
+            sb.vintner(&repo).arg("checkout").output().unwrap()
+        };
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(mode(&script), 0o744, "{tool} adds the owner's execute bit");
+        outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
