@@ -103,7 +103,18 @@ pub fn lineage(dir: &Path) -> Lineage {
                 "--untracked-files=no",
             ],
         )
-        .unwrap_or_default();
+        .ok();
+        let Some(status) = status else {
+            // An old git or no work tree: the commit alone, as `rev-parse` gives it.
+            return Lineage {
+                commit: git(dir, ["rev-parse", "HEAD"]).ok(),
+                branch: git(dir, ["rev-parse", "--abbrev-ref", "HEAD"])
+                    .ok()
+                    .filter(|b| b != "HEAD"),
+                origin: origin.join().ok().flatten(),
+                dirty: false,
+            };
+        };
         let mut commit = None;
         let mut branch = None;
         let mut dirty = false;

@@ -163,8 +163,11 @@ pub fn checkout_outs(
                     let have = ws_md5(&t.path, &(&meta).into(), kind, &state, progress)?;
                     if have == oid.md5 {
                         // Same content; DVC still gives back a recorded execute bit.
-                        use std::os::unix::fs::PermissionsExt;
-                        if t.out.isexec && meta.permissions().mode() & 0o100 == 0 {
+                        // Not through a link: that would change the cache object itself.
+                        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                        let plain = std::fs::symlink_metadata(&t.path)
+                            .is_ok_and(|m| m.is_file() && m.nlink() == 1);
+                        if plain && t.out.isexec && meta.permissions().mode() & 0o100 == 0 {
                             ops.push(Op::Chmod(t.path.clone()));
                             changed.push(Changed {
                                 path: t.display(repo),

@@ -136,6 +136,19 @@ impl NewFile {
         })
     }
 
+    /// Sets the mode exactly, whatever the umask took away at creation (for cache objects,
+    /// which DVC trusts only when they are 0444). One `fchmod`, only when the umask interferes.
+    pub fn exact_mode(&mut self, mode: u32) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        if mode & umask() == 0 {
+            return Ok(());
+        }
+        let dest = self.dest.clone();
+        self.file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(Error::io("set permissions of", dest))
+    }
+
     /// The open file, for writing.
     pub fn file(&mut self) -> &mut std::fs::File {
         self.file
@@ -166,15 +179,34 @@ impl NewFile {
                 Err(Error::io("rename into", dest)(e))
             }
         };
+        let kept = |dest: &Path| -> Result<bool> {
+            // Only a file counts as the same content already there.
+            match std::fs::symlink_metadata(dest) {
+                Ok(m) if m.is_file() => Ok(false),
+                _ => Err(Error::io("create", dest)(std::io::Error::from(
+                    std::io::ErrorKind::AlreadyExists,
+                ))),
+            }
+        };
         if let Some(tmp) = self.named.take() {
             drop(file);
-            return rename(&tmp, &self.dest);
+            if replace {
+                return rename(&tmp, &self.dest);
+            }
+            // A hard link never replaces what is there.
+            let linked = std::fs::hard_link(&tmp, &self.dest);
+            let _ = std::fs::remove_file(&tmp);
+            return match linked {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => kept(&self.dest),
+                Err(e) => Err(Error::io("create", &self.dest)(e)),
+            };
         }
         match link_unnamed(&file, &self.dest) {
             Ok(()) => Ok(true),
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
                 if !replace {
-                    return Ok(false);
+                    return kept(&self.dest);
                 }
                 let tmp = temp_path(&self.dest);
                 link_unnamed(&file, &tmp)?;
@@ -193,6 +225,22 @@ impl Drop for NewFile {
             let _ = std::fs::remove_file(tmp);
         }
     }
+}
+
+/// The process umask, read from `/proc/self/status` (changing it to read it would race with
+/// other threads creating files); 022 when unknown.
+fn umask() -> u32 {
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            .unwrap_or(0o022)
+    })
 }
 
 /// Gives an `O_TMPFILE` inode the name `dest` (through `/proc/self/fd`, which needs no
@@ -265,6 +313,12 @@ mod tests {
         f.file().write_all(b"three").unwrap();
         assert!(f.place(true).unwrap());
         assert_eq!(std::fs::read(&dest).unwrap(), b"three");
+        // A folder where the object should go is an error, not "already stored".
+        std::fs::create_dir(dir.path().join("sub/taken")).unwrap();
+        let mut f = NewFile::create(&dir.path().join("sub/taken"), 0o444).unwrap();
+        f.file().write_all(b"x").unwrap();
+        assert!(f.place(false).is_err());
+        std::fs::remove_dir(dir.path().join("sub/taken")).unwrap();
         let mut f = NewFile::create(&dir.path().join("sub/dropped"), 0o644).unwrap();
         f.file().write_all(b"partial").unwrap();
         drop(f);

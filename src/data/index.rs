@@ -117,7 +117,12 @@ pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Track
             continue;
         }
         if abs.is_dir() {
-            let inside = dvc_files(&abs)?;
+            // Every `.dvc` file of the repository (so that the `.dvcignore` rules from the root
+            // down apply), keeping those inside the folder.
+            let inside: Vec<PathBuf> = dvc_files(&repo.root)?
+                .into_iter()
+                .filter(|f| f.starts_with(&abs))
+                .collect();
             if !inside.is_empty() {
                 for f in inside {
                     picked.extend(outs_of(&f)?);

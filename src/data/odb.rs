@@ -255,8 +255,9 @@ impl Odb {
     /// read-only file and are hashed; [`Pending::commit`] verifies and names it. Dropping it
     /// leaves nothing behind.
     pub fn begin(&self, oid: &Oid, dest: &Path) -> Result<Pending> {
-        // Created read-only: the open descriptor can still write, and no chmod is needed later.
-        let file = NewFile::create(dest, OBJECT_MODE)?;
+        // Created read-only: the open descriptor can still write.
+        let mut file = NewFile::create(dest, OBJECT_MODE)?;
+        file.exact_mode(OBJECT_MODE)?;
         Ok(Pending {
             file: Some(file),
             hasher: Some(Hasher::new(oid.kind())),
@@ -267,6 +268,7 @@ impl Odb {
     /// Writes a new object whose content is in memory and already hashed.
     fn write_object(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = NewFile::create(dest, OBJECT_MODE)?;
+        f.exact_mode(OBJECT_MODE)?;
         f.file()
             .write_all(bytes)
             .map_err(Error::io("write", dest))?;
@@ -286,7 +288,7 @@ impl Odb {
             let mut bytes = vec![0u8; len as usize + 1];
             let n = read_full(&mut input, &mut bytes).map_err(Error::io("read", src))?;
             bytes.truncate(n);
-            if n == bytes.capacity() {
+            if n == len as usize + 1 {
                 input
                     .read_to_end(&mut bytes)
                     .map_err(Error::io("read", src))?;
@@ -300,6 +302,7 @@ impl Odb {
         drop(input);
         let staging = self.root.join("files").join("md5").join("ingest");
         let mut out = NewFile::create(&staging, OBJECT_MODE)?;
+        out.exact_mode(OBJECT_MODE)?;
         let mut input = File::open(src).map_err(Error::io("open", src))?;
         let mut hasher = Md5::new();
         let mut total = 0u64;
@@ -412,7 +415,20 @@ impl Odb {
                             Error::io("reflink", &src)(e)
                         })
                     } else {
-                        copy_all(input, out.file()).map_err(Error::io("copy", &src))
+                        copy_all(input, out.file())
+                            .and_then(|_| {
+                                // A copy that ended early must not pass for the object.
+                                let want = input.metadata()?.len();
+                                let got = out.file().metadata()?.len();
+                                if got == want {
+                                    Ok(())
+                                } else {
+                                    Err(std::io::Error::other(format!(
+                                        "copied {got} of {want} bytes"
+                                    )))
+                                }
+                            })
+                            .map_err(Error::io("copy", &src))
                     }
                 }
                 LinkType::Hardlink | LinkType::Symlink => {

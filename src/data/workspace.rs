@@ -177,6 +177,8 @@ fn visit(dir: &Path, prefix: &str, rules: &Rules) -> Result<Vec<(String, PathBuf
     } else {
         stat_all(&names)?
     };
+    // The folder's descriptor is closed before going deeper.
+    drop(fd);
     let nested = folders
         .par_iter()
         .map(|n| {
