@@ -1,5 +1,5 @@
-//! `diff [rev]`: data changes between the outputs recorded at a git revision and the workspace,
-//! file by file inside tracked folders (when the old manifest is in the cache), with renames and
+//! `diff [a_rev] [b_rev]`: data changes between the outputs recorded at a git revision and the
+//! workspace (or a second revision), file by file inside tracked folders (when the old manifest is in the cache), with renames and
 //! objects missing from the cache, as `dvc diff` reports them.
 
 use std::collections::BTreeMap;
@@ -116,7 +116,12 @@ fn expand(
 }
 
 /// Compares the outputs at `rev` (default `HEAD`) with the workspace.
-pub fn diff(repo: &Repo, rev: Option<&str>, progress: &dyn Progress) -> Result<DiffReport> {
+pub fn diff(
+    repo: &Repo,
+    rev: Option<&str>,
+    to_rev: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<DiffReport> {
     let rev = rev.unwrap_or("HEAD");
     let config = repo.config()?;
     let cache = repo.cache(&config);
@@ -136,34 +141,24 @@ pub fn diff(repo: &Repo, rev: Option<&str>, progress: &dyn Progress) -> Result<D
         }
         Err(e) => return Err(e.into()),
     };
-    for path in git::ls_tree(&repo.root, &commit)? {
-        if !path.ends_with(".dvc") {
-            continue;
-        }
-        let text = git::show(&repo.root, &commit, &path)?;
-        let abs = repo.root.join(&path);
-        let Ok(file) = DvcFile::parse(&text, &abs) else {
-            continue;
-        };
-        for out in &file.outs {
-            let Some(md5) = &out.md5 else { continue };
-            let name = rel(repo, &file.out_path(out));
-            if !expand(&mut old, &name, md5, &cache, out.hash)? {
-                unknown.push(format!("{name}/"));
-            }
-        }
-    }
+    unknown.extend(snapshot_at(repo, &commit, &cache, &mut old)?);
     let mut new = Snapshot::new();
-    for t in index::collect(repo, &[], &repo.root)? {
-        let name = t.display(repo);
-        if let Some(h) = super::status::hash_workspace(&t, &state, progress)? {
-            if let Some(bytes) = &h.manifest {
-                new.insert(format!("{name}/"), h.md5.clone());
-                for e in super::manifest::parse(bytes).unwrap_or_default() {
-                    new.insert(format!("{name}/{}", e.relpath), e.md5);
+    if let Some(to) = to_rev {
+        // Two revisions: both sides from git; the cache check is the workspace's business.
+        let to_commit = git::rev_parse(&repo.root, to)?;
+        unknown.extend(snapshot_at(repo, &to_commit, &cache, &mut new)?);
+    } else {
+        for t in index::collect(repo, &[], &repo.root)? {
+            let name = t.display(repo);
+            if let Some(h) = super::status::hash_workspace(&t, &state, progress)? {
+                if let Some(bytes) = &h.manifest {
+                    new.insert(format!("{name}/"), h.md5.clone());
+                    for e in super::manifest::parse(bytes).unwrap_or_default() {
+                        new.insert(format!("{name}/{}", e.relpath), e.md5);
+                    }
+                } else {
+                    new.insert(name, h.md5);
                 }
-            } else {
-                new.insert(name, h.md5);
             }
         }
     }
@@ -231,7 +226,8 @@ pub fn diff(repo: &Repo, rev: Option<&str>, progress: &dyn Progress) -> Result<D
             });
         }
     }
-    report.not_in_cache = Some(missing);
+    // With two revisions DVC leaves the cache check out.
+    report.not_in_cache = to_rev.is_none().then_some(missing);
     for list in [
         &mut report.added,
         &mut report.deleted,
@@ -244,6 +240,35 @@ pub fn diff(repo: &Repo, rev: Option<&str>, progress: &dyn Progress) -> Result<D
         list.sort_by(|a, b| a.path.key().cmp(b.path.key()));
     }
     Ok(report)
+}
+
+/// Fills `snapshot` with the outputs recorded by the `.dvc` files of `commit`; returns the
+/// folders whose manifest the cache lacks.
+fn snapshot_at(
+    repo: &Repo,
+    commit: &str,
+    cache: &super::odb::Odb,
+    snapshot: &mut Snapshot,
+) -> Result<Vec<String>> {
+    let mut unknown = Vec::new();
+    for path in git::ls_tree(&repo.root, commit)? {
+        if !path.ends_with(".dvc") {
+            continue;
+        }
+        let text = git::show(&repo.root, commit, &path)?;
+        let abs = repo.root.join(&path);
+        let Ok(file) = DvcFile::parse(&text, &abs) else {
+            continue;
+        };
+        for out in &file.outs {
+            let Some(md5) = &out.md5 else { continue };
+            let name = rel(repo, &file.out_path(out));
+            if !expand(snapshot, &name, md5, cache, out.hash)? {
+                unknown.push(format!("{name}/"));
+            }
+        }
+    }
+    Ok(unknown)
 }
 
 fn rel(repo: &Repo, p: &Path) -> String {

@@ -874,6 +874,17 @@ fn diff_reports_renames_and_missing_objects_like_dvc() {
         "{text}"
     );
     compare(&["--show-hash"]);
+    // Between two revisions (no cache check, as DVC).
+    sb.vintner(&repo).args(["add", "data"]).assert().success();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "changes"]);
+    let json = compare(&["HEAD~1", "HEAD", "--json"]);
+    assert!(
+        json.contains("renamed") && !json.contains("not in cache"),
+        "{json}"
+    );
+    compare(&["HEAD~1", "HEAD", "--show-hash"]);
+    compare(&["HEAD", "HEAD~1", "--json"]);
 }
 
 #[test]

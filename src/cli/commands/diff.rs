@@ -1,5 +1,5 @@
-//! `vintner diff [rev]`: data added, deleted, renamed and modified since a git revision (default
-//! HEAD), printed as `dvc diff` prints it.
+//! `vintner diff [a_rev] [b_rev]`: data added, deleted, renamed and modified between a git
+//! revision (default HEAD) and the workspace or a second revision, printed as `dvc diff` does.
 
 use super::JsonFlag;
 use crate::cli::Context;
@@ -7,8 +7,10 @@ use crate::data::{Repo, diff};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Git revision to compare the workspace with (default HEAD).
+    /// Git revision to compare from (default HEAD).
     rev: Option<String>,
+    /// Git revision to compare to (default: the workspace).
+    to_rev: Option<String>,
     /// Show the hashes (the first 8 characters in text).
     #[arg(long)]
     show_hash: bool,
@@ -22,7 +24,12 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let progress = ctx.printer.progress();
-    let mut report = diff::diff(&repo, args.rev.as_deref(), progress.as_ref())?;
+    let mut report = diff::diff(
+        &repo,
+        args.rev.as_deref(),
+        args.to_rev.as_deref(),
+        progress.as_ref(),
+    )?;
     if args.hide_missing {
         report.not_in_cache = None;
     }
