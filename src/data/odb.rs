@@ -415,20 +415,7 @@ impl Odb {
                             Error::io("reflink", &src)(e)
                         })
                     } else {
-                        copy_all(input, out.file())
-                            .and_then(|_| {
-                                // A copy that ended early must not pass for the object.
-                                let want = input.metadata()?.len();
-                                let got = out.file().metadata()?.len();
-                                if got == want {
-                                    Ok(())
-                                } else {
-                                    Err(std::io::Error::other(format!(
-                                        "copied {got} of {want} bytes"
-                                    )))
-                                }
-                            })
-                            .map_err(Error::io("copy", &src))
+                        copy_all(input, out.file()).map_err(Error::io("copy", &src))
                     }
                 }
                 LinkType::Hardlink | LinkType::Symlink => {
@@ -487,23 +474,43 @@ fn reflink(src: &File, dest: &File) -> std::io::Result<()> {
     }
 }
 
-/// Copies the rest of `src` into `dest` in the kernel (`copy_file_range`), falling back to a
+/// Copies all of `src` into `dest` in the kernel (`copy_file_range`), falling back to a
 /// read/write loop where that is unsupported.
 fn copy_all(src: &mut File, dest: &mut File) -> std::io::Result<()> {
-    loop {
-        match rustix::fs::copy_file_range(&*src, None, &*dest, None, 1 << 30) {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
+    // The size is known up front, so no extra call is needed to find the end, and a copy that
+    // ends early is an error instead of a shorter file passing for the object.
+    let want = src.metadata()?.len();
+    let mut copied = 0u64;
+    while copied < want {
+        let left = usize::try_from(want - copied)
+            .unwrap_or(usize::MAX)
+            .min(1 << 30);
+        match rustix::fs::copy_file_range(&*src, None, &*dest, None, left) {
+            Ok(0) => {
+                return Err(std::io::Error::other(format!(
+                    "copied {copied} of {want} bytes"
+                )));
+            }
+            Ok(n) => copied += n as u64,
             Err(rustix::io::Errno::INTR) => {}
             Err(
                 rustix::io::Errno::XDEV
                 | rustix::io::Errno::NOSYS
                 | rustix::io::Errno::OPNOTSUPP
                 | rustix::io::Errno::INVAL,
-            ) => return std::io::copy(src, dest).map(drop),
+            ) => {
+                copied += std::io::copy(src, dest)?;
+                if copied != want {
+                    return Err(std::io::Error::other(format!(
+                        "copied {copied} of {want} bytes"
+                    )));
+                }
+                return Ok(());
+            }
             Err(e) => return Err(e.into()),
         }
     }
+    Ok(())
 }
 
 fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
