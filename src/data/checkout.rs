@@ -71,8 +71,16 @@ pub fn checkout_outs(
     let cache = repo.cache(&config);
     let links = repo.link_types(&config)?;
     let state = repo.state();
-    let listing = cache.listing();
-    let in_cache = |o: &Oid| listing.has(o) || (o.legacy && cache.contains(o));
+    // Folders mean many questions: list the cache once. A few files: ask for each.
+    let known = if outs
+        .iter()
+        .any(|t| t.out.md5.as_deref().is_some_and(|m| m.ends_with(".dir")))
+    {
+        cache.listing()
+    } else {
+        cache.unlisted()
+    };
+    let in_cache = |o: &Oid| known.has(o);
     let mut ops: Vec<Op> = Vec::new();
     let mut unsaved: Vec<String> = Vec::new();
     let mut missing: Vec<String> = Vec::new();

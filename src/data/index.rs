@@ -97,6 +97,7 @@ pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Track
     }
     let mut picked: Vec<Tracked> = Vec::new();
     let mut everything: Option<Vec<Tracked>> = None;
+    let mut all_dvc_files: Option<Vec<PathBuf>> = None;
     for target in targets {
         let abs = normalize(&cwd.join(target));
         if !abs.starts_with(&repo.root) {
@@ -119,9 +120,14 @@ pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Track
         if abs.is_dir() {
             // Every `.dvc` file of the repository (so that the `.dvcignore` rules from the root
             // down apply), keeping those inside the folder.
-            let inside: Vec<PathBuf> = dvc_files(&repo.root)?
-                .into_iter()
+            let repo_files = match &all_dvc_files {
+                Some(f) => f,
+                None => all_dvc_files.insert(dvc_files(&repo.root)?),
+            };
+            let inside: Vec<PathBuf> = repo_files
+                .iter()
                 .filter(|f| f.starts_with(&abs))
+                .cloned()
                 .collect();
             if !inside.is_empty() {
                 for f in inside {

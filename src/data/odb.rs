@@ -69,27 +69,32 @@ pub struct Odb {
     pub root: PathBuf,
 }
 
-/// The objects a store held when it was listed ([`Odb::listing`]), as 128-bit md5s.
-#[derive(Debug, Default)]
+/// What a store holds, for many existence questions: either a listing taken once
+/// ([`Odb::listing`], the DVC 3 objects as 128-bit md5s) or, for a few questions, the store
+/// itself ([`Odb::unlisted`], one `stat` each). Legacy ids are never listed and always asked.
+#[derive(Debug)]
 pub struct Listing {
+    odb: Odb,
+    listed: Option<Listed>,
+}
+
+#[derive(Debug, Default)]
+struct Listed {
     files: std::collections::HashSet<u128>,
     dirs: std::collections::HashSet<u128>,
 }
 
 impl Listing {
-    /// Whether the store held `oid` (legacy ids are never listed: ask the store).
+    /// Whether the store holds `oid` (held it when listed).
     pub fn has(&self, oid: &Oid) -> bool {
         let hex = oid.hex();
-        if oid.legacy || hex.len() != 32 {
-            return false;
-        }
-        let Some(key) = md5_key(&hex[..2], &hex[2..]) else {
-            return false;
-        };
-        if oid.is_dir() {
-            self.dirs.contains(&key)
-        } else {
-            self.files.contains(&key)
+        let key = (!oid.legacy && hex.len() == 32)
+            .then(|| md5_key(&hex[..2], &hex[2..]))
+            .flatten();
+        match (&self.listed, key) {
+            (Some(l), Some(key)) if oid.is_dir() => l.dirs.contains(&key),
+            (Some(l), Some(key)) => l.files.contains(&key),
+            _ => self.odb.contains(oid),
         }
     }
 }
@@ -150,24 +155,27 @@ impl Odb {
     /// The ids in `oids` that the store lacks. For many ids it lists the store (a few hundred
     /// `readdir`s) instead of one `stat` per object.
     pub fn missing<'a>(&self, oids: &'a [Oid]) -> Vec<&'a Oid> {
-        if oids.len() < 256 {
-            return oids.iter().filter(|o| !self.contains(o)).collect();
-        }
-        self.missing_from(&self.listing(), oids)
+        let known = if oids.len() < 256 {
+            self.unlisted()
+        } else {
+            self.listing()
+        };
+        oids.iter().filter(|o| !known.has(o)).collect()
     }
 
-    /// [`Odb::missing`] against a listing taken earlier.
-    pub fn missing_from<'a>(&self, listing: &Listing, oids: &'a [Oid]) -> Vec<&'a Oid> {
-        oids.iter()
-            .filter(|o| !(listing.has(o) || (o.legacy && self.contains(o))))
-            .collect()
+    /// A [`Listing`] that asks the store for each object (for a handful of questions).
+    pub fn unlisted(&self) -> Listing {
+        Listing {
+            odb: self.clone(),
+            listed: None,
+        }
     }
 
     /// Lists the DVC 3 objects the store holds now: one `readdir` per prefix folder instead of a
     /// `stat` per object, for operations over thousands of files.
     pub fn listing(&self) -> Listing {
         let base = self.root.join("files").join("md5");
-        let mut listing = Listing::default();
+        let mut listed = Listed::default();
         for dir in std::fs::read_dir(&base).into_iter().flatten().flatten() {
             let prefix = dir.file_name();
             let Some(prefix) = prefix.to_str().filter(|p| p.len() == 2) else {
@@ -181,8 +189,8 @@ impl Odb {
                 let name = e.file_name();
                 let Some(name) = name.to_str() else { continue };
                 let (hex, set) = match name.strip_suffix(".dir") {
-                    Some(h) => (h, &mut listing.dirs),
-                    None => (name, &mut listing.files),
+                    Some(h) => (h, &mut listed.dirs),
+                    None => (name, &mut listed.files),
                 };
                 if hex.len() == 30
                     && let Some(key) = md5_key(prefix, hex)
@@ -191,7 +199,10 @@ impl Odb {
                 }
             }
         }
-        listing
+        Listing {
+            odb: self.clone(),
+            listed: Some(listed),
+        }
     }
 
     /// Stores a copy of `src` whose md5 the caller computed. The copy is re-hashed while it is

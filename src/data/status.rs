@@ -113,11 +113,8 @@ pub fn out_state(
     } else {
         objects_of(md5, t.out.hash, cache)?
     };
-    let missing = match &listing {
-        Some(l) => cache.missing_from(l, &objects).len(),
-        None => cache.missing(&objects).len(),
-    };
-    if !complete || missing > 0 {
+    let known = listing.unwrap_or_else(|| cache.unlisted());
+    if !complete || objects.iter().any(|o| !known.has(o)) {
         return Ok(Some(OutState::NotInCache));
     }
     Ok(None)

@@ -226,7 +226,14 @@ pub fn hash_output(
         }
         Err(e) => return Err(Error::io("stat", path)(e)),
     };
-    let listing = store.map(Odb::listing);
+    // A folder means many objects to look up: list the store once. One file: ask for it.
+    let listing = store.map(|odb| {
+        if meta.is_file() {
+            odb.unlisted()
+        } else {
+            odb.listing()
+        }
+    });
     let store = store.zip(listing.as_ref());
     if meta.is_file() {
         let stat = FileStat::from(&meta);
