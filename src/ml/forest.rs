@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::dataset::Matrix;
 use super::rng::{Rng, derive_seed};
-use super::tree::{Tree, TreeParams, build_tree};
+use super::tree::{PackedRows, Tree, TreeParams, build_tree};
 use crate::progress::Progress;
 
 /// Settings of a forest.
@@ -37,6 +37,11 @@ impl Forest {
     ) -> Forest {
         let columns = x.columns();
         let n = x.rows();
+        let packed = params
+            .tree
+            .random_splits
+            .then(|| PackedRows::new(&columns, y))
+            .flatten();
         progress.begin("trees", Some(params.n_estimators as u64));
         let trees = (0..params.n_estimators)
             .into_par_iter()
@@ -48,7 +53,14 @@ impl Forest {
                 } else {
                     (0..n as u32).collect()
                 };
-                let tree = build_tree(&columns, y, samples, &params.tree, &mut rng);
+                let tree = build_tree(
+                    &columns,
+                    y,
+                    packed.as_ref(),
+                    samples,
+                    &params.tree,
+                    &mut rng,
+                );
                 progress.advance(1);
                 tree
             })

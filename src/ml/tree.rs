@@ -197,9 +197,289 @@ struct Task {
     patch_parent: Option<usize>,
 }
 
+/// The training rows laid out for the ExtraTrees builder: each row's features, then its target,
+/// padded with zeros to `width` lanes (a multiple of four, at most [`MAX_PACKED_WIDTH`]). A node
+/// then reads its own rows in sequential passes that cover every feature at once and compile to
+/// vector instructions, instead of gathering one feature at a time through sample ids.
+#[derive(Debug, Clone)]
+pub struct PackedRows {
+    width: usize,
+    features: usize,
+    data: Vec<f64>,
+}
+
+/// Widest packed row: 15 features and the target.
+pub const MAX_PACKED_WIDTH: usize = 16;
+
+impl PackedRows {
+    /// Packs column-major `columns` and target `y`; `None` when there are too many features
+    /// (the builder then gathers by sample id) or the columns do not fit the targets.
+    pub fn new(columns: &[Vec<f64>], y: &[f64]) -> Option<Self> {
+        let features = columns.len();
+        let width = (features + 1).div_ceil(4) * 4;
+        if width > MAX_PACKED_WIDTH || columns.iter().any(|c| c.len() != y.len()) {
+            return None;
+        }
+        let mut data = vec![0.0; width * y.len()];
+        for (i, row) in data.chunks_exact_mut(width).enumerate() {
+            for (f, col) in columns.iter().enumerate() {
+                row[f] = col[i];
+            }
+            row[features] = y[i];
+        }
+        Some(Self {
+            width,
+            features,
+            data,
+        })
+    }
+
+    fn rows(&self) -> usize {
+        self.data.len() / self.width
+    }
+}
+
 /// Builds one tree over column-major `columns` and target `y` from the rows in `samples`
-/// (which may repeat rows, for bootstrap samples).
+/// (which may repeat rows, for bootstrap samples). ExtraTrees read `packed` (the same rows,
+/// packed) when it is given; the result is the same tree either way, up to the rounding of
+/// sums of non-integer targets.
 pub fn build_tree(
+    columns: &[Vec<f64>],
+    y: &[f64],
+    packed: Option<&PackedRows>,
+    samples: Vec<u32>,
+    params: &TreeParams,
+    rng: &mut Rng,
+) -> Tree {
+    if let Some(p) = packed.filter(|_| params.random_splits) {
+        assert!(
+            p.features == columns.len() && p.rows() == y.len(),
+            "packed rows must be the columns' rows"
+        );
+        return match p.width {
+            4 => grow_packed::<4>(p, &samples, params, rng),
+            8 => grow_packed::<8>(p, &samples, params, rng),
+            12 => grow_packed::<12>(p, &samples, params, rng),
+            16 => grow_packed::<16>(p, &samples, params, rng),
+            w => unreachable!("packed width {w}"),
+        };
+    }
+    grow_gathered(columns, y, samples, params, rng)
+}
+
+/// ExtraTrees over packed rows, with the vector width the CPU offers: AVX2 when it is there at
+/// run time (the binary itself targets baseline x86-64), else the baseline instructions. Both
+/// compile the same code, and neither fuses multiply-adds, so the trees are bit-identical.
+fn grow_packed<const W: usize>(
+    packed: &PackedRows,
+    samples: &[u32],
+    params: &TreeParams,
+    rng: &mut Rng,
+) -> Tree {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has just been found to support AVX2.
+        return unsafe { grow_packed_avx2::<W>(packed, samples, params, rng) };
+    }
+    grow_packed_with::<W>(packed, samples, params, rng)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn grow_packed_avx2<const W: usize>(
+    packed: &PackedRows,
+    samples: &[u32],
+    params: &TreeParams,
+    rng: &mut Rng,
+) -> Tree {
+    grow_packed_with::<W>(packed, samples, params, rng)
+}
+
+/// The ExtraTrees builder proper. The rows of a node are contiguous in one of two buffers; a
+/// split copies them into the other buffer (left rows first), so the children's rows are
+/// contiguous too. Per node: one pass for every feature's min and max (which also tells a pure
+/// node), the same random draws as [`random_split`], one pass counting all candidate thresholds
+/// at once, and the partition.
+#[inline(always)]
+fn grow_packed_with<const W: usize>(
+    packed: &PackedRows,
+    samples: &[u32],
+    params: &TreeParams,
+    rng: &mut Rng,
+) -> Tree {
+    let d = packed.features;
+    let (all, _) = packed.data.as_chunks::<W>();
+    let mut even: Vec<[f64; W]> = samples.iter().map(|&i| all[i as usize]).collect();
+    let mut odd: Vec<[f64; W]> = vec![[0.0; W]; even.len()];
+    let mut features: Vec<usize> = (0..d).collect();
+    let mut candidates: Vec<(usize, f64)> = Vec::with_capacity(d);
+    let mut tree = Tree::default();
+    let mut stack = vec![Task {
+        start: 0,
+        end: even.len(),
+        depth: 0,
+        patch_parent: None,
+    }];
+    while let Some(task) = stack.pop() {
+        let node = tree.len();
+        if let Some(p) = task.patch_parent {
+            tree.nodes[p].right = node as u32;
+        }
+        let (src, dst) = if task.depth % 2 == 0 {
+            (&even[task.start..task.end], &mut odd[task.start..task.end])
+        } else {
+            (&odd[task.start..task.end], &mut even[task.start..task.end])
+        };
+        let n = src.len();
+        let mut split = None;
+        if n >= params.min_samples_split
+            && n >= 2 * params.min_samples_leaf
+            && task.depth < params.max_depth
+        {
+            let (lo, hi) = min_max(src);
+            if !nearly_constant(src, d, lo[d], hi[d]) {
+                candidates.clear();
+                let mut visited = 0;
+                for drawn in 0..d {
+                    if visited >= params.max_features {
+                        break;
+                    }
+                    let j = drawn + rng.below(d - drawn);
+                    features.swap(drawn, j);
+                    let f = features[drawn];
+                    if hi[f] <= lo[f] + FEATURE_THRESHOLD {
+                        continue;
+                    }
+                    visited += 1;
+                    let mut thr = lo[f] + rng.uniform() * (hi[f] - lo[f]);
+                    if thr >= hi[f] {
+                        thr = lo[f];
+                    }
+                    candidates.push((f, thr));
+                }
+                if !candidates.is_empty() {
+                    let mut thresholds = [f64::NEG_INFINITY; W];
+                    for &(f, thr) in &candidates {
+                        thresholds[f] = thr;
+                    }
+                    let (n_left, sum_left, sum) = count_left_packed(src, &thresholds, d);
+                    let mut best_proxy = f64::NEG_INFINITY;
+                    for &(f, thr) in &candidates {
+                        let nl = n_left[f] as usize;
+                        let nr = n - nl;
+                        if nl < params.min_samples_leaf || nr < params.min_samples_leaf {
+                            continue;
+                        }
+                        let (sl, sr) = (sum_left[f], sum - sum_left[f]);
+                        let proxy = sl * sl / nl as f64 + sr * sr / nr as f64;
+                        if proxy > best_proxy {
+                            best_proxy = proxy;
+                            split = Some((f, thr));
+                        }
+                    }
+                }
+            }
+        }
+        let Some((f, thr)) = split else {
+            let sum: f64 = src.iter().map(|r| r[d]).sum();
+            tree.push(-1, sum / n as f64);
+            continue;
+        };
+        // Left rows from the front, right rows from the back, without a branch per row.
+        let (mut lo, mut hi) = (0, n);
+        for r in src {
+            let left = r[f] <= thr;
+            let at = if left { lo } else { hi - 1 };
+            dst[at] = *r;
+            lo += usize::from(left);
+            hi -= usize::from(!left);
+        }
+        tree.push(f as i32, thr);
+        let mid = task.start + lo;
+        stack.push(Task {
+            start: mid,
+            end: task.end,
+            depth: task.depth + 1,
+            patch_parent: Some(node),
+        });
+        stack.push(Task {
+            start: task.start,
+            end: mid,
+            depth: task.depth + 1,
+            patch_parent: None,
+        });
+    }
+    tree
+}
+
+/// Every lane's minimum and maximum over `rows`.
+#[inline(always)]
+fn min_max<const W: usize>(rows: &[[f64; W]]) -> ([f64; W], [f64; W]) {
+    let mut lo = [f64::INFINITY; W];
+    let mut hi = [f64::NEG_INFINITY; W];
+    for r in rows {
+        for j in 0..W {
+            lo[j] = if r[j] < lo[j] { r[j] } else { lo[j] };
+            hi[j] = if r[j] > hi[j] { r[j] } else { hi[j] };
+        }
+    }
+    (lo, hi)
+}
+
+/// Whether the targets (lane `d`) vary so little that the node is a leaf: their squared
+/// deviations sum to at most `EPSILON` per row, as in [`grow_gathered`]. That sum is at least
+/// half the squared spread, so it is only computed when the spread is tiny.
+#[inline(always)]
+fn nearly_constant<const W: usize>(rows: &[[f64; W]], d: usize, lo: f64, hi: f64) -> bool {
+    let n = rows.len() as f64;
+    let spread = hi - lo;
+    if 0.25 * spread * spread > f64::EPSILON * n {
+        return false;
+    }
+    let mean = rows.iter().map(|r| r[d]).sum::<f64>() / n;
+    let sq: f64 = rows.iter().map(|r| (r[d] - mean) * (r[d] - mean)).sum();
+    sq <= f64::EPSILON * n
+}
+
+/// For every lane, the rows with `value <= thresholds[lane]` and the sum of their targets
+/// (lane `d`); also the sum of all targets. One set of accumulators, so they stay in registers.
+#[inline(always)]
+fn count_left_packed<const W: usize>(
+    rows: &[[f64; W]],
+    thresholds: &[f64; W],
+    d: usize,
+) -> ([f64; W], [f64; W], f64) {
+    let mut count = [0.0f64; W];
+    let mut sum_left = [0.0f64; W];
+    let mut sum = 0.0f64;
+    for r in rows {
+        tally(r, thresholds, d, &mut count, &mut sum_left, &mut sum);
+    }
+    (count, sum_left, sum)
+}
+
+/// Adds one row to the lanes of [`count_left_packed`].
+#[inline(always)]
+fn tally<const W: usize>(
+    r: &[f64; W],
+    thresholds: &[f64; W],
+    d: usize,
+    count: &mut [f64; W],
+    sum_left: &mut [f64; W],
+    sum: &mut f64,
+) {
+    let y = r[d];
+    for j in 0..W {
+        let left = r[j] <= thresholds[j];
+        count[j] += if left { 1.0 } else { 0.0 };
+        sum_left[j] += if left { y } else { 0.0 };
+    }
+    *sum += y;
+}
+
+/// The builder that gathers each feature through sample ids: random forests (which sort), and
+/// ExtraTrees over rows too wide to pack.
+fn grow_gathered(
     columns: &[Vec<f64>],
     y: &[f64],
     mut samples: Vec<u32>,
@@ -503,6 +783,7 @@ mod tests {
             let t = build_tree(
                 std::slice::from_ref(&x),
                 &y,
+                None,
                 (0..100u32).collect(),
                 &params,
                 &mut Rng::new(3),
@@ -518,6 +799,71 @@ mod tests {
         let mut bad = Tree::default();
         bad.push(0, 0.0);
         assert!(bad.validate(1).is_err());
+    }
+
+    /// The packed builder must grow exactly the trees of the gathering one (integer targets make
+    /// every sum exact, so any difference is a real one): every packed width, bootstrap repeats,
+    /// constant and tied features, leaf and depth limits.
+    #[test]
+    fn packed_and_gathered_builders_grow_the_same_trees() {
+        let mut values = Rng::new(7);
+        for d in [1usize, 3, 4, 7, 8, 11, 15] {
+            let n = 300;
+            let mut columns: Vec<Vec<f64>> = (0..d)
+                .map(|f| {
+                    (0..n)
+                        .map(|_| (values.below(20 + 7 * f) as f64) * 0.37 - 2.0)
+                        .collect()
+                })
+                .collect();
+            if d > 2 {
+                columns[1] = vec![4.5; n];
+            }
+            let y: Vec<f64> = (0..n)
+                .map(|i| (columns[0][i] * 2.0).round() + values.below(3) as f64)
+                .collect();
+            let packed = PackedRows::new(&columns, &y).expect("at most 15 features pack");
+            for (max_features, min_samples_leaf, max_depth, bootstrap) in [
+                (d, 1, usize::MAX, false),
+                (d.div_ceil(2), 1, usize::MAX, true),
+                (1, 3, usize::MAX, false),
+                (d, 2, 4, true),
+            ] {
+                let params = TreeParams {
+                    random_splits: true,
+                    max_features,
+                    min_samples_leaf,
+                    min_samples_split: 2,
+                    max_depth,
+                };
+                let mut draw = Rng::new(d as u64);
+                let samples: Vec<u32> = if bootstrap {
+                    (0..n).map(|_| draw.below(n) as u32).collect()
+                } else {
+                    (0..n as u32).collect()
+                };
+                let a = build_tree(
+                    &columns,
+                    &y,
+                    None,
+                    samples.clone(),
+                    &params,
+                    &mut Rng::new(5),
+                );
+                let b = build_tree(
+                    &columns,
+                    &y,
+                    Some(&packed),
+                    samples,
+                    &params,
+                    &mut Rng::new(5),
+                );
+                assert!(a.len() > 1, "d={d}: the tree should split");
+                assert_eq!(a, b, "d={d} {params:?}");
+            }
+        }
+        let wide: Vec<Vec<f64>> = vec![vec![0.0; 3]; 16];
+        assert!(PackedRows::new(&wide, &[1.0, 2.0, 3.0]).is_none());
     }
 
     #[test]
