@@ -76,16 +76,22 @@ impl Forest {
         let k = self.trees.len() as f64;
         let mut out = vec![0.0; x.rows()];
         // Blocks of rows, each tree over the whole block while it is in cache; every row still
-        // sums its trees in order, so the result does not depend on the thread count.
-        out.par_chunks_mut(256).enumerate().for_each(|(b, block)| {
-            let start = b * 256;
-            for t in &self.trees {
-                t.predict_add(x, start, block);
-            }
-            for acc in block.iter_mut() {
-                *acc /= k;
-            }
-        });
+        // sums its trees in order, so the result depends on neither the thread count nor the
+        // block size. Every block streams all the trees through the cache once, so blocks are
+        // as large as keeps two per thread (and a block's rows in the core's own cache).
+        let per_thread = x.rows().div_ceil(2 * rayon::current_num_threads());
+        let block_rows = per_thread.clamp(256, 4096);
+        out.par_chunks_mut(block_rows)
+            .enumerate()
+            .for_each(|(b, block)| {
+                let start = b * block_rows;
+                for t in &self.trees {
+                    t.predict_add(x, start, block);
+                }
+                for acc in block.iter_mut() {
+                    *acc /= k;
+                }
+            });
         out
     }
 
