@@ -374,26 +374,28 @@ fn grow_packed_with<const W: usize>(
                         let proxy = sl * sl / nl as f64 + sr * sr / nr as f64;
                         if proxy > best_proxy {
                             best_proxy = proxy;
-                            split = Some((f, thr));
+                            split = Some((f, thr, nl));
                         }
                     }
                 }
             }
         }
-        let Some((f, thr)) = split else {
+        let Some((f, thr, n_left)) = split else {
             let sum: f64 = src.iter().map(|r| r[d]).sum();
             tree.push(-1, sum / n as f64);
             continue;
         };
-        // Left rows from the front, right rows from the back, without a branch per row.
-        let (mut lo, mut hi) = (0, n);
+        // Left rows to the front, right rows after them (the count tells where they start), in
+        // order and without a branch per row.
+        let (mut lo, mut ro) = (0, n_left);
         for r in src {
             let left = r[f] <= thr;
-            let at = if left { lo } else { hi - 1 };
+            let at = if left { lo } else { ro };
             dst[at] = *r;
             lo += usize::from(left);
-            hi -= usize::from(!left);
+            ro += usize::from(!left);
         }
+        debug_assert_eq!(lo, n_left);
         tree.push(f as i32, thr);
         let mid = task.start + lo;
         stack.push(Task {
