@@ -363,18 +363,20 @@ fn grow_packed_with<const W: usize>(
                         thresholds[f] = thr;
                     }
                     let (n_left, sum_left, sum) = count_left_packed(src, &thresholds, d);
+                    // Counts stay floats (exact below 2^53): the same values as the integer
+                    // arithmetic of `random_split`, without a conversion per candidate.
+                    let (nf, msl) = (n as f64, params.min_samples_leaf as f64);
                     let mut best_proxy = f64::NEG_INFINITY;
                     for &(f, thr) in &candidates {
-                        let nl = n_left[f] as usize;
-                        let nr = n - nl;
-                        if nl < params.min_samples_leaf || nr < params.min_samples_leaf {
+                        let (nl, nr) = (n_left[f], nf - n_left[f]);
+                        if nl < msl || nr < msl {
                             continue;
                         }
                         let (sl, sr) = (sum_left[f], sum - sum_left[f]);
-                        let proxy = sl * sl / nl as f64 + sr * sr / nr as f64;
+                        let proxy = sl * sl / nl + sr * sr / nr;
                         if proxy > best_proxy {
                             best_proxy = proxy;
-                            split = Some((f, thr, nl));
+                            split = Some((f, thr, nl as usize));
                         }
                     }
                 }
