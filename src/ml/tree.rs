@@ -197,6 +197,75 @@ struct Task {
     patch_parent: Option<usize>,
 }
 
+impl Task {
+    /// The two children of `node`, split at `mid`, in the order to push them (the left child is
+    /// popped first, so it follows its parent in pre-order).
+    fn children(&self, mid: usize, node: usize) -> [Task; 2] {
+        [
+            Task {
+                start: mid,
+                end: self.end,
+                depth: self.depth + 1,
+                patch_parent: Some(node),
+            },
+            Task {
+                start: self.start,
+                end: mid,
+                depth: self.depth + 1,
+                patch_parent: None,
+            },
+        ]
+    }
+}
+
+/// Which features a split looks at, as scikit-learn draws them: in random order without
+/// replacement, skipping constant ones, until `max_features` non-constant ones were seen. Every
+/// builder draws through this, so the packed and the gathering ExtraTrees builders consume the
+/// same random numbers and grow the same trees.
+struct FeatureDraw {
+    drawn: usize,
+    visited: usize,
+    max_features: usize,
+}
+
+impl FeatureDraw {
+    fn new(max_features: usize) -> Self {
+        Self {
+            drawn: 0,
+            visited: 0,
+            max_features,
+        }
+    }
+
+    /// The next feature to look at, or `None` when enough were seen. `features` is a
+    /// permutation that the draws keep shuffling from node to node.
+    fn next(&mut self, features: &mut [usize], rng: &mut Rng) -> Option<usize> {
+        let d = features.len();
+        if self.visited >= self.max_features || self.drawn >= d {
+            return None;
+        }
+        let j = self.drawn + rng.below(d - self.drawn);
+        features.swap(self.drawn, j);
+        self.drawn += 1;
+        Some(features[self.drawn - 1])
+    }
+
+    /// Whether the last feature, ranging over `lo..=hi` in the node, counts as one looked at
+    /// (a constant one does not).
+    fn varies(&mut self, lo: f64, hi: f64) -> bool {
+        let constant = hi <= lo + FEATURE_THRESHOLD;
+        let varies = !constant;
+        self.visited += usize::from(varies);
+        varies
+    }
+}
+
+/// An ExtraTrees threshold: uniform in `[lo, hi)`, and `lo` if rounding reached `hi`.
+fn random_threshold(lo: f64, hi: f64, rng: &mut Rng) -> f64 {
+    let thr = lo + rng.uniform() * (hi - lo);
+    if thr >= hi { lo } else { thr }
+}
+
 /// The training rows laid out for the ExtraTrees builder: each row's features, then its target,
 /// padded with zeros to `width` lanes (a multiple of four, at most [`MAX_PACKED_WIDTH`]). A node
 /// then reads its own rows in sequential passes that cover every feature at once and compile to
@@ -339,23 +408,11 @@ fn grow_packed_with<const W: usize>(
             let (lo, hi) = min_max(src);
             if !nearly_constant(src, d, lo[d], hi[d]) {
                 candidates.clear();
-                let mut visited = 0;
-                for drawn in 0..d {
-                    if visited >= params.max_features {
-                        break;
+                let mut draw = FeatureDraw::new(params.max_features);
+                while let Some(f) = draw.next(&mut features, rng) {
+                    if draw.varies(lo[f], hi[f]) {
+                        candidates.push((f, random_threshold(lo[f], hi[f], rng)));
                     }
-                    let j = drawn + rng.below(d - drawn);
-                    features.swap(drawn, j);
-                    let f = features[drawn];
-                    if hi[f] <= lo[f] + FEATURE_THRESHOLD {
-                        continue;
-                    }
-                    visited += 1;
-                    let mut thr = lo[f] + rng.uniform() * (hi[f] - lo[f]);
-                    if thr >= hi[f] {
-                        thr = lo[f];
-                    }
-                    candidates.push((f, thr));
                 }
                 if !candidates.is_empty() {
                     let mut thresholds = [f64::NEG_INFINITY; W];
@@ -400,18 +457,7 @@ fn grow_packed_with<const W: usize>(
         debug_assert_eq!(lo, n_left);
         tree.push(f as i32, thr);
         let mid = task.start + lo;
-        stack.push(Task {
-            start: mid,
-            end: task.end,
-            depth: task.depth + 1,
-            patch_parent: Some(node),
-        });
-        stack.push(Task {
-            start: task.start,
-            end: mid,
-            depth: task.depth + 1,
-            patch_parent: None,
-        });
+        stack.extend(task.children(mid, node));
     }
     tree
 }
@@ -584,18 +630,7 @@ fn grow_gathered(
                 }
                 tree.push(f as i32, thr);
                 let mid = task.start + lo;
-                stack.push(Task {
-                    start: mid,
-                    end: task.end,
-                    depth: task.depth + 1,
-                    patch_parent: Some(node),
-                });
-                stack.push(Task {
-                    start: task.start,
-                    end: mid,
-                    depth: task.depth + 1,
-                    patch_parent: None,
-                });
+                stack.extend(task.children(mid, node));
             }
         }
     }
@@ -617,26 +652,15 @@ fn random_split(
     rng: &mut Rng,
 ) -> Option<(usize, f64)> {
     let n = idx.len();
-    let d = features.len();
     let mut best: Option<(usize, f64)> = None;
     let mut best_proxy = f64::NEG_INFINITY;
-    let mut visited = 0;
-    for drawn in 0..d {
-        if visited >= params.max_features {
-            break;
-        }
-        let j = drawn + rng.below(d - drawn);
-        features.swap(drawn, j);
-        let f = features[drawn];
+    let mut draw = FeatureDraw::new(params.max_features);
+    while let Some(f) = draw.next(features, rng) {
         let (lo, hi) = gather_min_max(&columns[f], idx, vals);
-        if hi <= lo + FEATURE_THRESHOLD {
+        if !draw.varies(lo, hi) {
             continue;
         }
-        visited += 1;
-        let mut thr = lo + rng.uniform() * (hi - lo);
-        if thr >= hi {
-            thr = lo;
-        }
+        let thr = random_threshold(lo, hi, rng);
         let (n_left, sum_left) = count_left(vals, ys, thr);
         let n_right = n - n_left;
         if n_left < params.min_samples_leaf || n_right < params.min_samples_leaf {
@@ -718,26 +742,18 @@ fn best_split(
     rng: &mut Rng,
 ) -> Option<(usize, f64)> {
     let n = idx.len();
-    let d = features.len();
     let msl = params.min_samples_leaf;
     let mut best: Option<(usize, f64)> = None;
     let mut best_proxy = f64::NEG_INFINITY;
-    let mut visited = 0;
-    for drawn in 0..d {
-        if visited >= params.max_features {
-            break;
-        }
-        let j = drawn + rng.below(d - drawn);
-        features.swap(drawn, j);
-        let f = features[drawn];
+    let mut draw = FeatureDraw::new(params.max_features);
+    while let Some(f) = draw.next(features, rng) {
         let col = &columns[f];
         pairs.clear();
         pairs.extend(idx.iter().zip(ys).map(|(&i, &yv)| (col[i as usize], yv)));
         pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        if pairs[n - 1].0 <= pairs[0].0 + FEATURE_THRESHOLD {
+        if !draw.varies(pairs[0].0, pairs[n - 1].0) {
             continue;
         }
-        visited += 1;
         let mut sum_left = 0.0;
         for p in 0..n - 1 {
             sum_left += pairs[p].1;
