@@ -173,9 +173,12 @@ pub fn checkout_outs(
                         // Same content; DVC still gives back a recorded execute bit.
                         // Not through a link: that would change the cache object itself.
                         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-                        let plain = std::fs::symlink_metadata(&t.path)
-                            .is_ok_and(|m| m.is_file() && m.nlink() == 1);
-                        if plain && t.out.isexec && meta.permissions().mode() & 0o100 == 0 {
+                        let wants_bit = t.out.isexec && meta.permissions().mode() & 0o100 == 0;
+                        let plain = || {
+                            std::fs::symlink_metadata(&t.path)
+                                .is_ok_and(|m| m.is_file() && m.nlink() == 1)
+                        };
+                        if wants_bit && plain() {
                             ops.push(Op::Chmod(t.path.clone()));
                             changed.push(Changed {
                                 path: t.display(repo),

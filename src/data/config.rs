@@ -175,18 +175,19 @@ impl ConfigFile {
     }
 
     fn section(&self, name: &str) -> Option<&Section> {
+        self.section_index(name).map(|i| &self.sections[i])
+    }
+
+    /// Where the section `name` is, its case ignored (DVC lowercases section names on read).
+    fn section_index(&self, name: &str) -> Option<usize> {
         self.sections
             .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
+            .position(|s| s.name.eq_ignore_ascii_case(name))
     }
 
     /// Sets `key` in `section`, creating either at the end when missing.
     pub fn set(&mut self, section: &str, key: &str, value: &str) {
-        let idx = match self
-            .sections
-            .iter()
-            .position(|s| s.name.eq_ignore_ascii_case(section))
-        {
+        let idx = match self.section_index(section) {
             Some(i) => i,
             None => {
                 self.sections.push(Section {
@@ -211,11 +212,7 @@ impl ConfigFile {
     /// Removes `key` from `section`, and the section once it is empty (as `dvc config --unset`).
     /// Returns whether anything was removed.
     pub fn unset(&mut self, section: &str, key: &str) -> bool {
-        let Some(idx) = self
-            .sections
-            .iter()
-            .position(|s| s.name.eq_ignore_ascii_case(section))
-        else {
+        let Some(idx) = self.section_index(section) else {
             return false;
         };
         let before = self.sections[idx].entries.len();
@@ -239,13 +236,9 @@ impl ConfigFile {
 
     /// Renames a section in place; returns whether it existed.
     pub fn rename_section(&mut self, from: &str, to: &str) -> bool {
-        match self
-            .sections
-            .iter_mut()
-            .find(|s| s.name.eq_ignore_ascii_case(from))
-        {
-            Some(s) => {
-                s.name = to.to_string();
+        match self.section_index(from) {
+            Some(i) => {
+                self.sections[i].name = to.to_string();
                 true
             }
             None => false,

@@ -214,20 +214,24 @@ pub fn diff(
             });
         }
     }
-    // Every recorded object (changed or not) that the cache lacks.
-    let mut missing = Vec::new();
-    for (path, md5) in &old {
-        if !cache.contains(&Oid::new(md5.clone(), super::hash::HashKind::Md5))
-            && !cache.contains(&Oid::new(md5.clone(), super::hash::HashKind::Md5Dos2Unix))
-        {
-            missing.push(Entry {
+    // Every recorded object (changed or not) that the cache lacks, in either layout; with two
+    // revisions DVC leaves the cache check out.
+    report.not_in_cache = to_rev.is_none().then(|| {
+        let known = cache.known_for(old.len());
+        old.iter()
+            .filter(|(_, md5)| {
+                !known.has(&Oid::new((*md5).clone(), super::hash::HashKind::Md5))
+                    && !cache.contains(&Oid::new(
+                        (*md5).clone(),
+                        super::hash::HashKind::Md5Dos2Unix,
+                    ))
+            })
+            .map(|(path, md5)| Entry {
                 path: one(path),
                 hash: Some(one(md5)),
-            });
-        }
-    }
-    // With two revisions DVC leaves the cache check out.
-    report.not_in_cache = to_rev.is_none().then_some(missing);
+            })
+            .collect()
+    });
     for list in [
         &mut report.added,
         &mut report.deleted,

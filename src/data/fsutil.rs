@@ -168,8 +168,10 @@ impl NewFile {
     }
 
     /// Gives the file its final name. When a file already has it: with `replace` it is replaced
-    /// atomically; without, it is kept and `Ok(false)` returned (for content-addressed objects,
-    /// where it holds the same bytes).
+    /// atomically; without, it is kept and `Ok(false)` returned. Without `replace` it is meant for
+    /// content-addressed objects, where a file of that name holds the same bytes (on a file
+    /// system without hard links, a name taken at the same moment by another process may be
+    /// replaced by the same content).
     pub fn place(mut self, replace: bool) -> Result<bool> {
         let file = self.file.take().expect("placed once");
         let rename = |tmp: &Path, dest: &Path| match std::fs::rename(tmp, dest) {
@@ -193,13 +195,18 @@ impl NewFile {
             if replace {
                 return rename(&tmp, &self.dest);
             }
-            // A hard link never replaces what is there.
+            // A hard link never replaces what is there. Where there are no hard links (FAT, some
+            // network file systems), a file already there is kept and otherwise the temp file
+            // is renamed into place: the name is only ever given to the same content.
             let linked = std::fs::hard_link(&tmp, &self.dest);
+            let exists = matches!(&linked, Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists);
+            if linked.is_err() && !exists && std::fs::symlink_metadata(&self.dest).is_err() {
+                return rename(&tmp, &self.dest);
+            }
             let _ = std::fs::remove_file(&tmp);
             return match linked {
                 Ok(()) => Ok(true),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => kept(&self.dest),
-                Err(e) => Err(Error::io("create", &self.dest)(e)),
+                Err(_) => kept(&self.dest),
             };
         }
         match link_unnamed(&file, &self.dest) {

@@ -155,12 +155,18 @@ impl Odb {
     /// The ids in `oids` that the store lacks. For many ids it lists the store (a few hundred
     /// `readdir`s) instead of one `stat` per object.
     pub fn missing<'a>(&self, oids: &'a [Oid]) -> Vec<&'a Oid> {
-        let known = if oids.len() < 256 {
+        let known = self.known_for(oids.len());
+        oids.iter().filter(|o| !known.has(o)).collect()
+    }
+
+    /// A [`Listing`] for `questions` existence checks: the store asked per object for a few,
+    /// listed once for many.
+    pub fn known_for(&self, questions: usize) -> Listing {
+        if questions < 256 {
             self.unlisted()
         } else {
             self.listing()
-        };
-        oids.iter().filter(|o| !known.has(o)).collect()
+        }
     }
 
     /// A [`Listing`] that asks the store for each object (for a handful of questions).

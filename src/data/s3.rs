@@ -195,7 +195,7 @@ impl S3Remote {
         }
     }
 
-    fn missing(&self, oid: &Oid) -> Error {
+    fn missing_error(&self, oid: &Oid) -> Error {
         Error::MissingFromRemote {
             remote: self.name.clone(),
             missing: vec![oid.rel_path()],
@@ -299,7 +299,7 @@ impl Remote for S3Remote {
         self.rt.block_on(async {
             let result = match self.store.get(&self.key(oid)).await {
                 Ok(r) => r,
-                Err(object_store::Error::NotFound { .. }) => return Err(self.missing(oid)),
+                Err(object_store::Error::NotFound { .. }) => return Err(self.missing_error(oid)),
                 Err(e) => return Err(self.error(e)),
             };
             let mut pending = cache.begin(oid, &dest)?;
@@ -326,7 +326,7 @@ impl Remote for S3Remote {
         let bytes = self.rt.block_on(async {
             match self.store.get(&self.key(oid)).await {
                 Ok(r) => r.bytes().await.map_err(|e| self.error(e)),
-                Err(object_store::Error::NotFound { .. }) => Err(self.missing(oid)),
+                Err(object_store::Error::NotFound { .. }) => Err(self.missing_error(oid)),
                 Err(e) => Err(self.error(e)),
             }
         })?;

@@ -95,16 +95,17 @@ impl State {
             .name("state".into())
             .spawn(read.clone())
             .ok();
-        let state = State {
+        // Without a thread it is read here.
+        let loaded = std::sync::OnceLock::new();
+        if loading.is_none() {
+            let _ = loaded.set(read());
+        }
+        State {
             path,
             loading: Mutex::new(loading),
-            loaded: std::sync::OnceLock::new(),
+            loaded,
             learnt: Mutex::new(HashMap::new()),
-        };
-        if state.loading.lock().map(|l| l.is_none()).unwrap_or(true) {
-            let _ = state.loaded.set(read());
         }
-        state
     }
 
     fn loaded(&self) -> &HashMap<String, Stamp> {

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
 use super::Result;
 use super::hash::HashKind;
 use super::index::{self, Tracked};
-use super::odb::{Odb, Oid};
+use super::odb::{Listing, Odb, Oid};
 use super::repo::Repo;
 use super::state::State;
 use super::workspace::{self, Hashed};
@@ -66,10 +67,12 @@ pub fn hash_workspace(
 }
 
 /// Compares one output; `None` means up to date. Like DVC, an output whose objects are not in
-/// the cache is `not in cache` whatever the workspace holds.
+/// the cache is `not in cache` whatever the workspace holds. `listed` holds the cache's listing
+/// once a folder output needed it, so that the outputs of one read-only pass share one listing.
 pub fn out_state(
     t: &Tracked,
     cache: &Odb,
+    listed: &OnceLock<Listing>,
     state: &State,
     progress: &dyn Progress,
 ) -> Result<Option<OutState>> {
@@ -86,10 +89,15 @@ pub fn out_state(
             return Ok(Some(OutState::NotInCache));
         }
     }
-    // The cache is listed while the workspace is hashed.
-    let (hashed, listing) = rayon::join(
+    // The cache is listed (if no output listed it yet) while the workspace is hashed.
+    let folder = t.out.cache && md5.ends_with(".dir");
+    let (hashed, ()) = rayon::join(
         || hash_workspace(t, state, progress),
-        || (t.out.cache && md5.ends_with(".dir")).then(|| cache.listing()),
+        || {
+            if folder {
+                listed.get_or_init(|| cache.listing());
+            }
+        },
     );
     let Some(h) = hashed? else {
         return Ok(Some(OutState::Deleted));
@@ -113,7 +121,14 @@ pub fn out_state(
     } else {
         objects_of(md5, t.out.hash, cache)?
     };
-    let known = listing.unwrap_or_else(|| cache.unlisted());
+    let unlisted;
+    let known = match listed.get().filter(|_| folder) {
+        Some(l) => l,
+        None => {
+            unlisted = cache.unlisted();
+            &unlisted
+        }
+    };
     if !complete || objects.iter().any(|o| !known.has(o)) {
         return Ok(Some(OutState::NotInCache));
     }
@@ -138,9 +153,10 @@ pub fn status(
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let state = repo.state();
+    let listed = OnceLock::new();
     let mut changes = Vec::new();
     for t in index::collect(repo, targets, cwd)? {
-        if let Some(s) = out_state(&t, &cache, &state, progress)? {
+        if let Some(s) = out_state(&t, &cache, &listed, &state, progress)? {
             changes.push(Change {
                 dvc_file: t.dvc_display(repo),
                 path: t.display(repo),
@@ -185,7 +201,8 @@ pub fn cloud_status(
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let remote = super::remote::open(&config, remote_name)?;
-    let mut out = BTreeMap::new();
+    // Every object of every output, then one question to each side for all of them.
+    let mut oids: Vec<(String, Oid)> = Vec::new();
     for t in index::collect(repo, targets, cwd)? {
         let Some(md5) = t.out.md5.as_deref() else {
             continue;
@@ -196,7 +213,7 @@ pub fn cloud_status(
         }
         let oid = Oid::new(md5, t.out.hash);
         let name = t.display(repo);
-        let mut oids = vec![(name.clone(), oid.clone())];
+        oids.push((name.clone(), oid.clone()));
         if oid.is_dir() {
             let entries = if cache.contains(&oid) {
                 cache.read_manifest(&oid)?
@@ -219,19 +236,20 @@ pub fn cloud_status(
                     .map(|e| (format!("{name}/{}", e.relpath), Oid::new(e.md5, t.out.hash))),
             );
         }
-        let ids: Vec<Oid> = oids.iter().map(|(_, o)| o.clone()).collect();
-        let not_local: HashSet<&Oid> = cache.missing(&ids).into_iter().collect();
-        let far_missing = remote.missing(&ids)?;
-        let not_far: HashSet<&Oid> = far_missing.iter().collect();
-        for (label, o) in &oids {
-            let state = match (!not_local.contains(o), !not_far.contains(o)) {
-                (true, true) => continue,
-                (true, false) => "new",
-                (false, true) => "deleted",
-                (false, false) => "missing",
-            };
-            out.insert(label.clone(), state);
-        }
+    }
+    let ids: Vec<Oid> = oids.iter().map(|(_, o)| o.clone()).collect();
+    let not_local: HashSet<&Oid> = cache.missing(&ids).into_iter().collect();
+    let far_missing = remote.missing(&ids)?;
+    let not_far: HashSet<&Oid> = far_missing.iter().collect();
+    let mut out = BTreeMap::new();
+    for (label, o) in &oids {
+        let state = match (!not_local.contains(o), !not_far.contains(o)) {
+            (true, true) => continue,
+            (true, false) => "new",
+            (false, true) => "deleted",
+            (false, false) => "missing",
+        };
+        out.insert(label.clone(), state);
     }
     Ok((remote.name().to_string(), out))
 }

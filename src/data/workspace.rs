@@ -226,16 +226,9 @@ pub fn hash_output(
         }
         Err(e) => return Err(Error::io("stat", path)(e)),
     };
-    // A folder means many objects to look up: list the store once. One file: ask for it.
-    let listing = store.map(|odb| {
-        if meta.is_file() {
-            odb.unlisted()
-        } else {
-            odb.listing()
-        }
-    });
-    let store = store.zip(listing.as_ref());
     if meta.is_file() {
+        let listing = store.map(Odb::unlisted);
+        let store = store.zip(listing.as_ref());
         let stat = FileStat::from(&meta);
         progress.begin("hashing", Some(meta.len()));
         let md5 = hash_one(path, &stat, state, store, progress)?;
@@ -244,12 +237,15 @@ pub fn hash_output(
             md5,
             size: meta.len(),
             nfiles: None,
-            isexec: FileStat::from(&meta).is_exec(),
+            isexec: stat.is_exec(),
             files: Vec::new(),
             manifest: None,
         }));
     }
     let listed = walk(path)?;
+    // Many files to look up: the store is listed once; a few: asked for each.
+    let listing = store.map(|odb| odb.known_for(listed.len()));
+    let store = store.zip(listing.as_ref());
     if store.is_some()
         && let Some((_, p, _)) = listed
             .iter()

@@ -146,7 +146,7 @@ pub fn ensure_data(
         let Some(t) = tracked.into_iter().next() else {
             return Err(Error::Unversioned { path: shown });
         };
-        match status::out_state(&t, &cache, &state, progress)? {
+        match status::out_state(&t, &cache, &std::sync::OnceLock::new(), &state, progress)? {
             None => {}
             Some(OutState::Deleted) | Some(OutState::NotInCache) => {
                 let outs = vec![t.clone()];
@@ -488,7 +488,7 @@ fn guard_model_dir(repo: &Repo, out_abs: &Path, progress: &dyn Progress) -> Resu
     let state = repo.state();
     let tracked = index::collect(repo, std::slice::from_ref(&dvc), &repo.root)?;
     for t in tracked {
-        match status::out_state(&t, &cache, &state, progress)? {
+        match status::out_state(&t, &cache, &std::sync::OnceLock::new(), &state, progress)? {
             None | Some(OutState::Deleted) => {}
             Some(_) => return Err(Error::ModelDirUnsaved { path: shown }),
         }
