@@ -142,6 +142,9 @@ enum Parts {
     Forest {
         prefix: String,
         n_trees: usize,
+        /// Whether the trees split on inputs rounded to `f32` (absent in older bundles).
+        #[serde(default)]
+        f32_inputs: bool,
     },
     /// Arrays `{prefix}trees.*` and `{prefix}init`.
     Gbm {
@@ -222,6 +225,7 @@ fn model_doc(model: &Model, prefix: &str, out: &mut Tensors) -> ModelDoc {
             Parts::Forest {
                 prefix: prefix.into(),
                 n_trees: f.trees.len(),
+                f32_inputs: f.f32_inputs,
             }
         }
         Fitted::Gbm(g) => {
@@ -534,9 +538,14 @@ fn rebuild(doc: ModelDoc, st: &SafeTensors<'_>, path: &Path) -> Result<Model, Bu
         })?;
     let d = doc.feature_names.len();
     let fitted = match doc.parts {
-        Parts::Forest { prefix, n_trees } => Fitted::Forest(Forest {
+        Parts::Forest {
+            prefix,
+            n_trees,
+            f32_inputs,
+        } => Fitted::Forest(Forest {
             n_features: d,
             trees: read_trees(st, path, &prefix, n_trees, d)?,
+            f32_inputs,
         }),
         Parts::Gbm { prefix, n_trees } => Fitted::Gbm(Gbm {
             n_features: d,

@@ -56,6 +56,15 @@ impl Matrix {
         &self.data
     }
 
+    /// The same shape with `f` applied to every value.
+    pub fn map(&self, f: impl Fn(f64) -> f64) -> Matrix {
+        Matrix {
+            rows: self.rows,
+            cols: self.cols,
+            data: self.data.iter().map(|&v| f(v)).collect(),
+        }
+    }
+
     /// The rows at `indices`, in that order.
     pub fn select_rows(&self, indices: &[usize]) -> Matrix {
         let mut data = Vec::with_capacity(indices.len() * self.cols);

@@ -25,6 +25,10 @@ pub struct ForestParams {
 pub struct Forest {
     pub n_features: usize,
     pub trees: Vec<Tree>,
+    /// The trees split on inputs rounded to `f32`, as scikit-learn's do (the builder then moves
+    /// half the bytes); predictions round the inputs the same way. Forests saved before this
+    /// existed, and data beyond the range of `f32`, split on `f64`.
+    pub f32_inputs: bool,
 }
 
 impl Forest {
@@ -35,7 +39,13 @@ impl Forest {
         seed: u64,
         progress: &dyn Progress,
     ) -> Forest {
-        let columns = x.columns();
+        let mut columns = x.columns();
+        let f32_inputs = columns.iter().flatten().all(|v| (*v as f32).is_finite());
+        if f32_inputs {
+            for v in columns.iter_mut().flatten() {
+                *v = f64::from(*v as f32);
+            }
+        }
         let n = x.rows();
         let packed = params
             .tree
@@ -69,10 +79,18 @@ impl Forest {
         Forest {
             n_features: x.cols(),
             trees,
+            f32_inputs,
         }
     }
 
     pub fn predict(&self, x: &Matrix) -> Vec<f64> {
+        let rounded;
+        let x = if self.f32_inputs {
+            rounded = x.map(|v| f64::from(v as f32));
+            &rounded
+        } else {
+            x
+        };
         let k = self.trees.len() as f64;
         let mut out = vec![0.0; x.rows()];
         // Blocks of rows, each tree over the whole block while it is in cache; every row still
@@ -130,5 +148,65 @@ mod tests {
         assert_eq!(a, b);
         let c = Forest::fit(&x, &y, &params, 10, &Silent);
         assert_ne!(a.predict(&x), c.predict(&x));
+    }
+
+    /// Forests split on inputs rounded to `f32` (as scikit-learn's trees) and round what they
+    /// predict on the same way; data beyond the range of `f32` keeps `f64`.
+    #[test]
+    fn forests_split_on_f32_inputs_unless_the_data_is_out_of_range() {
+        let rows: Vec<Vec<f64>> = (0..300)
+            .map(|i| vec![i as f64 * 0.1 + 1e-9, ((i * 7) % 13) as f64 / 3.0])
+            .collect();
+        let y: Vec<f64> = rows.iter().map(|r| (r[0] / 10.0).floor() + r[1]).collect();
+        let params = ForestParams {
+            n_estimators: 8,
+            tree: TreeParams {
+                random_splits: true,
+                max_features: 2,
+                min_samples_leaf: 1,
+                min_samples_split: 2,
+                max_depth: usize::MAX,
+            },
+            bootstrap: false,
+            max_samples: 1.0,
+        };
+        let x = Matrix::from_rows(&rows).unwrap();
+        let f = Forest::fit(&x, &y, &params, 3, &Silent);
+        assert!(f.f32_inputs);
+        let rounded = x.map(|v| f64::from(v as f32));
+        assert_eq!(f.predict(&x), f.predict(&rounded));
+        // A value just above a root threshold that rounds (as `f32`) to at most it goes left.
+        let (tree, root) = f
+            .trees
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i, t.nodes[0]))
+            .find(|(_, n)| {
+                let v = n.value.next_up();
+                n.feature >= 0 && f64::from(v as f32) <= n.value
+            })
+            .expect("a root threshold nearer the f32 below it");
+        let mut probe = rows[0].clone();
+        probe[root.feature as usize] = root.value.next_up();
+        let probe_rounded: Vec<f64> = probe.iter().map(|v| f64::from(*v as f32)).collect();
+        let by_tree: Vec<f64> = f
+            .trees
+            .iter()
+            .map(|t| t.predict_row(&probe_rounded))
+            .collect();
+        let mean = by_tree.iter().sum::<f64>() / by_tree.len() as f64;
+        assert_ne!(
+            by_tree[tree],
+            f.trees[tree].predict_row(&probe),
+            "the probe should change sides"
+        );
+        let got = f.predict(&Matrix::from_rows(&[probe]).unwrap())[0];
+        assert!((got - mean).abs() < 1e-12, "{got} != {mean}");
+
+        let mut huge = rows.clone();
+        huge[0][1] = 1e300;
+        let f = Forest::fit(&Matrix::from_rows(&huge).unwrap(), &y, &params, 3, &Silent);
+        assert!(!f.f32_inputs);
+        assert!(f.predict(&x).iter().all(|p| p.is_finite()));
     }
 }

@@ -132,6 +132,14 @@ fn bundle_round_trip_predicts_identically_for_every_family() {
         let a = model.predict(&data.x).unwrap();
         let b = loaded.predict(&data.x).unwrap();
         assert_eq!(a, b, "{} predictions differ after the round trip", s.family);
+        if let super::model::Fitted::Forest(forest) = &model.fitted {
+            assert_eq!(
+                loaded.fitted, model.fitted,
+                "{} differs after loading",
+                s.family
+            );
+            assert!(forest.f32_inputs);
+        }
         assert_eq!(loaded.spec, model.spec);
         assert_eq!(loaded_meta, meta(&data));
         let mlmodel = std::fs::read_to_string(dir.path().join("MLmodel")).unwrap();

@@ -266,35 +266,45 @@ fn random_threshold(lo: f64, hi: f64, rng: &mut Rng) -> f64 {
     if thr >= hi { lo } else { thr }
 }
 
-/// The training rows laid out for the ExtraTrees builder: each row's features, then its target,
-/// padded with zeros to `width` lanes (a multiple of four, at most [`MAX_PACKED_WIDTH`]). A node
-/// then reads its own rows in sequential passes that cover every feature at once and compile to
-/// vector instructions, instead of gathering one feature at a time through sample ids.
+/// The training rows laid out for the ExtraTrees builder: each row's features as `f32` lanes,
+/// then its `f64` target in the last two lanes, `width` lanes in all (a multiple of eight, at most
+/// [`MAX_PACKED_WIDTH`]). A node then reads its own rows in sequential passes that cover every
+/// feature at once and compile to vector instructions, instead of gathering one feature at a time
+/// through sample ids. The features must be `f32` values (the precision forests split on, as
+/// scikit-learn's trees), so a comparison in `f32` is the comparison in `f64`.
 #[derive(Debug, Clone)]
 pub struct PackedRows {
     width: usize,
     features: usize,
-    data: Vec<f64>,
+    data: Vec<f32>,
 }
 
-/// Widest packed row: 15 features and the target.
-pub const MAX_PACKED_WIDTH: usize = 16;
+/// Widest packed row: 30 features and the target.
+pub const MAX_PACKED_WIDTH: usize = 32;
 
 impl PackedRows {
-    /// Packs column-major `columns` and target `y`; `None` when there are too many features
-    /// (the builder then gathers by sample id) or the columns do not fit the targets.
+    /// Packs column-major `columns` and target `y`; `None` when there are too many features or
+    /// a value is not an `f32` (the builder then gathers by sample id), or the columns do not
+    /// fit the targets.
     pub fn new(columns: &[Vec<f64>], y: &[f64]) -> Option<Self> {
         let features = columns.len();
-        let width = (features + 1).div_ceil(4) * 4;
-        if width > MAX_PACKED_WIDTH || columns.iter().any(|c| c.len() != y.len()) {
+        let width = (features + 2).div_ceil(8) * 8;
+        if width > MAX_PACKED_WIDTH
+            || columns
+                .iter()
+                .any(|c| c.len() != y.len() || c.iter().any(|&v| f64::from(v as f32) != v))
+        {
             return None;
         }
-        let mut data = vec![0.0; width * y.len()];
+        let mut data = vec![0.0f32; width * y.len()];
         for (i, row) in data.chunks_exact_mut(width).enumerate() {
             for (f, col) in columns.iter().enumerate() {
-                row[f] = col[i];
+                row[f] = col[i] as f32;
             }
-            row[features] = y[i];
+            let bytes = y[i].to_ne_bytes();
+            let (low, high) = bytes.split_at(4);
+            row[width - 2] = f32::from_ne_bytes(low.try_into().expect("four bytes"));
+            row[width - 1] = f32::from_ne_bytes(high.try_into().expect("four bytes"));
         }
         Some(Self {
             width,
@@ -306,6 +316,15 @@ impl PackedRows {
     fn rows(&self) -> usize {
         self.data.len() / self.width
     }
+}
+
+/// The target of a packed row, from its last two lanes.
+#[inline(always)]
+fn target<const W: usize>(r: &[f32; W]) -> f64 {
+    const { assert!(W >= 2) };
+    // SAFETY: lanes `W - 2` and `W - 1` are inside the row and hold the target's bytes
+    // (`PackedRows::new`); the read is unaligned.
+    unsafe { r.as_ptr().add(W - 2).cast::<f64>().read_unaligned() }
 }
 
 /// Builds one tree over column-major `columns` and target `y` from the rows in `samples`
@@ -325,12 +344,15 @@ pub fn build_tree(
             p.features == columns.len() && p.rows() == y.len(),
             "packed rows must be the columns' rows"
         );
-        return match p.width {
-            4 => grow_packed::<4>(p, &samples, params, rng),
-            8 => grow_packed::<8>(p, &samples, params, rng),
-            12 => grow_packed::<12>(p, &samples, params, rng),
-            16 => grow_packed::<16>(p, &samples, params, rng),
-            w => unreachable!("packed width {w}"),
+        // Row width and the lanes the passes look at: the features, rounded up to whole
+        // vectors of four `f64` (lanes past the features are never chosen).
+        return match (p.width, p.features) {
+            (8, _) => grow_packed::<8, 8>(p, &samples, params, rng),
+            (16, ..=12) => grow_packed::<16, 12>(p, &samples, params, rng),
+            (16, _) => grow_packed::<16, 16>(p, &samples, params, rng),
+            (24, _) => grow_packed::<24, 24>(p, &samples, params, rng),
+            (32, _) => grow_packed::<32, 32>(p, &samples, params, rng),
+            (w, _) => unreachable!("packed width {w}"),
         };
     }
     grow_gathered(columns, y, samples, params, rng)
@@ -339,7 +361,7 @@ pub fn build_tree(
 /// ExtraTrees over packed rows, with the vector width the CPU offers: AVX2 when it is there at
 /// run time (the binary itself targets baseline x86-64), else the baseline instructions. Both
 /// compile the same code, and neither fuses multiply-adds, so the trees are bit-identical.
-fn grow_packed<const W: usize>(
+fn grow_packed<const W: usize, const F: usize>(
     packed: &PackedRows,
     samples: &[u32],
     params: &TreeParams,
@@ -348,20 +370,20 @@ fn grow_packed<const W: usize>(
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has just been found to support AVX2.
-        return unsafe { grow_packed_avx2::<W>(packed, samples, params, rng) };
+        return unsafe { grow_packed_avx2::<W, F>(packed, samples, params, rng) };
     }
-    grow_packed_with::<W>(packed, samples, params, rng)
+    grow_packed_with::<W, F>(packed, samples, params, rng)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn grow_packed_avx2<const W: usize>(
+fn grow_packed_avx2<const W: usize, const F: usize>(
     packed: &PackedRows,
     samples: &[u32],
     params: &TreeParams,
     rng: &mut Rng,
 ) -> Tree {
-    grow_packed_with::<W>(packed, samples, params, rng)
+    grow_packed_with::<W, F>(packed, samples, params, rng)
 }
 
 /// The ExtraTrees builder proper. The rows of a node are contiguous in one of two buffers; a
@@ -370,7 +392,7 @@ fn grow_packed_avx2<const W: usize>(
 /// node), the same random draws as [`random_split`], one pass counting all candidate thresholds
 /// at once, and the partition.
 #[inline(always)]
-fn grow_packed_with<const W: usize>(
+fn grow_packed_with<const W: usize, const F: usize>(
     packed: &PackedRows,
     samples: &[u32],
     params: &TreeParams,
@@ -378,8 +400,8 @@ fn grow_packed_with<const W: usize>(
 ) -> Tree {
     let d = packed.features;
     let (all, _) = packed.data.as_chunks::<W>();
-    let mut even: Vec<[f64; W]> = samples.iter().map(|&i| all[i as usize]).collect();
-    let mut odd: Vec<[f64; W]> = vec![[0.0; W]; even.len()];
+    let mut even: Vec<[f32; W]> = samples.iter().map(|&i| all[i as usize]).collect();
+    let mut odd: Vec<[f32; W]> = vec![[0.0; W]; even.len()];
     let mut features: Vec<usize> = (0..d).collect();
     let mut candidates: Vec<(usize, f64)> = Vec::with_capacity(d);
     let mut tree = Tree::default();
@@ -405,21 +427,22 @@ fn grow_packed_with<const W: usize>(
             && n >= 2 * params.min_samples_leaf
             && task.depth < params.max_depth
         {
-            let (lo, hi) = min_max(src);
-            if !nearly_constant(src, d, lo[d], hi[d]) {
+            let (lo, hi, y_lo, y_hi, sum) = min_max::<W, F>(src);
+            if !nearly_constant(src, y_lo, y_hi) {
                 candidates.clear();
                 let mut draw = FeatureDraw::new(params.max_features);
                 while let Some(f) = draw.next(&mut features, rng) {
-                    if draw.varies(lo[f], hi[f]) {
-                        candidates.push((f, random_threshold(lo[f], hi[f], rng)));
+                    let (lo, hi) = (f64::from(lo[f]), f64::from(hi[f]));
+                    if draw.varies(lo, hi) {
+                        candidates.push((f, random_threshold(lo, hi, rng)));
                     }
                 }
                 if !candidates.is_empty() {
-                    let mut thresholds = [f64::NEG_INFINITY; W];
+                    let mut thresholds = [f64::NEG_INFINITY; F];
                     for &(f, thr) in &candidates {
                         thresholds[f] = thr;
                     }
-                    let (n_left, sum_left, sum) = count_left_packed(src, &thresholds, d);
+                    let (n_left, sum_left) = count_left_packed(src, &thresholds);
                     // Counts stay floats (exact below 2^53): the same values as the integer
                     // arithmetic of `random_split`, without a conversion per candidate.
                     let (nf, msl) = (n as f64, params.min_samples_leaf as f64);
@@ -440,7 +463,7 @@ fn grow_packed_with<const W: usize>(
             }
         }
         let Some((f, thr, n_left)) = split else {
-            let sum: f64 = src.iter().map(|r| r[d]).sum();
+            let sum: f64 = src.iter().map(target).sum();
             tree.push(-1, sum / n as f64);
             continue;
         };
@@ -448,7 +471,7 @@ fn grow_packed_with<const W: usize>(
         // order and without a branch per row.
         let (mut lo, mut ro) = (0, n_left);
         for r in src {
-            let left = r[f] <= thr;
+            let left = f64::from(r[f]) <= thr;
             let at = if left { lo } else { ro };
             dst[at] = *r;
             lo += usize::from(left);
@@ -462,69 +485,65 @@ fn grow_packed_with<const W: usize>(
     tree
 }
 
-/// Every lane's minimum and maximum over `rows`.
+/// The minimum and maximum of the first `F` lanes over `rows`, those of the targets, and the
+/// targets' sum (in row order).
 #[inline(always)]
-fn min_max<const W: usize>(rows: &[[f64; W]]) -> ([f64; W], [f64; W]) {
-    let mut lo = [f64::INFINITY; W];
-    let mut hi = [f64::NEG_INFINITY; W];
+fn min_max<const W: usize, const F: usize>(
+    rows: &[[f32; W]],
+) -> ([f32; F], [f32; F], f64, f64, f64) {
+    let mut lo = [f32::INFINITY; F];
+    let mut hi = [f32::NEG_INFINITY; F];
+    let (mut y_lo, mut y_hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
     for r in rows {
-        for j in 0..W {
+        for j in 0..F {
             lo[j] = if r[j] < lo[j] { r[j] } else { lo[j] };
             hi[j] = if r[j] > hi[j] { r[j] } else { hi[j] };
         }
+        let y = target(r);
+        y_lo = if y < y_lo { y } else { y_lo };
+        y_hi = if y > y_hi { y } else { y_hi };
+        sum += y;
     }
-    (lo, hi)
+    (lo, hi, y_lo, y_hi, sum)
 }
 
-/// Whether the targets (lane `d`) vary so little that the node is a leaf: their squared
-/// deviations sum to at most `EPSILON` per row, as in [`grow_gathered`]. That sum is at least
-/// half the squared spread, so it is only computed when the spread is tiny.
+/// Whether the targets vary so little that the node is a leaf: their squared deviations sum to
+/// at most `EPSILON` per row, as in [`grow_gathered`]. That sum is at least half the squared
+/// spread, so it is only computed when the spread is tiny.
 #[inline(always)]
-fn nearly_constant<const W: usize>(rows: &[[f64; W]], d: usize, lo: f64, hi: f64) -> bool {
+fn nearly_constant<const W: usize>(rows: &[[f32; W]], lo: f64, hi: f64) -> bool {
     let n = rows.len() as f64;
     let spread = hi - lo;
     if 0.25 * spread * spread > f64::EPSILON * n {
         return false;
     }
-    let mean = rows.iter().map(|r| r[d]).sum::<f64>() / n;
-    let sq: f64 = rows.iter().map(|r| (r[d] - mean) * (r[d] - mean)).sum();
+    let mean = rows.iter().map(target).sum::<f64>() / n;
+    let sq: f64 = rows
+        .iter()
+        .map(|r| (target(r) - mean) * (target(r) - mean))
+        .sum();
     sq <= f64::EPSILON * n
 }
 
-/// For every lane, the rows with `value <= thresholds[lane]` and the sum of their targets
-/// (lane `d`); also the sum of all targets. One set of accumulators, so they stay in registers.
+/// For each of the first `F` lanes, the rows with `value <= thresholds[lane]` and the sum of
+/// their targets. The values are widened to `f64`, so the masks have the width of the sums; one
+/// set of accumulators, so they stay in registers.
 #[inline(always)]
-fn count_left_packed<const W: usize>(
-    rows: &[[f64; W]],
-    thresholds: &[f64; W],
-    d: usize,
-) -> ([f64; W], [f64; W], f64) {
-    let mut count = [0.0f64; W];
-    let mut sum_left = [0.0f64; W];
-    let mut sum = 0.0f64;
+fn count_left_packed<const W: usize, const F: usize>(
+    rows: &[[f32; W]],
+    thresholds: &[f64; F],
+) -> ([f64; F], [f64; F]) {
+    let mut count = [0.0f64; F];
+    let mut sum_left = [0.0f64; F];
     for r in rows {
-        tally(r, thresholds, d, &mut count, &mut sum_left, &mut sum);
+        let y = target(r);
+        for j in 0..F {
+            let left = f64::from(r[j]) <= thresholds[j];
+            count[j] += if left { 1.0 } else { 0.0 };
+            sum_left[j] += if left { y } else { 0.0 };
+        }
     }
-    (count, sum_left, sum)
-}
-
-/// Adds one row to the lanes of [`count_left_packed`].
-#[inline(always)]
-fn tally<const W: usize>(
-    r: &[f64; W],
-    thresholds: &[f64; W],
-    d: usize,
-    count: &mut [f64; W],
-    sum_left: &mut [f64; W],
-    sum: &mut f64,
-) {
-    let y = r[d];
-    for j in 0..W {
-        let left = r[j] <= thresholds[j];
-        count[j] += if left { 1.0 } else { 0.0 };
-        sum_left[j] += if left { y } else { 0.0 };
-    }
-    *sum += y;
+    (count, sum_left)
 }
 
 /// The builder that gathers each feature through sample ids: random forests (which sort), and
@@ -827,12 +846,12 @@ mod tests {
     #[test]
     fn packed_and_gathered_builders_grow_the_same_trees() {
         let mut values = Rng::new(7);
-        for d in [1usize, 3, 4, 7, 8, 11, 15] {
+        for d in [1usize, 3, 4, 6, 7, 8, 11, 12, 13, 15, 22, 30] {
             let n = 300;
             let mut columns: Vec<Vec<f64>> = (0..d)
                 .map(|f| {
                     (0..n)
-                        .map(|_| (values.below(20 + 7 * f) as f64) * 0.37 - 2.0)
+                        .map(|_| f64::from(((values.below(20 + 7 * f) as f64) * 0.37 - 2.0) as f32))
                         .collect()
                 })
                 .collect();
@@ -842,7 +861,7 @@ mod tests {
             let y: Vec<f64> = (0..n)
                 .map(|i| (columns[0][i] * 2.0).round() + values.below(3) as f64)
                 .collect();
-            let packed = PackedRows::new(&columns, &y).expect("at most 15 features pack");
+            let packed = PackedRows::new(&columns, &y).expect("at most 30 f32 features pack");
             for (max_features, min_samples_leaf, max_depth, bootstrap) in [
                 (d, 1, usize::MAX, false),
                 (d.div_ceil(2), 1, usize::MAX, true),
@@ -882,8 +901,10 @@ mod tests {
                 assert_eq!(a, b, "d={d} {params:?}");
             }
         }
-        let wide: Vec<Vec<f64>> = vec![vec![0.0; 3]; 16];
+        let wide: Vec<Vec<f64>> = vec![vec![0.0; 3]; 31];
         assert!(PackedRows::new(&wide, &[1.0, 2.0, 3.0]).is_none());
+        let precise = vec![vec![0.1, 0.2, 0.3]];
+        assert!(PackedRows::new(&precise, &[1.0, 2.0, 3.0]).is_none());
     }
 
     #[test]
