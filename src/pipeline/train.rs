@@ -362,44 +362,29 @@ fn record(
     }
     tracker.log_batch(run_id, &[], &params, &tags)?;
 
-    let report = ml::cross_validate(spec, dataset, cv, progress).map_err(ml::Error::from)?;
-    progress.note(&format!(
-        "cross-validated: rmse {:.4} ± {:.4}, mae {:.4}",
-        report.mean.rmse, report.std.rmse, report.mean.mae
-    ));
-    let model = spec
-        .fit_dataset(dataset, cv.seed, progress)
-        .map_err(ml::Error::from)?;
-
     // The bundle replaces the previous one only if that one is saved in the cache.
     let out_rel = settings.model.output.clone();
     let out_abs = repo.root.join(&out_rel);
     guard_model_dir(repo, &out_abs, progress)?;
-    let staging = crate::data::fsutil::temp_path(&out_abs);
-    let meta = ml::BundleMeta {
-        schema: dataset.schema.clone(),
-        data_md5: dataset.schema.data_md5(),
-        input_example: (0..dataset.len().min(3))
-            .map(|i| dataset.x.row(i).to_vec())
-            .collect(),
-        run_id: Some(run_id.to_string()),
-        utc_time_created: String::new(),
-    };
-    let saved = ml::bundle::save(&staging, &model, &meta).map_err(ml::Error::from);
-    if let Err(e) = saved {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e.into());
-    }
-    if out_abs.exists() {
-        std::fs::remove_dir_all(&out_abs).map_err(crate::data::Error::io("replace", &out_abs))?;
-    }
-    std::fs::rename(&staging, &out_abs).map_err(crate::data::Error::io("write", &out_abs))?;
-
-    let added = crate::data::add::add(repo, std::slice::from_ref(&out_abs), &repo.root, progress)?;
-    let added = added
-        .into_iter()
-        .next()
-        .ok_or_else(|| crate::data::Error::Missing(out_abs.clone()))?;
+    let model = spec
+        .fit_dataset(dataset, cv.seed, progress)
+        .map_err(ml::Error::from)?;
+    // The final model does not depend on the cross-validation, so it is saved and versioned
+    // (disk and hashing, mostly one core) while the folds train on every core.
+    let (report, added) = std::thread::scope(|s| {
+        let stored = s.spawn(|| store_model(repo, &out_abs, &model, dataset, run_id));
+        let report = ml::cross_validate(spec, dataset, cv, progress);
+        let added = stored
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (report, added)
+    });
+    let report = report.map_err(ml::Error::from)?;
+    let added = added?;
+    progress.note(&format!(
+        "cross-validated: rmse {:.4} ± {:.4}, mae {:.4}",
+        report.mean.rmse, report.std.rmse, report.mean.mae
+    ));
     transfer::push(
         repo,
         &TransferOptions {
@@ -465,6 +450,47 @@ pub fn named(m: &ml::Metrics) -> Vec<(&'static str, f64)> {
         .copied()
         .zip(m.values())
         .collect()
+}
+
+/// Writes the bundle of `model` to `out_abs` (through a staging folder, so a failure leaves the
+/// previous bundle) and versions it with `add`, without drawing progress: it runs beside the
+/// cross-validation, which owns the progress bar.
+fn store_model(
+    repo: &Repo,
+    out_abs: &Path,
+    model: &ml::Model,
+    dataset: &Dataset,
+    run_id: &str,
+) -> Result<crate::data::add::Added> {
+    let staging = crate::data::fsutil::temp_path(out_abs);
+    let meta = ml::BundleMeta {
+        schema: dataset.schema.clone(),
+        data_md5: dataset.schema.data_md5(),
+        input_example: (0..dataset.len().min(3))
+            .map(|i| dataset.x.row(i).to_vec())
+            .collect(),
+        run_id: Some(run_id.to_string()),
+        utc_time_created: String::new(),
+    };
+    let saved = ml::bundle::save(&staging, model, &meta).map_err(ml::Error::from);
+    if let Err(e) = saved {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e.into());
+    }
+    if out_abs.exists() {
+        std::fs::remove_dir_all(out_abs).map_err(crate::data::Error::io("replace", out_abs))?;
+    }
+    std::fs::rename(&staging, out_abs).map_err(crate::data::Error::io("write", out_abs))?;
+    let added = crate::data::add::add(
+        repo,
+        &[out_abs.to_path_buf()],
+        &repo.root,
+        &crate::progress::Silent,
+    )?;
+    added
+        .into_iter()
+        .next()
+        .ok_or_else(|| crate::data::Error::Missing(out_abs.to_path_buf()).into())
 }
 
 /// Refuses to replace a model folder whose content is not saved in the cache.
