@@ -53,11 +53,14 @@ pub struct FoldReport {
     pub n_train: usize,
     pub n_test: usize,
     pub metrics: Metrics,
-    /// Wall-clock seconds to fit.
+    /// Wall-clock seconds to fit (for forests, predicting the fold's rows with each tree as it
+    /// is built included).
     pub fit_seconds: f64,
-    /// CPU seconds of the whole process (all threads) while fitting; `None` where unavailable.
+    /// CPU seconds of the whole process (all threads) while fitting (as `fit_seconds`); `None`
+    /// where unavailable.
     pub fit_cpu_seconds: Option<f64>,
-    pub predict_seconds: f64,
+    /// Wall-clock seconds to predict the fold after the fit; `None` for forests.
+    pub predict_seconds: Option<f64>,
     /// Training history of this fold's model (per tree/epoch/iteration).
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub history: History,
@@ -142,15 +145,32 @@ pub fn cross_validate(
         );
         let cpu0 = process_cpu_seconds();
         let t0 = Instant::now();
-        let model = spec.fit(&x_train, &y_train, &data.feature_names, seed, progress)?;
-        let fit_seconds = t0.elapsed().as_secs_f64();
-        let fit_cpu_seconds = match (cpu0, process_cpu_seconds()) {
+        // A forest predicts the fold with each tree as it is built (see `Forest::fit_predict`),
+        // inside `fit_seconds`; other models predict after the fit.
+        let (model, pred, fit_seconds, cpu1, predict_seconds) = if spec.predicts_while_fitting() {
+            let (model, pred) = spec.fit_predict(
+                &x_train,
+                &y_train,
+                &data.feature_names,
+                seed,
+                progress,
+                &x_test,
+            )?;
+            let fit_seconds = t0.elapsed().as_secs_f64();
+            (model, pred, fit_seconds, process_cpu_seconds(), None)
+        } else {
+            let model = spec.fit(&x_train, &y_train, &data.feature_names, seed, progress)?;
+            let fit_seconds = t0.elapsed().as_secs_f64();
+            let cpu1 = process_cpu_seconds();
+            let t1 = Instant::now();
+            let pred = model.predict(&x_test)?;
+            let predict_seconds = t1.elapsed().as_secs_f64();
+            (model, pred, fit_seconds, cpu1, Some(predict_seconds))
+        };
+        let fit_cpu_seconds = match (cpu0, cpu1) {
             (Some(a), Some(b)) => Some(b - a),
             _ => None,
         };
-        let t1 = Instant::now();
-        let pred = model.predict(&x_test)?;
-        let predict_seconds = t1.elapsed().as_secs_f64();
         let metrics = Metrics::compute(&y_test, &pred);
         progress.note(&format!(
             "fold {}/{} rmse {:.4} ({:.1} s)",

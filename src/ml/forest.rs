@@ -39,6 +39,38 @@ impl Forest {
         seed: u64,
         progress: &dyn Progress,
     ) -> Forest {
+        Self::fit_with(x, y, params, seed, progress, None).0
+    }
+
+    /// Fits, and predicts `test` with each tree while it is still in cache (500 trees are
+    /// tens of megabytes, so predicting afterwards streams them all from memory again). The
+    /// predictions are exactly those of [`Forest::predict`]. Large test sets are predicted
+    /// afterwards, so the trees' predictions need at most 32 MB.
+    pub fn fit_predict(
+        x: &Matrix,
+        y: &[f64],
+        params: &ForestParams,
+        seed: u64,
+        progress: &dyn Progress,
+        test: &Matrix,
+    ) -> (Forest, Vec<f64>) {
+        if test.rows().saturating_mul(params.n_estimators) > 1 << 22 {
+            let forest = Self::fit(x, y, params, seed, progress);
+            let predictions = forest.predict(test);
+            return (forest, predictions);
+        }
+        let (forest, predictions) = Self::fit_with(x, y, params, seed, progress, Some(test));
+        (forest, predictions.unwrap_or_default())
+    }
+
+    fn fit_with(
+        x: &Matrix,
+        y: &[f64],
+        params: &ForestParams,
+        seed: u64,
+        progress: &dyn Progress,
+        test: Option<&Matrix>,
+    ) -> (Forest, Option<Vec<f64>>) {
         let mut columns = x.columns();
         let f32_inputs = columns.iter().flatten().all(|v| (*v as f32).is_finite());
         if f32_inputs {
@@ -46,6 +78,13 @@ impl Forest {
                 *v = f64::from(*v as f32);
             }
         }
+        let test = test.map(|t| {
+            if f32_inputs {
+                t.map(|v| f64::from(v as f32))
+            } else {
+                t.clone()
+            }
+        });
         let n = x.rows();
         let packed = params
             .tree
@@ -53,7 +92,7 @@ impl Forest {
             .then(|| PackedRows::new(&columns, y))
             .flatten();
         progress.begin("trees", Some(params.n_estimators as u64));
-        let trees = (0..params.n_estimators)
+        let (trees, by_tree): (Vec<Tree>, Vec<Vec<f64>>) = (0..params.n_estimators)
             .into_par_iter()
             .map(|t| {
                 let mut rng = Rng::new(derive_seed(seed, t as u64));
@@ -71,16 +110,36 @@ impl Forest {
                     &params.tree,
                     &mut rng,
                 );
+                let mut predicted = Vec::new();
+                if let Some(test) = &test {
+                    predicted = vec![0.0; test.rows()];
+                    tree.predict_add(test, 0, &mut predicted);
+                }
                 progress.advance(1);
-                tree
+                (tree, predicted)
             })
-            .collect();
+            .unzip();
         progress.end();
-        Forest {
+        // Each row adds its trees in order, from zero, as `predict` does.
+        let predictions = test.map(|test| {
+            let mut out = vec![0.0; test.rows()];
+            for p in &by_tree {
+                for (acc, v) in out.iter_mut().zip(p) {
+                    *acc += v;
+                }
+            }
+            let k = by_tree.len() as f64;
+            for acc in &mut out {
+                *acc /= k;
+            }
+            out
+        });
+        let forest = Forest {
             n_features: x.cols(),
             trees,
             f32_inputs,
-        }
+        };
+        (forest, predictions)
     }
 
     pub fn predict(&self, x: &Matrix) -> Vec<f64> {
@@ -208,5 +267,43 @@ mod tests {
         let f = Forest::fit(&Matrix::from_rows(&huge).unwrap(), &y, &params, 3, &Silent);
         assert!(!f.f32_inputs);
         assert!(f.predict(&x).iter().all(|p| p.is_finite()));
+    }
+
+    /// Predicting with each tree as it is built gives `predict`'s predictions, bit for bit,
+    /// also for test sets too large to keep every tree's predictions (predicted afterwards).
+    #[test]
+    fn fit_predict_predicts_as_predict() {
+        let rows: Vec<Vec<f64>> = (0..400)
+            .map(|i| {
+                vec![
+                    (i % 23) as f64 * 0.3,
+                    ((i * 7) % 13) as f64 / 3.0,
+                    (i as f64).cos(),
+                ]
+            })
+            .collect();
+        let y: Vec<f64> = rows.iter().map(|r| r[0] * 0.7 + r[1] - r[2]).collect();
+        let x = Matrix::from_rows(&rows).unwrap();
+        for (n_estimators, test_rows) in [(30, 1000), (20, (1 << 22) / 20 + 1)] {
+            let params = ForestParams {
+                n_estimators,
+                tree: TreeParams {
+                    random_splits: true,
+                    max_features: 2,
+                    min_samples_leaf: 1,
+                    min_samples_split: 2,
+                    max_depth: usize::MAX,
+                },
+                bootstrap: true,
+                max_samples: 1.0,
+            };
+            let test_data: Vec<f64> = (0..test_rows * 3)
+                .map(|i| ((i * 37) % 101) as f64 / 9.0 - 2.0)
+                .collect();
+            let test = Matrix::new(test_rows, 3, test_data).unwrap();
+            let (forest, predictions) = Forest::fit_predict(&x, &y, &params, 5, &Silent, &test);
+            assert_eq!(forest, Forest::fit(&x, &y, &params, 5, &Silent));
+            assert_eq!(predictions, forest.predict(&test));
+        }
     }
 }

@@ -463,10 +463,62 @@ impl ModelSpec {
         seed: u64,
         progress: &dyn Progress,
     ) -> Result<Model, ModelError> {
+        Ok(self.fit_with(x, y, feature_names, seed, progress, None)?.0)
+    }
+
+    /// Whether [`ModelSpec::fit_predict`] predicts while it fits (forests).
+    pub fn predicts_while_fitting(&self) -> bool {
+        matches!(self.typed, Typed::Forest { .. })
+    }
+
+    /// Fits on `x` and `y` and predicts `test`: the same model and predictions as `fit` then
+    /// `predict`, but a forest predicts with each tree as soon as it is built (see
+    /// [`Forest::fit_predict`]).
+    pub fn fit_predict(
+        &self,
+        x: &Matrix,
+        y: &[f64],
+        feature_names: &[String],
+        seed: u64,
+        progress: &dyn Progress,
+        test: &Matrix,
+    ) -> Result<(Model, Vec<f64>), ModelError> {
+        if test.cols() != x.cols() {
+            return Err(ModelError::WrongColumnCount {
+                expected: x.cols(),
+                found: test.cols(),
+            });
+        }
+        let (model, early) = self.fit_with(x, y, feature_names, seed, progress, Some(test))?;
+        let predictions = match early {
+            Some(mut p) => {
+                if let Some((lo, hi)) = model.clip {
+                    for v in &mut p {
+                        *v = v.clamp(lo, hi);
+                    }
+                }
+                p
+            }
+            None => model.predict(test)?,
+        };
+        Ok((model, predictions))
+    }
+
+    /// Fits, and for a forest also predicts `test` before clipping.
+    fn fit_with(
+        &self,
+        x: &Matrix,
+        y: &[f64],
+        feature_names: &[String],
+        seed: u64,
+        progress: &dyn Progress,
+        test: Option<&Matrix>,
+    ) -> Result<(Model, Option<Vec<f64>>), ModelError> {
         if x.rows() == 0 || x.rows() != y.len() {
             return Err(ModelError::EmptyTrainingSet);
         }
         let mut history = BTreeMap::new();
+        let mut early = None;
         let fitted = match &self.typed {
             Typed::Forest {
                 max_features,
@@ -474,7 +526,15 @@ impl ModelSpec {
             } => {
                 let mut p = *params;
                 p.tree.max_features = max_features.resolve(x.cols());
-                Fitted::Forest(Forest::fit(x, y, &p, seed, progress))
+                match test {
+                    Some(test) => {
+                        let (forest, predictions) =
+                            Forest::fit_predict(x, y, &p, seed, progress, test);
+                        early = Some(predictions);
+                        Fitted::Forest(forest)
+                    }
+                    None => Fitted::Forest(Forest::fit(x, y, &p, seed, progress)),
+                }
             }
             Typed::Gbm(p) => {
                 let (m, h) = Gbm::fit(x, y, p, seed, progress);
@@ -515,13 +575,14 @@ impl ModelSpec {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
                 (a.min(*v), b.max(*v))
             });
-        Ok(Model {
+        let model = Model {
             spec: self.clone(),
             feature_names: feature_names.to_vec(),
             clip: self.clip.then_some((lo, hi)),
             fitted,
             history,
-        })
+        };
+        Ok((model, early))
     }
 }
 

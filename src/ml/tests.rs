@@ -132,7 +132,7 @@ fn bundle_round_trip_predicts_identically_for_every_family() {
         let a = model.predict(&data.x).unwrap();
         let b = loaded.predict(&data.x).unwrap();
         assert_eq!(a, b, "{} predictions differ after the round trip", s.family);
-        if let super::model::Fitted::Forest(forest) = &model.fitted {
+        if let Fitted::Forest(forest) = &model.fitted {
             assert_eq!(
                 loaded.fitted, model.fitted,
                 "{} differs after loading",
@@ -156,6 +156,26 @@ fn bundle_round_trip_predicts_identically_for_every_family() {
                 .unwrap();
         assert_eq!(example["columns"][0], "x0");
         assert_eq!(example["data"].as_array().unwrap().len(), 3);
+    }
+}
+
+/// `fit_predict` gives the model of `fit` and the predictions of `predict`, for every family
+/// (forests predict while their trees are built).
+#[test]
+fn fit_predict_is_fit_then_predict() {
+    let data = synthetic();
+    let test = data
+        .x
+        .select_rows(&(0..data.len()).step_by(3).collect::<Vec<_>>());
+    for s in small_specs() {
+        let fitted = s
+            .fit(&data.x, &data.y, &data.feature_names, 11, &Silent)
+            .unwrap();
+        let (model, predictions) = s
+            .fit_predict(&data.x, &data.y, &data.feature_names, 11, &Silent, &test)
+            .unwrap();
+        assert_eq!(model, fitted, "{}", s.family);
+        assert_eq!(predictions, fitted.predict(&test).unwrap(), "{}", s.family);
     }
 }
 
