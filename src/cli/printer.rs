@@ -34,6 +34,13 @@ impl Printer {
         let _ = writeln!(out, "{}", text.as_ref());
     }
 
+    /// A line of a report on stdout that `--quiet` hides, as DVC's `A       path` lines.
+    pub fn report(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            self.data(text);
+        }
+    }
+
     /// A value as pretty JSON on stdout (the `--json` contract: fields are added, never renamed).
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(value)?;

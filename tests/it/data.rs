@@ -203,6 +203,14 @@ fn dvc_push_then_vintner_pull_and_checkout_behave_like_dvc() {
     assert!(text.contains("M       mixed/"), "{text}");
     assert!(text.contains("A       empty.txt"), "{text}");
     assert_eq!(snapshot(&clone, true), snapshot(&repo, true));
+    // `--quiet` hides those lines, as DVC's `-q` does.
+    std::fs::remove_file(clone.join("empty.txt")).unwrap();
+    sb.vintner(&clone)
+        .args(["-q", "checkout"])
+        .assert()
+        .success()
+        .stdout("");
+    assert!(clone.join("empty.txt").exists());
     peers::dvc(&sb, &clone)
         .arg("status")
         .assert()

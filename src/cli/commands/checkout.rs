@@ -20,7 +20,7 @@ pub struct Args {
     json: JsonFlag,
 }
 
-/// Prints DVC's `A       path` / `M       dir/` lines.
+/// Prints DVC's `A       path` / `M       dir/` lines (none with `--quiet`, as DVC).
 pub(crate) fn print_changes(ctx: &Context, changed: &[Changed]) {
     for c in changed {
         let letter = match c.change {
@@ -29,7 +29,7 @@ pub(crate) fn print_changes(ctx: &Context, changed: &[Changed]) {
         };
         let slash = if c.is_dir { "/" } else { "" };
         ctx.printer
-            .data(format!("{letter}       {}{slash}", c.path));
+            .report(format!("{letter}       {}{slash}", c.path));
     }
 }
 
