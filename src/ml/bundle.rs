@@ -17,8 +17,9 @@ use super::mlp::{Layer, Mlp, Scale};
 use super::model::{Fitted, Model, ModelError, ModelSpec};
 use super::tree::{Node, Tree};
 
-/// The bundle format this version writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The bundle format this version writes and the newest it reads. Version 2: forests record
+/// `f32_inputs` (version 1 forests split on `f64` inputs).
+pub const FORMAT_VERSION: u32 = 2;
 /// Files inside a bundle.
 pub const MLMODEL_FILE: &str = "MLmodel";
 pub const MODEL_FILE: &str = "model.json";

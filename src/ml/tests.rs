@@ -144,7 +144,7 @@ fn bundle_round_trip_predicts_identically_for_every_family() {
         assert_eq!(loaded_meta, meta(&data));
         let mlmodel = std::fs::read_to_string(dir.path().join("MLmodel")).unwrap();
         assert!(
-            mlmodel.contains("vintner:") && mlmodel.contains("format_version: 1"),
+            mlmodel.contains("vintner:") && mlmodel.contains("format_version: 2"),
             "{mlmodel}"
         );
         assert!(
@@ -206,6 +206,32 @@ fn mlp_weights_use_pytorch_names_and_shapes() {
     assert_eq!(st.tensor("l3.weight").unwrap().shape(), [1, 64]);
 }
 
+/// A forest saved in format 1 (before `f32_inputs`) loads as splitting on `f64` inputs.
+#[test]
+fn format_1_forests_split_on_f64_inputs() {
+    let data = synthetic();
+    let model = spec("extra-trees", &[("n_estimators", "5")])
+        .fit_dataset(&data, 0, &Silent)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    bundle::save(dir.path(), &model, &meta(&data)).unwrap();
+    for file in [bundle::MLMODEL_FILE, bundle::MODEL_FILE] {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let old = text
+            .replace("format_version: 2", "format_version: 1")
+            .replace("\"format_version\": 2", "\"format_version\": 1")
+            .replace(",\n    \"f32_inputs\": true", "");
+        assert_ne!(old, text, "{file} should change");
+        std::fs::write(&path, old).unwrap();
+    }
+    let (loaded, _) = bundle::load(dir.path()).unwrap();
+    let Fitted::Forest(forest) = &loaded.fitted else {
+        panic!("a forest")
+    };
+    assert!(!forest.f32_inputs);
+}
+
 #[test]
 fn newer_or_foreign_bundles_are_refused_clearly() {
     let data = synthetic();
@@ -218,7 +244,7 @@ fn newer_or_foreign_bundles_are_refused_clearly() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
-        text.replace("format_version: 1", "format_version: 9"),
+        text.replace("format_version: 2", "format_version: 9"),
     )
     .unwrap();
     let err = bundle::load(dir.path()).unwrap_err();
@@ -227,7 +253,7 @@ fn newer_or_foreign_bundles_are_refused_clearly() {
             err,
             BundleError::Newer {
                 found: 9,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),
