@@ -250,14 +250,46 @@ fn umask() -> u32 {
     })
 }
 
-/// Gives an `O_TMPFILE` inode the name `dest` (through `/proc/self/fd`, which needs no
-/// privilege, unlike `AT_EMPTY_PATH`).
+/// Set once `linkat(AT_EMPTY_PATH)` was refused where `/proc/self/fd` worked (kernels before
+/// 6.10 allow it only with `CAP_DAC_READ_SEARCH`), so later files go straight to `/proc`.
+static EMPTY_PATH_REFUSED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Gives an `O_TMPFILE` inode the name `dest`: by its descriptor (`AT_EMPTY_PATH`) where the
+/// kernel allows it, else through `/proc/self/fd`, which needs no privilege.
 fn link_unnamed(file: &std::fs::File, dest: &Path) -> Result<()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if EMPTY_PATH_REFUSED.load(Relaxed) {
+        return link_unnamed_via(file, dest, false);
+    }
+    match link_unnamed_via(file, dest, true) {
+        Err(Error::Io { source, .. })
+            if matches!(
+                source.raw_os_error(),
+                Some(code) if code == rustix::io::Errno::NOENT.raw_os_error()
+                    || code == rustix::io::Errno::PERM.raw_os_error()
+            ) =>
+        {
+            // Refused, or `dest`'s folder is missing: the path through `/proc` tells which.
+            link_unnamed_via(file, dest, false)?;
+            EMPTY_PATH_REFUSED.store(true, Relaxed);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// [`link_unnamed`] one way: by the descriptor, or by its `/proc/self/fd` path.
+fn link_unnamed_via(file: &std::fs::File, dest: &Path, by_descriptor: bool) -> Result<()> {
     use rustix::fs::{AtFlags, CWD, linkat};
     use std::os::fd::AsRawFd;
-    let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
-    linkat(CWD, proc.as_str(), CWD, dest, AtFlags::SYMLINK_FOLLOW)
-        .map_err(|e| Error::io("create", dest)(e.into()))
+    let linked = if by_descriptor {
+        linkat(file, "", CWD, dest, AtFlags::EMPTY_PATH)
+    } else {
+        let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+        linkat(CWD, proc.as_str(), CWD, dest, AtFlags::SYMLINK_FOLLOW)
+    };
+    linked.map_err(|e| Error::io("create", dest)(e.into()))
 }
 
 /// Removes `.` and resolves `..` lexically (no filesystem access, symlinks are not followed).
@@ -287,6 +319,33 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both ways of naming an unnamed file give it its bytes, and neither replaces a name.
+    #[test]
+    fn unnamed_files_are_linked_by_descriptor_or_proc_path() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for by_descriptor in [true, false] {
+            let mut file = match std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(rustix::fs::OFlags::TMPFILE.bits() as i32)
+                .open(dir.path())
+            {
+                Ok(f) => f,
+                Err(_) => return, // no O_TMPFILE here: NewFile uses named temp files
+            };
+            file.write_all(b"bytes").unwrap();
+            let dest = dir.path().join(format!("f{by_descriptor}"));
+            link_unnamed_via(&file, &dest, by_descriptor).unwrap();
+            assert_eq!(std::fs::read(&dest).unwrap(), b"bytes");
+            let again = link_unnamed_via(&file, &dest, by_descriptor).unwrap_err();
+            assert!(
+                matches!(&again, Error::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::AlreadyExists),
+                "{again}"
+            );
+        }
+    }
 
     #[test]
     fn normalize_resolves_dots() {
