@@ -56,11 +56,12 @@ pub struct FoldReport {
     /// Wall-clock seconds to fit (for forests, predicting the fold's rows with each tree as it
     /// is built included).
     pub fit_seconds: f64,
-    /// CPU seconds of the whole process (all threads) while fitting (as `fit_seconds`); `None`
-    /// where unavailable.
+    /// CPU seconds of the whole process (all threads) while fitting (as `fit_seconds`; in
+    /// `train`, also the final model being saved beside the folds); `None` where unavailable.
     pub fit_cpu_seconds: Option<f64>,
-    /// Wall-clock seconds to predict the fold after the fit; `None` for forests.
-    pub predict_seconds: Option<f64>,
+    /// Wall-clock seconds to predict the fold after the fit; 0 for forests, which predict it
+    /// while they fit.
+    pub predict_seconds: f64,
     /// Training history of this fold's model (per tree/epoch/iteration).
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub history: History,
@@ -123,6 +124,15 @@ pub fn fold_assignments(
     )
 }
 
+/// Checks that `options` can split `data` into folds (what [`cross_validate`] does first), so
+/// a caller can refuse before any long work.
+pub fn check_folds(data: &Dataset, options: &CvOptions) -> Result<(), EvalError> {
+    let assignments = fold_assignments(data, options)?;
+    let holdout = matches!(options.scheme, CvScheme::Holdout { .. });
+    folds_from_assignments(&assignments, holdout)?;
+    Ok(())
+}
+
 /// Cross-validates `spec` on `data`.
 pub fn cross_validate(
     spec: &ModelSpec,
@@ -157,7 +167,7 @@ pub fn cross_validate(
                 &x_test,
             )?;
             let fit_seconds = t0.elapsed().as_secs_f64();
-            (model, pred, fit_seconds, process_cpu_seconds(), None)
+            (model, pred, fit_seconds, process_cpu_seconds(), 0.0)
         } else {
             let model = spec.fit(&x_train, &y_train, &data.feature_names, seed, progress)?;
             let fit_seconds = t0.elapsed().as_secs_f64();
@@ -165,7 +175,7 @@ pub fn cross_validate(
             let t1 = Instant::now();
             let pred = model.predict(&x_test)?;
             let predict_seconds = t1.elapsed().as_secs_f64();
-            (model, pred, fit_seconds, cpu1, Some(predict_seconds))
+            (model, pred, fit_seconds, cpu1, predict_seconds)
         };
         let fit_cpu_seconds = match (cpu0, cpu1) {
             (Some(a), Some(b)) => Some(b - a),

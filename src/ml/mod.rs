@@ -25,7 +25,8 @@ pub mod tree;
 pub use bundle::{BundleError, BundleMeta};
 pub use dataset::{Dataset, DatasetError, DatasetOptions, Imputation, Matrix, Schema};
 pub use eval::{
-    CvOptions, CvReport, EvalError, FoldReport, Table, cross_validate, fold_assignments,
+    CvOptions, CvReport, EvalError, FoldReport, Table, check_folds, cross_validate,
+    fold_assignments,
 };
 pub use metrics::Metrics;
 pub use model::{Family, History, Model, ModelError, ModelSpec};

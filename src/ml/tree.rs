@@ -271,7 +271,7 @@ fn random_threshold(lo: f64, hi: f64, rng: &mut Rng) -> f64 {
 /// [`MAX_PACKED_WIDTH`]). A node then reads its own rows in sequential passes that cover every
 /// feature at once and compile to vector instructions, instead of gathering one feature at a time
 /// through sample ids. The features must be `f32` values (the precision forests split on, as
-/// scikit-learn's trees), so a comparison in `f32` is the comparison in `f64`.
+/// scikit-learn's trees), so widening a lane to `f64` gives the column's value exactly.
 #[derive(Debug, Clone)]
 pub struct PackedRows {
     width: usize,

@@ -10,10 +10,14 @@ use serde::Serialize;
 
 use super::lineage::{self, DataRef, ModelRef};
 use super::{Error, Result};
+use crate::data::add::LOCK_WAIT;
 use crate::data::index;
+use crate::data::lock::RepoLock;
 use crate::data::repo::Repo;
+use crate::data::state::FileStat;
 use crate::data::status::{self, OutState};
 use crate::data::transfer::{self, TransferOptions};
+use crate::data::workspace;
 use crate::ml::{self, CvOptions, CvReport, Dataset, DatasetOptions, ModelSpec};
 use crate::progress::Progress;
 use crate::settings::Settings;
@@ -362,25 +366,40 @@ fn record(
     }
     tracker.log_batch(run_id, &[], &params, &tags)?;
 
-    // The bundle replaces the previous one only if that one is saved in the cache.
+    // Cheap refusals first: folds that cannot be made, a model folder that is not saved.
+    ml::check_folds(dataset, cv).map_err(ml::Error::from)?;
     let out_rel = settings.model.output.clone();
     let out_abs = repo.root.join(&out_rel);
     guard_model_dir(repo, &out_abs, progress)?;
     let model = spec
         .fit_dataset(dataset, cv.seed, progress)
         .map_err(ml::Error::from)?;
-    // The final model does not depend on the cross-validation, so it is saved and versioned
-    // (disk and hashing, mostly one core) while the folds train on every core.
-    let (report, added) = std::thread::scope(|s| {
-        let stored = s.spawn(|| store_model(repo, &out_abs, &model, dataset, run_id));
+    // The final model does not depend on the cross-validation, so its bundle is written to a
+    // staging folder and hashed into the cache (disk and md5, mostly one core) while the folds
+    // train on every core. The workspace changes only once the cross-validation succeeded.
+    let staging = crate::data::fsutil::temp_path(&out_abs);
+    let (report, staged) = std::thread::scope(|s| {
+        let staged = s.spawn(|| stage_model(repo, &staging, &model, dataset, run_id));
         let report = ml::cross_validate(spec, dataset, cv, progress);
-        let added = stored
+        let staged = staged
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (report, added)
+        (report, staged)
     });
-    let report = report.map_err(ml::Error::from)?;
-    let added = added?;
+    let placed = match (report, staged) {
+        (Ok(report), Ok(hashed)) => {
+            place_model(repo, &staging, &out_abs, &hashed).map(|a| (report, a))
+        }
+        (Err(e), _) => Err(ml::Error::from(e).into()),
+        (_, Err(e)) => Err(e),
+    };
+    let (report, added) = match placed {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
     progress.note(&format!(
         "cross-validated: rmse {:.4} ± {:.4}, mae {:.4}",
         report.mean.rmse, report.std.rmse, report.mean.mae
@@ -452,17 +471,16 @@ pub fn named(m: &ml::Metrics) -> Vec<(&'static str, f64)> {
         .collect()
 }
 
-/// Writes the bundle of `model` to `out_abs` (through a staging folder, so a failure leaves the
-/// previous bundle) and versions it with `add`, without drawing progress: it runs beside the
+/// Writes the bundle of `model` to `staging` and hashes it into the cache (objects nothing
+/// refers to yet, as `gc` sees them), without drawing progress: it runs beside the
 /// cross-validation, which owns the progress bar.
-fn store_model(
+fn stage_model(
     repo: &Repo,
-    out_abs: &Path,
+    staging: &Path,
     model: &ml::Model,
     dataset: &Dataset,
     run_id: &str,
-) -> Result<crate::data::add::Added> {
-    let staging = crate::data::fsutil::temp_path(out_abs);
+) -> Result<workspace::Hashed> {
     let meta = ml::BundleMeta {
         schema: dataset.schema.clone(),
         data_md5: dataset.schema.data_md5(),
@@ -472,15 +490,38 @@ fn store_model(
         run_id: Some(run_id.to_string()),
         utc_time_created: String::new(),
     };
-    let saved = ml::bundle::save(&staging, model, &meta).map_err(ml::Error::from);
-    if let Err(e) = saved {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e.into());
-    }
+    ml::bundle::save(staging, model, &meta).map_err(ml::Error::from)?;
+    let _lock = RepoLock::acquire(&repo.dvc_dir, LOCK_WAIT)?;
+    let config = repo.config()?;
+    let cache = repo.cache(&config);
+    // A state of its own, never saved: it would only remember the staging names.
+    let state = repo.state();
+    let hashed = workspace::hash_output(staging, &state, Some(&cache), &crate::progress::Silent)?
+        .ok_or_else(|| crate::data::Error::Missing(staging.to_path_buf()))?;
+    Ok(hashed)
+}
+
+/// Moves the staged bundle to `out_abs` (replacing the previous one, which `guard_model_dir`
+/// found saved) and versions it. The files keep their inodes and times through the rename, so
+/// their md5s from staging are handed to `add` through the state instead of hashing them again.
+fn place_model(
+    repo: &Repo,
+    staging: &Path,
+    out_abs: &Path,
+    hashed: &workspace::Hashed,
+) -> Result<crate::data::add::Added> {
     if out_abs.exists() {
         std::fs::remove_dir_all(out_abs).map_err(crate::data::Error::io("replace", out_abs))?;
     }
-    std::fs::rename(&staging, out_abs).map_err(crate::data::Error::io("write", out_abs))?;
+    std::fs::rename(staging, out_abs).map_err(crate::data::Error::io("write", out_abs))?;
+    let state = repo.state();
+    for f in &hashed.files {
+        let path = out_abs.join(&f.rel);
+        if let Ok(meta) = std::fs::metadata(&path) {
+            state.set(&path, &FileStat::from(&meta), &f.md5);
+        }
+    }
+    state.save();
     let added = crate::data::add::add(
         repo,
         &[out_abs.to_path_buf()],

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{Sandbox, git, stderr as stderr_of};
+use crate::common::{Sandbox, git, snapshot, stderr as stderr_of};
 use crate::peers;
 
 /// A project with the red wine data versioned and pushed, tuned for fast tests.
@@ -67,6 +67,7 @@ fn embedded_workflow_from_a_fresh_project_to_mlflow_and_dvc() {
     let t = train(&sb, &proj, &["--run-name", "first"]);
     let run_id = t["run_id"].as_str().unwrap().to_string();
     let model_md5 = t["model"]["md5"].as_str().unwrap().to_string();
+
     assert!(model_md5.ends_with(".dir"), "{t}");
     assert_eq!(t["model"]["path"], "models/wine-quality");
     assert_eq!(t["cv"]["folds"].as_array().unwrap().len(), 3);
@@ -242,6 +243,26 @@ fn bad_inputs_are_clear_errors_and_change_nothing() {
     let t = train(&sb, &proj, &[]);
     assert_eq!(std::fs::read(&data).unwrap(), original);
     let model_md5 = t["model"]["md5"].as_str().unwrap().to_string();
+
+    // Folds that cannot be made: refused before any fit, the model folder and its `.dvc`
+    // untouched, no staging folder left, and the run marked FAILED.
+    let settings = std::fs::read_to_string(proj.join("vintner.toml")).unwrap();
+    let impossible = settings.replace("folds = 3", "folds = 100000");
+    assert_ne!(impossible, settings);
+    std::fs::write(proj.join("vintner.toml"), &impossible).unwrap();
+    let models_before = snapshot(&proj.join("models"), true);
+    let out = sb.vintner(&proj).arg("train").assert().code(1);
+    assert!(stderr_of(&out).contains("error:"), "{}", stderr_of(&out));
+    assert_eq!(snapshot(&proj.join("models"), true), models_before);
+    let runs = json(&sb, &proj, &["runs", "list"]);
+    let statuses: Vec<&str> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["info"]["status"].as_str())
+        .collect();
+    assert!(statuses.contains(&"FAILED"), "{runs}");
+    std::fs::write(proj.join("vintner.toml"), &settings).unwrap();
 
     // Registry alias missing.
     let out = sb
