@@ -263,12 +263,30 @@ fn link_unnamed(file: &std::fs::File, dest: &Path) -> Result<()> {
         return link_unnamed_via(file, dest, false);
     }
     match link_unnamed_via(file, dest, true) {
-        Err(Error::Io { source, .. }) if source.kind() != std::io::ErrorKind::AlreadyExists => {
+        Err(first @ Error::Io { .. })
+            if !matches!(&first, Error::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::AlreadyExists) =>
+        {
             // Refused (older kernels say ENOENT, sandboxes may say anything), or `dest`'s
-            // folder is missing: the path through `/proc` tells which.
-            link_unnamed_via(file, dest, false)?;
-            EMPTY_PATH_REFUSED.store(true, Relaxed);
-            Ok(())
+            // folder is missing: the path through `/proc` tells which. When that fails too,
+            // the first error is the one to report unless it was the refusal itself.
+            match link_unnamed_via(file, dest, false) {
+                Ok(()) => {
+                    EMPTY_PATH_REFUSED.store(true, Relaxed);
+                    Ok(())
+                }
+                Err(second) => Err(match &first {
+                    Error::Io { source, .. }
+                        if matches!(
+                            source.kind(),
+                            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                        ) =>
+                    {
+                        second
+                    }
+                    _ => first,
+                }),
+            }
         }
         other => other,
     }
@@ -332,7 +350,10 @@ mod tests {
             file.write_all(b"bytes").unwrap();
             let dest = dir.path().join(format!("f{by_descriptor}"));
             let linked = link_unnamed_via(&file, &dest, by_descriptor);
-            if by_descriptor && linked.is_err() {
+            if by_descriptor
+                && matches!(&linked, Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound)
+            {
                 continue; // a kernel before 6.10 without the capability: `/proc` is used
             }
             linked.unwrap();

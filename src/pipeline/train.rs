@@ -377,29 +377,17 @@ fn record(
     // The final model does not depend on the cross-validation, so its bundle is written to a
     // staging folder and hashed into the cache (disk and md5, mostly one core) while the folds
     // train on every core. The workspace changes only once the cross-validation succeeded.
-    let staging = crate::data::fsutil::temp_path(&out_abs);
+    let staging = Staging::new(repo, &out_abs);
     let (report, staged) = std::thread::scope(|s| {
-        let staged = s.spawn(|| stage_model(repo, &staging, &model, dataset, run_id));
+        let staged = s.spawn(|| stage_model(repo, &staging.path, &model, dataset, run_id));
         let report = ml::cross_validate(spec, dataset, cv, progress);
         let staged = staged
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (report, staged)
     });
-    let placed = match (report, staged) {
-        (Ok(report), Ok(hashed)) => {
-            place_model(repo, &staging, &out_abs, &hashed).map(|a| (report, a))
-        }
-        (Err(e), _) => Err(ml::Error::from(e).into()),
-        (_, Err(e)) => Err(e),
-    };
-    let (report, added) = match placed {
-        Ok(done) => done,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
-        }
-    };
+    let report = report.map_err(ml::Error::from)?;
+    let added = place_model(repo, &staging.path, &out_abs, &staged?)?;
     progress.note(&format!(
         "cross-validated: rmse {:.4} ± {:.4}, mae {:.4}",
         report.mean.rmse, report.std.rmse, report.mean.mae
@@ -471,9 +459,42 @@ pub fn named(m: &ml::Metrics) -> Vec<(&'static str, f64)> {
         .collect()
 }
 
+/// Where a new bundle is written before it replaces the output: in `.dvc/tmp` (which git and
+/// the walkers ignore, so an interrupted run leaves nothing in the workspace) when that is on
+/// the output's file system, else next to the output. Removed when dropped, if still there.
+struct Staging {
+    path: PathBuf,
+}
+
+impl Staging {
+    fn new(repo: &Repo, out_abs: &Path) -> Staging {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = repo.dvc_dir.join("tmp");
+        let _ = std::fs::create_dir_all(&tmp);
+        let device = |p: &Path| std::fs::metadata(p).ok().map(|m| m.dev());
+        let parent = out_abs.parent().unwrap_or(&repo.root);
+        let same = device(&tmp).is_some() && device(&tmp) == device(parent);
+        let path = if same {
+            crate::data::fsutil::temp_path(&tmp.join("model"))
+        } else {
+            crate::data::fsutil::temp_path(out_abs)
+        };
+        Staging { path }
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if self.path.exists() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
 /// Writes the bundle of `model` to `staging` and hashes it into the cache (objects nothing
 /// refers to yet, as `gc` sees them), without drawing progress: it runs beside the
-/// cross-validation, which owns the progress bar.
+/// cross-validation, which owns the progress bar and the thread pool (the hashing gets a pool
+/// of its own, so it does not wait behind the folds' trees while it holds the repository lock).
 fn stage_model(
     repo: &Repo,
     staging: &Path,
@@ -491,47 +512,78 @@ fn stage_model(
         utc_time_created: String::new(),
     };
     ml::bundle::save(staging, model, &meta).map_err(ml::Error::from)?;
-    let _lock = RepoLock::acquire(&repo.dvc_dir, LOCK_WAIT)?;
     let config = repo.config()?;
     let cache = repo.cache(&config);
     // A state of its own, never saved: it would only remember the staging names.
     let state = repo.state();
-    let hashed = workspace::hash_output(staging, &state, Some(&cache), &crate::progress::Silent)?
-        .ok_or_else(|| crate::data::Error::Missing(staging.to_path_buf()))?;
-    Ok(hashed)
+    let hash = || -> Result<workspace::Hashed> {
+        let _lock = RepoLock::acquire(&repo.dvc_dir, LOCK_WAIT)?;
+        workspace::hash_output(staging, &state, Some(&cache), &crate::progress::Silent)?
+            .ok_or_else(|| crate::data::Error::Missing(staging.to_path_buf()).into())
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool.install(hash),
+        Err(_) => hash(),
+    }
 }
 
-/// Moves the staged bundle to `out_abs` (replacing the previous one, which `guard_model_dir`
-/// found saved) and versions it. The files keep their inodes and times through the rename, so
-/// their md5s from staging are handed to `add` through the state instead of hashing them again.
+/// Moves the staged bundle to `out_abs` and versions it. The previous bundle (which
+/// `guard_model_dir` found saved) is moved aside first and put back if anything fails, so a
+/// failure leaves the workspace as it was. The files keep their inodes and times through the
+/// rename, so their md5s from staging are handed to `add` through the state instead of hashing
+/// them again.
 fn place_model(
     repo: &Repo,
     staging: &Path,
     out_abs: &Path,
     hashed: &workspace::Hashed,
 ) -> Result<crate::data::add::Added> {
-    if out_abs.exists() {
-        std::fs::remove_dir_all(out_abs).map_err(crate::data::Error::io("replace", out_abs))?;
+    let io = crate::data::Error::io;
+    let previous = out_abs
+        .exists()
+        .then(|| crate::data::fsutil::temp_path(out_abs));
+    if let Some(aside) = &previous {
+        std::fs::rename(out_abs, aside).map_err(io("move aside", out_abs))?;
     }
-    std::fs::rename(staging, out_abs).map_err(crate::data::Error::io("write", out_abs))?;
-    let state = repo.state();
-    for f in &hashed.files {
-        let path = out_abs.join(&f.rel);
-        if let Ok(meta) = std::fs::metadata(&path) {
-            state.set(&path, &FileStat::from(&meta), &f.md5);
+    let placed = std::fs::rename(staging, out_abs)
+        .map_err(|e| io("write", out_abs)(e).into())
+        .and_then(|()| {
+            let state = repo.state();
+            for f in &hashed.files {
+                let path = out_abs.join(&f.rel);
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    state.set(&path, &FileStat::from(&meta), &f.md5);
+                }
+            }
+            state.save();
+            crate::data::add::add(
+                repo,
+                &[out_abs.to_path_buf()],
+                &repo.root,
+                &crate::progress::Silent,
+            )
+            .map_err(Error::from)
+        });
+    match placed {
+        Ok(added) => {
+            if let Some(aside) = &previous {
+                let _ = std::fs::remove_dir_all(aside);
+            }
+            added
+                .into_iter()
+                .next()
+                .ok_or_else(|| crate::data::Error::Missing(out_abs.to_path_buf()).into())
+        }
+        Err(e) => {
+            if let Some(aside) = &previous {
+                if out_abs.exists() {
+                    let _ = std::fs::remove_dir_all(out_abs);
+                }
+                let _ = std::fs::rename(aside, out_abs);
+            }
+            Err(e)
         }
     }
-    state.save();
-    let added = crate::data::add::add(
-        repo,
-        &[out_abs.to_path_buf()],
-        &repo.root,
-        &crate::progress::Silent,
-    )?;
-    added
-        .into_iter()
-        .next()
-        .ok_or_else(|| crate::data::Error::Missing(out_abs.to_path_buf()).into())
 }
 
 /// Refuses to replace a model folder whose content is not saved in the cache.

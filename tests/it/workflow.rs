@@ -245,14 +245,18 @@ fn bad_inputs_are_clear_errors_and_change_nothing() {
     let model_md5 = t["model"]["md5"].as_str().unwrap().to_string();
 
     // Folds that cannot be made: refused before any fit, the model folder and its `.dvc`
-    // untouched, no staging folder left, and the run marked FAILED.
+    // untouched, and the run marked FAILED.
     let settings = std::fs::read_to_string(proj.join("vintner.toml")).unwrap();
     let impossible = settings.replace("folds = 3", "folds = 100000");
     assert_ne!(impossible, settings);
     std::fs::write(proj.join("vintner.toml"), &impossible).unwrap();
     let models_before = snapshot(&proj.join("models"), true);
     let out = sb.vintner(&proj).arg("train").assert().code(1);
-    assert!(stderr_of(&out).contains("error:"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("100000 folds need at least 100000 groups"),
+        "{}",
+        stderr_of(&out)
+    );
     assert_eq!(snapshot(&proj.join("models"), true), models_before);
     let runs = json(&sb, &proj, &["runs", "list"]);
     let statuses: Vec<&str> = runs["runs"]
@@ -263,6 +267,28 @@ fn bad_inputs_are_clear_errors_and_change_nothing() {
         .collect();
     assert!(statuses.contains(&"FAILED"), "{runs}");
     std::fs::write(proj.join("vintner.toml"), &settings).unwrap();
+
+    // Versioning the new model fails after the cross-validation (git tracks a file of the
+    // output): the previous bundle is put back and no staging folder is left.
+    git(&proj, &["add", "-f", "models/wine-quality/MLmodel"]);
+    let out = sb.vintner(&proj).arg("train").assert().code(1);
+    assert!(
+        stderr_of(&out).contains("git already tracks it"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(snapshot(&proj.join("models"), true), models_before);
+    let leftovers: Vec<String> = std::fs::read_dir(proj.join(".dvc/tmp"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("vintner.tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    git(
+        &proj,
+        &["rm", "-q", "--cached", "models/wine-quality/MLmodel"],
+    );
 
     // Registry alias missing.
     let out = sb
