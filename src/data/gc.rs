@@ -1,8 +1,9 @@
-//! `gc -w`: remove cache objects that no `.dvc` file of the workspace references (the `.dir`
-//! manifests and their files included), as `dvc gc -w` does. Never touches a referenced object.
+//! `gc -w`: remove cache objects that no `.dvc` file and no pipeline output recorded in a
+//! `dvc.lock` of the workspace references (the `.dir` manifests and their files included), as
+//! `dvc gc -w` does. Never touches a referenced object.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -21,27 +22,31 @@ pub struct GcReport {
     pub dry: bool,
 }
 
-/// Every object the workspace's `.dvc` files reference.
+/// Every object the workspace's `.dvc` files and `dvc.lock` files reference.
 fn referenced(repo: &Repo) -> Result<HashSet<Oid>> {
     let config = repo.config()?;
     let cache = repo.cache(&config);
-    let mut keep = HashSet::new();
+    let mut outs: Vec<(String, Oid)> = Vec::new();
     for t in index::collect(repo, &[], &repo.root)? {
-        let Some(md5) = t.out.md5.clone() else {
-            continue;
-        };
-        let oid = Oid::new(md5, t.out.hash);
+        if let Some(md5) = t.out.md5.clone() {
+            outs.push((t.display(repo), Oid::new(md5, t.out.hash)));
+        }
+    }
+    for lock in index::lock_files(&repo.root)? {
+        outs.extend(lock_outs(&lock)?);
+    }
+    let mut keep = HashSet::new();
+    for (shown, oid) in outs {
         if oid.is_dir() {
             if !cache.contains(&oid) {
                 // Without the manifest the folder's files cannot be told apart from garbage.
                 return Err(Error::GcRefused(format!(
-                    "the manifest of `{}` ({}) is not in the cache",
-                    t.display(repo),
+                    "the manifest of `{shown}` ({}) is not in the cache",
                     oid.rel_path()
                 )));
             }
             for e in cache.read_manifest(&oid)? {
-                keep.insert(Oid::new(e.md5, t.out.hash));
+                keep.insert(Oid::new(e.md5, oid.kind()));
             }
         }
         keep.insert(oid);
@@ -49,20 +54,57 @@ fn referenced(repo: &Repo) -> Result<HashSet<Oid>> {
     Ok(keep)
 }
 
+/// The outputs a `dvc.lock` records, as (shown name, object): every stage's `outs` (metrics and
+/// plots included, as DVC writes them there), in the DVC 2/3 layout (`schema: '2.0'`, stages
+/// under `stages`) and the DVC 1 one (stages at the top). An output without `hash: md5` was
+/// hashed the DVC 2 way. A lock file that cannot be read stops `gc`: its outputs would look
+/// like garbage.
+fn lock_outs(path: &Path) -> Result<Vec<(String, Oid)>> {
+    use serde_norway::Value;
+    let refuse = |why: String| Error::GcRefused(format!("`{}` {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(Error::io("read", path))?;
+    let doc: Value =
+        serde_norway::from_str(&text).map_err(|e| refuse(format!("is not valid YAML ({e})")))?;
+    let stages = match doc.get("schema") {
+        Some(_) => doc.get("stages").cloned().unwrap_or(Value::Null),
+        None => doc,
+    };
+    let Value::Mapping(stages) = stages else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for (name, stage) in &stages {
+        let name = name.as_str().unwrap_or("?");
+        let Some(outs) = stage.get("outs") else {
+            continue;
+        };
+        let Value::Sequence(outs) = outs else {
+            return Err(refuse(format!(
+                "has `outs` of stage `{name}` that are not a list"
+            )));
+        };
+        for out in outs {
+            let Some(md5) = out.get("md5").and_then(Value::as_str) else {
+                continue;
+            };
+            let kind = match out.get("hash").and_then(Value::as_str) {
+                Some("md5") => HashKind::Md5,
+                None => HashKind::Md5Dos2Unix,
+                Some(other) => {
+                    return Err(refuse(format!(
+                        "records an output of stage `{name}` with hash `{other}`"
+                    )));
+                }
+            };
+            let shown = out.get("path").and_then(Value::as_str).unwrap_or(name);
+            found.push((format!("{shown} (stage {name})"), Oid::new(md5, kind)));
+        }
+    }
+    Ok(found)
+}
+
 /// Lists (dry) or removes unreferenced cache objects. The caller asks for confirmation.
 pub fn gc(repo: &Repo, dry: bool) -> Result<GcReport> {
-    // Pipeline outputs (`dvc.yaml`/`dvc.lock`) are not read by vintner: collecting garbage
-    // would delete them.
-    if let Some(f) = ["dvc.yaml", "dvc.lock"]
-        .iter()
-        .map(|f| repo.root.join(f))
-        .find(|p| p.exists())
-    {
-        return Err(Error::GcRefused(format!(
-            "`{}` declares pipeline outputs that vintner does not track",
-            f.display()
-        )));
-    }
     let _lock = super::lock::RepoLock::acquire(&repo.dvc_dir, super::add::LOCK_WAIT)?;
     let keep = referenced(repo)?;
     let config = repo.config()?;
@@ -111,4 +153,45 @@ fn stored_objects(root: &std::path::Path) -> Result<Vec<(Oid, PathBuf)>> {
     scan(root.join("files").join("md5"), HashKind::Md5)?;
     scan(root.to_path_buf(), HashKind::Md5Dos2Unix)?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_outs_read_dvc_3_and_dvc_1_lock_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dvc.lock");
+        std::fs::write(
+            &path,
+            "schema: '2.0'\nstages:\n  make:\n    cmd: echo\n    deps:\n    - path: in.txt\n      \
+             md5: 00000000000000000000000000000001\n    outs:\n    - path: out.txt\n      hash: md5\n      \
+             md5: 0123456789abcdef0123456789abcdef\n      size: 3\n    - path: d\n      \
+             md5: fedcba9876543210fedcba9876543210.dir\n",
+        )
+        .unwrap();
+        let outs = lock_outs(&path).unwrap();
+        assert_eq!(
+            outs.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>(),
+            vec![
+                Oid::new("0123456789abcdef0123456789abcdef", HashKind::Md5),
+                Oid::new(
+                    "fedcba9876543210fedcba9876543210.dir",
+                    HashKind::Md5Dos2Unix
+                ),
+            ]
+        );
+        std::fs::write(
+            &path,
+            "train:\n  cmd: x\n  outs:\n  - path: m.bin\n    md5: a1111111111111111111111111111111\n",
+        )
+        .unwrap();
+        assert_eq!(
+            lock_outs(&path).unwrap()[0].1,
+            Oid::new("a1111111111111111111111111111111", HashKind::Md5Dos2Unix)
+        );
+        std::fs::write(&path, "stages: [unclosed\n").unwrap();
+        assert!(matches!(lock_outs(&path), Err(Error::GcRefused(_))));
+    }
 }

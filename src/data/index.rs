@@ -41,6 +41,17 @@ impl Tracked {
 
 /// Every `.dvc` file below `dir` (skipping `.git`, `.dvc` and `.dvcignore`d paths), sorted.
 pub fn dvc_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    files_where(dir, |p| p.extension().is_some_and(|x| x == "dvc"))
+}
+
+/// Every `dvc.lock` (the recorded outputs of pipelines) below `dir`, found as [`dvc_files`].
+pub fn lock_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    files_where(dir, |p| p.file_name().is_some_and(|n| n == "dvc.lock"))
+}
+
+/// The files below `dir` that `wanted` accepts, honouring the repository's `.dvcignore` files
+/// and skipping what DVC never looks into and tracked output folders.
+fn files_where(dir: &Path, wanted: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
     let walker = ignore::WalkBuilder::new(dir)
         .standard_filters(false)
         .hidden(false)
@@ -63,9 +74,7 @@ pub fn dvc_files(dir: &Path) -> Result<Vec<PathBuf>> {
         .build();
     let mut found = Vec::new();
     for entry in walker.flatten() {
-        if entry.file_type().is_some_and(|t| t.is_file())
-            && entry.path().extension().is_some_and(|x| x == "dvc")
-        {
+        if entry.file_type().is_some_and(|t| t.is_file()) && wanted(entry.path()) {
             found.push(entry.path().to_path_buf());
         }
     }

@@ -437,6 +437,55 @@ fn gc_removes_only_unreferenced_objects_and_asks_first() {
     assert_eq!(read(&repo.join("data/dir/b.txt")), b"b\n");
 }
 
+/// Pipeline outputs that the real DVC recorded in a `dvc.lock` (in a subfolder, a file and a
+/// folder) are kept by `gc -w`, as `dvc gc -w` keeps them; garbage next to them goes.
+#[test]
+fn gc_keeps_pipeline_outputs_recorded_in_dvc_lock() {
+    let sb = Sandbox::new();
+    let (repo, _remote) = pushed_repo(&sb);
+    let pipe = repo.join("pipe");
+    std::fs::create_dir_all(&pipe).unwrap();
+    peers::dvc(&sb, &pipe)
+        .args([
+            "stage", "add", "-n", "make", "-o", "out.txt", "-o", "outdir",
+        ])
+        .arg("echo hi > out.txt && mkdir -p outdir && echo z > outdir/z.txt")
+        .assert()
+        .success();
+    peers::dvc(&sb, &pipe).arg("repro").assert().success();
+    let lock = std::fs::read_to_string(pipe.join("dvc.lock")).unwrap();
+    assert!(lock.contains("out.txt") && lock.contains(".dir"), "{lock}");
+    let cache = repo.join(".dvc/cache");
+    let out_obj = object_path(&cache, &md5_hex(b"hi\n"));
+    let inner_obj = object_path(&cache, &md5_hex(b"z\n"));
+    assert!(out_obj.exists() && inner_obj.exists());
+
+    write(&repo.join("data/file.csv"), b"x,y\n3,4\n");
+    sb.vintner(&repo)
+        .args(["add", "data/file.csv"])
+        .assert()
+        .success();
+    let garbage = object_path(&cache, &md5_hex(b"x,y\n1,2\n"));
+    assert!(garbage.exists());
+    sb.vintner(&repo)
+        .args(["gc", "-w", "--force"])
+        .assert()
+        .success();
+    assert!(!garbage.exists());
+    assert!(out_obj.exists() && inner_obj.exists());
+    // The real DVC restores the pipeline outputs from what is left.
+    std::fs::remove_file(pipe.join("out.txt")).unwrap();
+    std::fs::remove_dir_all(pipe.join("outdir")).unwrap();
+    peers::dvc(&sb, &repo).arg("checkout").assert().success();
+    assert_eq!(read(&pipe.join("out.txt")), b"hi\n");
+    assert_eq!(read(&pipe.join("outdir/z.txt")), b"z\n");
+    peers::dvc(&sb, &repo)
+        .arg("status")
+        .assert()
+        .success()
+        .stdout("Data and pipelines are up to date.\n");
+}
+
 #[test]
 fn killed_push_leaves_no_partial_object_and_the_next_push_completes() {
     let sb = Sandbox::new();
