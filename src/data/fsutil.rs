@@ -258,51 +258,43 @@ static EMPTY_PATH_REFUSED: std::sync::atomic::AtomicBool =
 /// Gives an `O_TMPFILE` inode the name `dest`: by its descriptor (`AT_EMPTY_PATH`) where the
 /// kernel allows it, else through `/proc/self/fd`, which needs no privilege.
 fn link_unnamed(file: &std::fs::File, dest: &Path) -> Result<()> {
+    use rustix::io::Errno;
     use std::sync::atomic::Ordering::Relaxed;
-    if EMPTY_PATH_REFUSED.load(Relaxed) {
-        return link_unnamed_via(file, dest, false);
-    }
-    match link_unnamed_via(file, dest, true) {
-        Err(first @ Error::Io { .. })
-            if !matches!(&first, Error::Io { source, .. }
-                if source.kind() == std::io::ErrorKind::AlreadyExists) =>
-        {
+    let linked = if EMPTY_PATH_REFUSED.load(Relaxed) {
+        link_unnamed_via(file, dest, false)
+    } else {
+        match link_unnamed_via(file, dest, true) {
             // Refused (older kernels say ENOENT, sandboxes may say anything), or `dest`'s
             // folder is missing: the path through `/proc` tells which. When that fails too,
             // the first error is the one to report unless it was the refusal itself.
-            match link_unnamed_via(file, dest, false) {
+            Err(first) if first != Errno::EXIST => match link_unnamed_via(file, dest, false) {
                 Ok(()) => {
                     EMPTY_PATH_REFUSED.store(true, Relaxed);
                     Ok(())
                 }
-                Err(second) => Err(match &first {
-                    Error::Io { source, .. }
-                        if matches!(
-                            source.kind(),
-                            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-                        ) =>
-                    {
-                        second
-                    }
-                    _ => first,
-                }),
-            }
+                Err(second) if matches!(first, Errno::NOENT | Errno::PERM) => Err(second),
+                Err(_) => Err(first),
+            },
+            other => other,
         }
-        other => other,
-    }
+    };
+    linked.map_err(|e| Error::io("create", dest)(e.into()))
 }
 
 /// [`link_unnamed`] one way: by the descriptor, or by its `/proc/self/fd` path.
-fn link_unnamed_via(file: &std::fs::File, dest: &Path, by_descriptor: bool) -> Result<()> {
+fn link_unnamed_via(
+    file: &std::fs::File,
+    dest: &Path,
+    by_descriptor: bool,
+) -> rustix::io::Result<()> {
     use rustix::fs::{AtFlags, CWD, linkat};
     use std::os::fd::AsRawFd;
-    let linked = if by_descriptor {
+    if by_descriptor {
         linkat(file, "", CWD, dest, AtFlags::EMPTY_PATH)
     } else {
         let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
         linkat(CWD, proc.as_str(), CWD, dest, AtFlags::SYMLINK_FOLLOW)
-    };
-    linked.map_err(|e| Error::io("create", dest)(e.into()))
+    }
 }
 
 /// Removes `.` and resolves `..` lexically (no filesystem access, symlinks are not followed).
@@ -350,20 +342,13 @@ mod tests {
             file.write_all(b"bytes").unwrap();
             let dest = dir.path().join(format!("f{by_descriptor}"));
             let linked = link_unnamed_via(&file, &dest, by_descriptor);
-            if by_descriptor
-                && matches!(&linked, Err(Error::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound)
-            {
+            if by_descriptor && linked == Err(rustix::io::Errno::NOENT) {
                 continue; // a kernel before 6.10 without the capability: `/proc` is used
             }
             linked.unwrap();
             assert_eq!(std::fs::read(&dest).unwrap(), b"bytes");
             let again = link_unnamed_via(&file, &dest, by_descriptor).unwrap_err();
-            assert!(
-                matches!(&again, Error::Io { source, .. }
-                if source.kind() == std::io::ErrorKind::AlreadyExists),
-                "{again}"
-            );
+            assert_eq!(again, rustix::io::Errno::EXIST, "{again}");
         }
     }
 

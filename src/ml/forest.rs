@@ -75,16 +75,10 @@ impl Forest {
         let f32_inputs = columns.iter().flatten().all(|v| (*v as f32).is_finite());
         if f32_inputs {
             for v in columns.iter_mut().flatten() {
-                *v = f64::from(*v as f32);
+                *v = to_f32(*v);
             }
         }
-        let test = test.map(|t| {
-            if f32_inputs {
-                t.map(|v| f64::from(v as f32))
-            } else {
-                t.clone()
-            }
-        });
+        let test = test.map(|t| split_inputs(f32_inputs, t));
         let n = x.rows();
         let packed = params
             .tree
@@ -143,13 +137,7 @@ impl Forest {
     }
 
     pub fn predict(&self, x: &Matrix) -> Vec<f64> {
-        let rounded;
-        let x = if self.f32_inputs {
-            rounded = x.map(|v| f64::from(v as f32));
-            &rounded
-        } else {
-            x
-        };
+        let x = &*split_inputs(self.f32_inputs, x);
         let k = self.trees.len() as f64;
         let mut out = vec![0.0; x.rows()];
         // Blocks of rows, each tree over the whole block while it is in cache; every row still
@@ -178,10 +166,40 @@ impl Forest {
     }
 }
 
+/// `v` rounded to the nearest `f32`, the precision forests with `f32_inputs` split on.
+fn to_f32(v: f64) -> f64 {
+    f64::from(v as f32)
+}
+
+/// The inputs as a forest's trees compare them: rounded to `f32` when it splits on `f32`.
+fn split_inputs(f32_inputs: bool, x: &Matrix) -> std::borrow::Cow<'_, Matrix> {
+    if f32_inputs {
+        std::borrow::Cow::Owned(x.map(to_f32))
+    } else {
+        std::borrow::Cow::Borrowed(x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::progress::Silent;
+
+    /// ExtraTrees grown to full depth, one sample per leaf at least.
+    fn extra_trees(n_estimators: usize, max_features: usize, bootstrap: bool) -> ForestParams {
+        ForestParams {
+            n_estimators,
+            tree: TreeParams {
+                random_splits: true,
+                max_features,
+                min_samples_leaf: 1,
+                min_samples_split: 2,
+                max_depth: usize::MAX,
+            },
+            bootstrap,
+            max_samples: 1.0,
+        }
+    }
 
     #[test]
     fn same_seed_same_forest() {
@@ -190,18 +208,7 @@ mod tests {
             .collect();
         let x = Matrix::from_rows(&rows).unwrap();
         let y: Vec<f64> = rows.iter().map(|r| r[0] * 0.2 + r[2]).collect();
-        let params = ForestParams {
-            n_estimators: 20,
-            tree: TreeParams {
-                random_splits: true,
-                max_features: 3,
-                min_samples_leaf: 1,
-                min_samples_split: 2,
-                max_depth: usize::MAX,
-            },
-            bootstrap: true,
-            max_samples: 1.0,
-        };
+        let params = extra_trees(20, 3, true);
         let a = Forest::fit(&x, &y, &params, 9, &Silent);
         let b = Forest::fit(&x, &y, &params, 9, &Silent);
         assert_eq!(a, b);
@@ -217,18 +224,7 @@ mod tests {
             .map(|i| vec![i as f64 * 0.1 + 1e-9, ((i * 7) % 13) as f64 / 3.0])
             .collect();
         let y: Vec<f64> = rows.iter().map(|r| (r[0] / 10.0).floor() + r[1]).collect();
-        let params = ForestParams {
-            n_estimators: 8,
-            tree: TreeParams {
-                random_splits: true,
-                max_features: 2,
-                min_samples_leaf: 1,
-                min_samples_split: 2,
-                max_depth: usize::MAX,
-            },
-            bootstrap: false,
-            max_samples: 1.0,
-        };
+        let params = extra_trees(8, 2, false);
         let x = Matrix::from_rows(&rows).unwrap();
         let f = Forest::fit(&x, &y, &params, 3, &Silent);
         assert!(f.f32_inputs);
@@ -285,18 +281,7 @@ mod tests {
         let y: Vec<f64> = rows.iter().map(|r| r[0] * 0.7 + r[1] - r[2]).collect();
         let x = Matrix::from_rows(&rows).unwrap();
         for (n_estimators, test_rows) in [(30, 1000), (20, (1 << 22) / 20 + 1)] {
-            let params = ForestParams {
-                n_estimators,
-                tree: TreeParams {
-                    random_splits: true,
-                    max_features: 2,
-                    min_samples_leaf: 1,
-                    min_samples_split: 2,
-                    max_depth: usize::MAX,
-                },
-                bootstrap: true,
-                max_samples: 1.0,
-            };
+            let params = extra_trees(n_estimators, 2, true);
             let test_data: Vec<f64> = (0..test_rows * 3)
                 .map(|i| ((i * 37) % 101) as f64 / 9.0 - 2.0)
                 .collect();

@@ -492,11 +492,7 @@ impl ModelSpec {
         let (model, early) = self.fit_with(x, y, feature_names, seed, progress, Some(test))?;
         let predictions = match early {
             Some(mut p) => {
-                if let Some((lo, hi)) = model.clip {
-                    for v in &mut p {
-                        *v = v.clamp(lo, hi);
-                    }
-                }
+                model.clip_all(&mut p);
                 p
             }
             None => model.predict(test)?,
@@ -644,12 +640,17 @@ impl Model {
                 acc
             }
         };
+        self.clip_all(&mut out);
+        Ok(out)
+    }
+
+    /// Clamps predictions to the training target's range when the model clips.
+    fn clip_all(&self, predictions: &mut [f64]) {
         if let Some((lo, hi)) = self.clip {
-            for v in &mut out {
+            for v in predictions {
                 *v = v.clamp(lo, hi);
             }
         }
-        Ok(out)
     }
 
     /// Predictions for rows given as vectors.

@@ -198,6 +198,16 @@ struct Task {
 }
 
 impl Task {
+    /// The root task over `n` rows.
+    fn root(n: usize) -> Task {
+        Task {
+            start: 0,
+            end: n,
+            depth: 0,
+            patch_parent: None,
+        }
+    }
+
     /// The two children of `node`, split at `mid`, in the order to push them (the left child is
     /// popped first, so it follows its parent in pre-order).
     fn children(&self, mid: usize, node: usize) -> [Task; 2] {
@@ -405,12 +415,7 @@ fn grow_packed_with<const W: usize, const F: usize>(
     let mut features: Vec<usize> = (0..d).collect();
     let mut candidates: Vec<(usize, f64)> = Vec::with_capacity(d);
     let mut tree = Tree::default();
-    let mut stack = vec![Task {
-        start: 0,
-        end: even.len(),
-        depth: 0,
-        patch_parent: None,
-    }];
+    let mut stack = vec![Task::root(even.len())];
     while let Some(task) = stack.pop() {
         let node = tree.len();
         if let Some(p) = task.patch_parent {
@@ -563,12 +568,7 @@ fn grow_gathered(
         "sample ids and columns must fit the targets"
     );
     let mut tree = Tree::default();
-    let mut stack = vec![Task {
-        start: 0,
-        end: samples.len(),
-        depth: 0,
-        patch_parent: None,
-    }];
+    let mut stack = vec![Task::root(samples.len())];
     let mut features: Vec<usize> = (0..d).collect();
     let mut vals: Vec<f64> = Vec::with_capacity(samples.len());
     let mut best_vals: Vec<f64> = Vec::with_capacity(samples.len());
