@@ -131,10 +131,14 @@ impl Default for TrackingSettings {
 pub struct RegistrySettings {
     pub model_name: String,
     pub alias: String,
-    /// The metric that ranks runs (lower is better for errors).
+    /// The metric that ranks runs.
     pub metric: String,
-    /// A run qualifies for registration only when its metric is at most this.
+    /// A run qualifies for registration only when its metric is at most this (at least, when
+    /// higher is better).
     pub threshold: f64,
+    /// `lower` or `higher` is better; unset: known for vintner's metrics (errors lower, r2 and
+    /// accuracies higher), required for others.
+    pub direction: Option<String>,
 }
 
 impl Default for RegistrySettings {
@@ -144,6 +148,7 @@ impl Default for RegistrySettings {
             alias: "champion".into(),
             metric: "rmse".into(),
             threshold: 0.80,
+            direction: None,
         }
     }
 }
@@ -212,7 +217,9 @@ experiment = "wine-quality"
 [registry]
 model_name = "wine-quality"
 alias = "champion"
-# A run is registered only if its cross-validated metric is at most the threshold.
+# A run is registered only if its cross-validated metric is at most the threshold (at least,
+# for a metric where higher is better: r2, acc_*). For a metric vintner does not know, say
+# which way is better: direction = "lower" or "higher".
 metric = "rmse"
 threshold = 0.80
 "#;

@@ -18,6 +18,8 @@ pub const MODEL_PATH: &str = "vintner.model.path";
 pub const MODEL_MD5: &str = "vintner.model.md5";
 pub const MODEL_REMOTE: &str = "vintner.model.remote";
 pub const MODEL_REMOTE_URL: &str = "vintner.model.remote_url";
+/// On a registry version: the model object's location in the data remote.
+pub const MODEL_LOCATION: &str = "vintner.model.location";
 pub const MODEL_FAMILY: &str = "vintner.model.family";
 pub const SCHEMA: &str = "vintner.schema";
 pub const SEED: &str = "vintner.seed";

@@ -27,15 +27,18 @@ pub enum Error {
     #[error("No experiment named `{0}`")]
     NoExperiment(String),
     #[error(
-        "No finished run of experiment `{experiment}` has {metric} <= {threshold}{}",
+        "No finished run of experiment `{experiment}` has {metric} {comparison} {threshold}{}",
         best.map(|b| format!(" (best: {b:.4})")).unwrap_or_else(|| format!(" (no run has logged `{metric}`)"))
     )]
     NothingQualifies {
         experiment: String,
         metric: String,
+        comparison: &'static str,
         threshold: f64,
         best: Option<f64>,
     },
+    #[error("vintner does not know whether a higher or a lower `{0}` is better")]
+    UnknownDirection(String),
     #[error("Run `{run}` records no model (no `vintner.model.*` tags)")]
     NoModel { run: String },
     #[error("Run `{run}` records no training data (no `vintner.data` tag)")]
@@ -68,6 +71,7 @@ impl Error {
             ),
             Error::ModelDirUnsaved { path } => format!("save it with `vintner add {path}` or move it away, then train again"),
             Error::NoExperiment(_) => "train first: `vintner train`".into(),
+            Error::UnknownDirection(_) => "pass --higher-is-better or --lower-is-better, or set registry.direction = \"higher\" or \"lower\" in vintner.toml".into(),
             Error::NothingQualifies { .. } => "raise the threshold (--threshold), train a better model, or pick a run with --run".into(),
             Error::NoModel { .. } => "register a run made by `vintner train`".into(),
             Error::NoData { .. } => "pass the data with --input".into(),

@@ -1,7 +1,10 @@
 //! `register`: pick the best run of the experiment that meets the threshold (or a given run, or
 //! one a person picks), check that its model bytes really are in the data remote, then create
-//! the registered model if needed, a version pointing at those bytes, and move the alias. The
-//! model bytes stay in the data remote; the registry holds metadata. Idempotent per run.
+//! the registered model if needed, a version whose source is the run's logged model
+//! (`runs:/<run_id>/model`: its `MLmodel` and `.dvc`, which every MLflow server accepts) with
+//! the data remote's path and md5 in its tags, and move the alias. The model bytes stay in the
+//! data remote; the registry holds metadata. Idempotent per run; a failure leaves no registered
+//! model that this call created.
 
 use serde::Serialize;
 
@@ -22,13 +25,91 @@ pub enum Pick {
     Run(String),
 }
 
+/// Which way a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Lower,
+    Higher,
+}
+
+impl Direction {
+    /// The direction of a metric vintner knows: errors and spreads lower, fit and accuracy
+    /// higher.
+    pub fn known(metric: &str) -> Option<Direction> {
+        let m = metric.to_ascii_lowercase();
+        let base = m.strip_prefix("fold_").unwrap_or(&m);
+        if base.ends_with("_std") {
+            return Some(Direction::Lower);
+        }
+        if matches!(
+            base,
+            "r2" | "accuracy" | "f1" | "auc" | "roc_auc" | "precision" | "recall"
+        ) || base.starts_with("acc_")
+        {
+            return Some(Direction::Higher);
+        }
+        if matches!(base, "mae" | "rmse" | "mse" | "mape" | "loss" | "log_loss")
+            || base.ends_with("_loss")
+            || base.ends_with("_error")
+        {
+            return Some(Direction::Lower);
+        }
+        None
+    }
+
+    /// `lower`/`higher` (also `min`/`max`), as `registry.direction` spells it.
+    pub fn parse(text: &str) -> Option<Direction> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "lower" | "min" | "minimize" | "lower_is_better" => Some(Direction::Lower),
+            "higher" | "max" | "maximize" | "higher_is_better" => Some(Direction::Higher),
+            _ => None,
+        }
+    }
+
+    /// The direction to rank `metric` by: the flag, else the setting, else the known one.
+    pub fn resolve(
+        metric: &str,
+        flag: Option<Direction>,
+        setting: Option<&str>,
+    ) -> Result<Direction> {
+        if let Some(d) = flag {
+            return Ok(d);
+        }
+        if let Some(text) = setting {
+            return Direction::parse(text).ok_or_else(|| {
+                Error::BadSetting(format!("registry.direction `{text}` (lower or higher)"))
+            });
+        }
+        Direction::known(metric).ok_or_else(|| Error::UnknownDirection(metric.to_string()))
+    }
+
+    /// Whether `value` meets `threshold`.
+    pub fn meets(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Direction::Lower => value <= threshold,
+            Direction::Higher => value >= threshold,
+        }
+    }
+
+    /// `<=` or `>=`.
+    pub fn comparison(self) -> &'static str {
+        match self {
+            Direction::Lower => "<=",
+            Direction::Higher => ">=",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RegisterOptions {
     pub experiment: String,
     pub model_name: String,
     pub alias: String,
     pub metric: String,
-    /// A run qualifies when its metric is at most this (errors: lower is better).
+    /// Which way `metric` is better.
+    pub direction: Direction,
+    /// A run qualifies when its metric meets this (at most for lower-is-better).
     pub threshold: f64,
     pub pick: Pick,
 }
@@ -42,13 +123,22 @@ pub struct Registered {
     pub run_id: String,
     pub metric: String,
     pub value: Option<f64>,
+    pub direction: Direction,
+    /// The version's source: the run's logged model (`runs:/<run_id>/model`).
     pub source: String,
+    /// Where the model bytes are: the object in the data remote.
+    pub model_location: String,
     /// False when the run already had a version (it was reused).
     pub created: bool,
 }
 
-/// Finished runs of the experiment ordered by `metric` (ascending).
-pub fn candidate_runs(tracker: &dyn Tracker, experiment: &str, metric: &str) -> Result<Vec<Run>> {
+/// Finished runs of the experiment, best `metric` first.
+pub fn candidate_runs(
+    tracker: &dyn Tracker,
+    experiment: &str,
+    metric: &str,
+    direction: Direction,
+) -> Result<Vec<Run>> {
     let Some(exp) = tracker.get_experiment_by_name(experiment)? else {
         return Err(Error::NoExperiment(experiment.to_string()));
     };
@@ -58,7 +148,13 @@ pub fn candidate_runs(tracker: &dyn Tracker, experiment: &str, metric: &str) -> 
         let page = tracker.search_runs(&SearchRuns {
             experiment_ids: vec![exp.experiment_id.clone()],
             filter: Some("attributes.status = 'FINISHED'".into()),
-            order_by: vec![format!("metrics.`{metric}` ASC")],
+            order_by: vec![format!(
+                "metrics.`{metric}` {}",
+                match direction {
+                    Direction::Lower => "ASC",
+                    Direction::Higher => "DESC",
+                }
+            )],
             max_results: 1000,
             page_token: token,
             view: ViewType::ActiveOnly,
@@ -131,17 +227,24 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
     let run = match &opts.pick {
         Pick::Run(id) => tracker.get_run(id)?,
         Pick::Best => {
-            let runs = candidate_runs(tracker, &opts.experiment, &opts.metric)?;
+            let runs = candidate_runs(tracker, &opts.experiment, &opts.metric, opts.direction)?;
+            // The store's order is a hint; the best is chosen here, whatever it sorted.
             let best = runs
                 .iter()
                 .filter_map(|r| metric_of(r, &opts.metric).map(|v| (r, v)))
-                .find(|(_, v)| v.is_finite());
+                .filter(|(_, v)| v.is_finite())
+                .reduce(|a, b| match opts.direction {
+                    Direction::Lower if b.1 < a.1 => b,
+                    Direction::Higher if b.1 > a.1 => b,
+                    _ => a,
+                });
             match best {
-                Some((r, v)) if v <= opts.threshold => r.clone(),
+                Some((r, v)) if opts.direction.meets(v, opts.threshold) => r.clone(),
                 Some((_, v)) => {
                     return Err(Error::NothingQualifies {
                         experiment: opts.experiment.clone(),
                         metric: opts.metric.clone(),
+                        comparison: opts.direction.comparison(),
                         threshold: opts.threshold,
                         best: Some(v),
                     });
@@ -150,6 +253,7 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
                     return Err(Error::NothingQualifies {
                         experiment: opts.experiment.clone(),
                         metric: opts.metric.clone(),
+                        comparison: opts.direction.comparison(),
                         threshold: opts.threshold,
                         best: None,
                     });
@@ -159,8 +263,57 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
     };
     let model = check_model_in_remote(repo, &run)?;
     let value = metric_of(&run, &opts.metric);
-    tracker.get_or_create_registered_model(&opts.model_name)?;
+    let source = format!("runs:/{}/model", run.info.run_id);
+    let created_model = match tracker.get_registered_model(&opts.model_name) {
+        Ok(_) => false,
+        Err(crate::track::Error::NotFound { .. }) => {
+            match tracker.create_registered_model(&opts.model_name, &[], None) {
+                Ok(_) => true,
+                Err(crate::track::Error::AlreadyExists { .. }) => false,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let outcome = version_and_alias(tracker, opts, &run, &model, value, &source);
+    if outcome.is_err() && created_model {
+        // No half-made registered model: remove the one this call created, if still empty.
+        let empty = tracker
+            .search_model_versions(&SearchModels {
+                filter: Some(format!("name = '{}'", opts.model_name.replace('\'', "''"))),
+                max_results: 1,
+                ..SearchModels::default()
+            })
+            .map(|p| p.model_versions.is_empty())
+            .unwrap_or(false);
+        if empty {
+            let _ = tracker.delete_registered_model(&opts.model_name);
+        }
+    }
+    let (version, created) = outcome?;
+    Ok(Registered {
+        name: opts.model_name.clone(),
+        version,
+        alias: opts.alias.clone(),
+        run_id: run.info.run_id.clone(),
+        metric: opts.metric.clone(),
+        value,
+        direction: opts.direction,
+        source,
+        model_location: model.source(),
+        created,
+    })
+}
 
+/// Creates the run's version (or finds the one it has) and moves the alias to it.
+fn version_and_alias(
+    tracker: &dyn Tracker,
+    opts: &RegisterOptions,
+    run: &Run,
+    model: &ModelRef,
+    value: Option<f64>,
+    source: &str,
+) -> Result<(u64, bool)> {
     // Registering the same run twice reuses its version.
     let existing = tracker
         .search_model_versions(&SearchModels {
@@ -184,6 +337,7 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
                 Tag::new(lineage::MODEL_MD5, &model.md5),
                 Tag::new(lineage::MODEL_REMOTE, &model.remote),
                 Tag::new(lineage::MODEL_REMOTE_URL, &model.remote_url),
+                Tag::new(lineage::MODEL_LOCATION, model.source()),
             ];
             if let Some(v) = value {
                 tags.push(Tag::new(
@@ -193,7 +347,7 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
             }
             let v = tracker.create_model_version(&NewModelVersion {
                 name: opts.model_name.clone(),
-                source: model.source(),
+                source: source.to_string(),
                 run_id: Some(run.info.run_id.clone()),
                 tags,
                 description: Some(format!(
@@ -209,14 +363,33 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
         }
     };
     tracker.set_registered_model_alias(&opts.model_name, &opts.alias, version)?;
-    Ok(Registered {
-        name: opts.model_name.clone(),
-        version,
-        alias: opts.alias.clone(),
-        run_id: run.info.run_id.clone(),
-        metric: opts.metric.clone(),
-        value,
-        source: model.source(),
-        created,
-    })
+    Ok((version, created))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_direction_is_known_for_vintners_metrics() {
+        for m in ["rmse", "mae", "rmse_std", "fold_mae", "val_loss"] {
+            assert_eq!(Direction::known(m), Some(Direction::Lower), "{m}");
+        }
+        for m in ["r2", "acc_05", "acc_round", "fold_r2", "accuracy"] {
+            assert_eq!(Direction::known(m), Some(Direction::Higher), "{m}");
+        }
+        assert_eq!(Direction::known("my_score"), None);
+        assert!(Direction::resolve("my_score", None, None).is_err());
+        assert_eq!(
+            Direction::resolve("my_score", None, Some("higher")).unwrap(),
+            Direction::Higher
+        );
+        assert_eq!(
+            Direction::resolve("rmse", Some(Direction::Higher), Some("lower")).unwrap(),
+            Direction::Higher
+        );
+        assert!(Direction::resolve("rmse", None, Some("up")).is_err());
+        assert!(Direction::Higher.meets(0.387, 0.38));
+        assert!(!Direction::Lower.meets(0.387, 0.38));
+    }
 }

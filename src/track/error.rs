@@ -89,9 +89,21 @@ pub enum Error {
     },
 
     #[error(
-        "artifact location `{location}` is not a local folder; the embedded store only writes local artifacts"
+        "artifact location `{location}` is not one vintner writes to (mlflow-artifacts:, s3:// or a local folder)"
     )]
     RemoteArtifacts { location: String },
+
+    #[error("run {run_id} on {server} is incomplete: {missing} were not recorded")]
+    Unrecorded {
+        run_id: String,
+        server: String,
+        missing: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    #[error("could not write an artifact to `{location}`: {detail}")]
+    Artifacts { location: String, detail: String },
 
     // ---- REST --------------------------------------------------------------------------------
     #[error("could not reach the MLflow tracking server at {url}: {detail}")]
@@ -163,7 +175,9 @@ impl Error {
             }
             Error::Auth { .. } => "check MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN".into(),
             Error::Connect { .. } => "check that the server is running and that MLFLOW_TRACKING_URI / --tracking-uri is right".into(),
-            Error::RemoteArtifacts { .. } => "log artifacts through an MLflow server started with --serve-artifacts (the default)".into(),
+            Error::RemoteArtifacts { .. } => "give the experiment an s3:// or local artifact location, or log through an MLflow server that proxies artifacts (--serve-artifacts, the default)".into(),
+            Error::Unrecorded { .. } => "the server stayed unreachable past the retry bound (VINTNER_HTTP_RETRY_SECONDS, MLFLOW_HTTP_REQUEST_MAX_RETRIES); the run is not FINISHED, train again once the server is back".into(),
+            Error::Artifacts { .. } => "check the AWS_* credentials and MLFLOW_S3_ENDPOINT_URL (as for MLflow's own client), or that the folder is writable".into(),
             _ => return None,
         })
     }

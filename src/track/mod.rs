@@ -5,6 +5,7 @@
 //! file in MLflow's own schema ([`sqlite`]); `http(s)://…` talks to an MLflow tracking server
 //! ([`rest`]). This module knows nothing of `data`, `ml` or `cli`, and never prints.
 
+pub mod artifacts;
 pub mod error;
 pub mod filter;
 pub mod git;
@@ -95,6 +96,9 @@ pub trait Tracker: Send + Sync {
         description: Option<&str>,
     ) -> Result<RegisteredModel>;
     fn get_registered_model(&self, name: &str) -> Result<RegisteredModel>;
+    /// Deletes a registered model with its versions, tags and aliases (MLflow's
+    /// `delete_registered_model`).
+    fn delete_registered_model(&self, name: &str) -> Result<()>;
     fn search_registered_models(&self, query: &SearchModels) -> Result<RegisteredModelsPage>;
 
     /// Returns the registered model, creating it when missing.

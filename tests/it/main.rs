@@ -6,6 +6,8 @@ mod common;
 mod data;
 mod init;
 mod peers;
+mod proxy;
 mod s3;
+mod team;
 mod track;
 mod workflow;

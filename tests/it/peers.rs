@@ -127,3 +127,69 @@ pub fn mlflow_python(
 pub fn mlflow_cli() -> PathBuf {
     bin("mlflow", "mlflow")
 }
+
+/// A real `mlflow server` started in `dir` with `args` after `--host`/`--port`, stopped (its
+/// whole process group) by a watchdog once this test process has exited; returns its URL when
+/// `/health` answers, and the watchdog to keep alive.
+pub fn start_mlflow_server(dir: &std::path::Path, args: &[&str]) -> (String, std::process::Child) {
+    let port = free_port();
+    let log = dir.join("server.log");
+    let script = r#"
+cd "$DIR"
+setsid "$MLFLOW" server --host 127.0.0.1 --port "$PORT" "$@" >"$DIR/server.log" 2>&1 &
+srv=$!
+while kill -0 "$TESTPID" 2>/dev/null && kill -0 "$srv" 2>/dev/null; do sleep 1; done
+kill -TERM -- "-$srv" 2>/dev/null; sleep 5; kill -KILL -- "-$srv" 2>/dev/null
+rm -rf "$DIR"
+"#;
+    let watchdog = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("mlflow-server")
+        .args(args)
+        .env("MLFLOW", mlflow_cli())
+        .env("PORT", port.to_string())
+        .env("DIR", dir)
+        .env("TESTPID", std::process::id().to_string())
+        .env("MLFLOW_DISABLE_TELEMETRY", "true")
+        .env("DO_NOT_TRACK", "true")
+        .env_remove("MLFLOW_TRACKING_URI")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let host = format!("127.0.0.1:{port}");
+    let start = std::time::Instant::now();
+    loop {
+        if let Some((200, body)) = http_get(&host, "/health")
+            && body.contains("OK")
+        {
+            break;
+        }
+        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(400),
+            "mlflow server did not answer /health within 400 s:\n{log_text}"
+        );
+        assert!(
+            !log_text.contains("Traceback") && !log_text.contains("out-of-date"),
+            "mlflow server failed to start:\n{log_text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    (format!("http://{host}"), watchdog)
+}
+
+/// A plain HTTP/1.0 GET: the status and the whole answer, or `None` if nothing answered.
+pub fn http_get(host_port: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(host_port).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host_port}\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, buf))
+}

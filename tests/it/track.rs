@@ -5,11 +5,8 @@
 //! One `mlflow server` per test-binary run (it takes 30–100 s to start here), on a free port, on a
 //! database vintner created; a watchdog stops it when this process exits.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use vintner::track::git::SystemTags;
@@ -447,79 +444,39 @@ pub(crate) struct Server {
     _watchdog: std::process::Child,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http_get(url_host_port: &str, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(url_host_port).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {url_host_port}\r\n\r\n").ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, buf))
-}
-
 pub(crate) fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let dir = tempfile::Builder::new().prefix("vintner-mlflow-server-").tempdir().unwrap().keep();
+        let dir = tempfile::Builder::new()
+            .prefix("vintner-mlflow-server-")
+            .tempdir()
+            .unwrap()
+            .keep();
         let db = dir.join("server.db");
         // vintner creates the database and writes to it before MLflow ever sees it
         let store = SqliteStore::open(&db).unwrap();
         let seeded_run = write_sample(&store, "seeded", &dir);
         drop(store);
-        let port = free_port();
         let log = dir.join("server.log");
-        // The watchdog stops the whole server process group when this test process is gone.
-        let script = r#"
-setsid "$MLFLOW" server --host 127.0.0.1 --port "$PORT" --backend-store-uri "sqlite:///$DIR/server.db" \
-    --artifacts-destination "$DIR/mlartifacts" --workers 1 >"$DIR/server.log" 2>&1 &
-srv=$!
-while kill -0 "$TESTPID" 2>/dev/null && kill -0 "$srv" 2>/dev/null; do sleep 1; done
-kill -TERM -- "-$srv" 2>/dev/null; sleep 5; kill -KILL -- "-$srv" 2>/dev/null
-rm -rf "$DIR"
-"#;
-        let watchdog = std::process::Command::new("bash")
-            .arg("-c")
-            .arg(script)
-            .env("MLFLOW", peers::mlflow_cli())
-            .env("PORT", port.to_string())
-            .env("DIR", &dir)
-            .env("TESTPID", std::process::id().to_string())
-            .env("MLFLOW_DISABLE_TELEMETRY", "true")
-            .env("DO_NOT_TRACK", "true")
-            .env_remove("MLFLOW_TRACKING_URI")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let host = format!("127.0.0.1:{port}");
-        let start = Instant::now();
-        loop {
-            if let Some((200, body)) = http_get(&host, "/health")
-                && body.contains("OK")
-            {
-                break;
-            }
-            let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-            assert!(
-                start.elapsed() < Duration::from_secs(400),
-                "mlflow server did not answer /health within 400 s:\n{log_text}"
-            );
-            assert!(
-                !log_text.contains("Traceback") && !log_text.contains("out-of-date"),
-                "mlflow server failed to start on vintner's database:\n{log_text}"
-            );
-            std::thread::sleep(Duration::from_millis(500));
+        let artifacts = dir.join("mlartifacts");
+        let (url, watchdog) = peers::start_mlflow_server(
+            &dir,
+            &[
+                "--backend-store-uri",
+                &format!("sqlite:///{}", db.display()),
+                "--artifacts-destination",
+                &artifacts.to_string_lossy(),
+                "--workers",
+                "1",
+            ],
+        );
+        Server {
+            url,
+            db,
+            log,
+            seeded_run,
+            _watchdog: watchdog,
         }
-        Server { url: format!("http://{host}"), db, log, seeded_run, _watchdog: watchdog }
     })
 }
 

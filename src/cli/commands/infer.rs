@@ -147,9 +147,18 @@ fn pick(tracker: &dyn crate::track::Tracker, settings: &Settings) -> anyhow::Res
             version: v.version,
         });
     }
-    if let Ok(runs) =
-        crate::pipeline::register::candidate_runs(tracker, &settings.tracking.experiment, metric)
-    {
+    let direction = crate::pipeline::register::Direction::resolve(
+        metric,
+        None,
+        settings.registry.direction.as_deref(),
+    )
+    .unwrap_or(crate::pipeline::register::Direction::Lower);
+    if let Ok(runs) = crate::pipeline::register::candidate_runs(
+        tracker,
+        &settings.tracking.experiment,
+        metric,
+        direction,
+    ) {
         for r in runs {
             let value = crate::pipeline::register::metric_of(&r, metric)
                 .map(|x| format!("{x:.4}"))

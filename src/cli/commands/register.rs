@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use super::JsonFlag;
 use crate::cli::Context;
 use crate::data::Repo;
-use crate::pipeline::register::{self, Pick, RegisterOptions};
+use crate::pipeline::register::{self, Direction, Pick, RegisterOptions};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -22,12 +22,20 @@ pub struct Args {
     /// Alias to move to the new version (default: registry.alias, `champion`).
     #[arg(long)]
     alias: Option<String>,
-    /// Metric that ranks the runs (lower is better; default: registry.metric).
+    /// Metric that ranks the runs (default: registry.metric).
     #[arg(long)]
     metric: Option<String>,
-    /// Largest acceptable metric value (default: registry.threshold).
+    /// The worst acceptable metric value: at most this, or at least when higher is better
+    /// (default: registry.threshold).
     #[arg(long)]
     threshold: Option<f64>,
+    /// A higher metric is better (default: known for vintner's metrics, else
+    /// registry.direction).
+    #[arg(long, conflicts_with = "lower_is_better")]
+    higher_is_better: bool,
+    /// A lower metric is better.
+    #[arg(long)]
+    lower_is_better: bool,
     /// Experiment to pick from (default: tracking.experiment).
     #[arg(long)]
     experiment: Option<String>,
@@ -49,10 +57,23 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let metric = args
         .metric
         .unwrap_or_else(|| settings.registry.metric.clone());
+    let flag = if args.higher_is_better {
+        Some(Direction::Higher)
+    } else if args.lower_is_better {
+        Some(Direction::Lower)
+    } else {
+        None
+    };
+    let direction = Direction::resolve(&metric, flag, settings.registry.direction.as_deref())?;
     let pick = if let Some(id) = args.run {
         Pick::Run(id)
     } else if args.manual {
-        Pick::Run(pick_manually(tracker.as_ref(), &experiment, &metric)?)
+        Pick::Run(pick_manually(
+            tracker.as_ref(),
+            &experiment,
+            &metric,
+            direction,
+        )?)
     } else {
         Pick::Best
     };
@@ -65,6 +86,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             .alias
             .unwrap_or_else(|| settings.registry.alias.clone()),
         metric,
+        direction,
         threshold: args.threshold.unwrap_or(settings.registry.threshold),
         pick,
     };
@@ -92,7 +114,10 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         reg.alias,
         reg.version
     ));
-    ctx.printer.status(format!("model bytes: {}", reg.source));
+    ctx.printer.status(format!(
+        "source: {}; model bytes: {}",
+        reg.source, reg.model_location
+    ));
     Ok(())
 }
 
@@ -101,6 +126,7 @@ fn pick_manually(
     tracker: &dyn crate::track::Tracker,
     experiment: &str,
     metric: &str,
+    direction: Direction,
 ) -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Err(crate::cli::Hinted::new(
@@ -109,7 +135,7 @@ fn pick_manually(
         )
         .into());
     }
-    let runs = register::candidate_runs(tracker, experiment, metric)?;
+    let runs = register::candidate_runs(tracker, experiment, metric, direction)?;
     if runs.is_empty() {
         return Err(crate::pipeline::Error::NoExperiment(experiment.to_string()).into());
     }

@@ -1,5 +1,8 @@
 //! The HTTP side of the REST backend: settings read from MLflow's environment variables, auth
-//! headers, TLS, timeouts, and bounded retries with exponential backoff on 408/429/5xx.
+//! headers, TLS, timeouts, and retries bounded in count and total time: 408/429/5xx answers and
+//! transport failures (a refused connection, a pooled connection the server closed, a reset) are
+//! retried with MLflow's exponential backoff and jitter, the first transport retry at once on a
+//! new connection. Idle pooled connections are dropped before common servers close them.
 //!
 //! Uses reqwest's async client on a private current-thread tokio runtime: reqwest and tokio are in
 //! the binary anyway (object_store), a current-thread runtime starts no threads, and callers keep
@@ -56,7 +59,15 @@ pub struct RestConfig {
     pub backoff_factor: f64,
     /// `MLFLOW_HTTP_REQUEST_BACKOFF_JITTER` (seconds, default 1).
     pub backoff_jitter: f64,
+    /// `VINTNER_HTTP_RETRY_SECONDS` (default 60): no retry starts after this long, so a server
+    /// restart is waited out but a server that is gone fails the command in about a minute.
+    pub retry_budget: Duration,
 }
+
+/// How long an idle pooled connection is kept: below gunicorn's 2 s and uvicorn's 5 s
+/// keep-alive, so a connection is rarely reused after the server closed it (and when it is,
+/// the request is sent again at once).
+pub const POOL_IDLE: Duration = Duration::from_millis(1500);
 
 /// The longest single wait between retries (urllib3's default backoff_max).
 const MAX_BACKOFF: f64 = 120.0;
@@ -111,6 +122,7 @@ impl RestConfig {
             max_retries: num("MLFLOW_HTTP_REQUEST_MAX_RETRIES", 7.0)? as u32,
             backoff_factor: num("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", 2.0)?,
             backoff_jitter: num("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", 1.0)?,
+            retry_budget: Duration::from_secs_f64(num("VINTNER_HTTP_RETRY_SECONDS", 60.0)?),
         })
     }
 
@@ -178,6 +190,7 @@ impl Http {
             .user_agent(concat!("vintner/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
             .timeout(config.timeout)
+            .pool_idle_timeout(POOL_IDLE)
             .connect_timeout(config.timeout.min(Duration::from_secs(30)));
         if config.insecure_tls {
             b = b.tls_danger_accept_invalid_certs(true);
@@ -287,10 +300,15 @@ pub enum OwnedBody {
     Bytes(Vec<u8>),
 }
 
-/// One request with MLflow's retry policy: 408/429/5xx are retried with backoff (or after
-/// `Retry-After`), at most `max_retries` times; anything else is returned as is.
+/// One request with MLflow's retry policy, bounded in count (`max_retries`) and in total time
+/// (`retry_budget`): 408/429/5xx answers are retried after `Retry-After` or the backoff, and so
+/// are transport failures, as MLflow's client does for every method (the server's `log-batch`
+/// is idempotent). The first transport failure is retried at once: it is most often a pooled
+/// connection the server had closed, and the retry goes out on a new connection.
 async fn execute(client: reqwest::Client, config: Arc<RestConfig>, r: Request) -> Result<Response> {
+    let started = std::time::Instant::now();
     let mut retry = 0;
+    let mut transport_failures = 0;
     loop {
         let mut req = client.request(r.method.clone(), &r.url);
         if !r.query.is_empty() {
@@ -324,10 +342,53 @@ async fn execute(client: reqwest::Client, config: Arc<RestConfig>, r: Request) -
             Ok::<_, reqwest::Error>((status, retry_after, body))
         }
         .await;
-        let (status, retry_after, body) = match result {
-            Ok(x) => x,
+        // How long to wait before the next try, if one is allowed.
+        let next_wait = |wanted: Duration| -> Option<Duration> {
+            if retry >= config.max_retries {
+                return None;
+            }
+            let left = config.retry_budget.checked_sub(started.elapsed())?;
+            (!left.is_zero()).then(|| wanted.min(left))
+        };
+        match result {
+            Ok((status, retry_after, body)) => {
+                if retryable(status) {
+                    let wanted = match retry_after {
+                        Some(s) if s >= 0.0 => Duration::from_secs_f64(s.min(MAX_BACKOFF)),
+                        _ => config.backoff(retry + 1),
+                    };
+                    if let Some(wait) = next_wait(wanted) {
+                        retry += 1;
+                        tracing::debug!(
+                            "{} {}: HTTP {status}, retry {retry} in {wait:?}",
+                            r.method,
+                            endpoint(&config, &r.url)
+                        );
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                }
+                return Ok(Response { status, body });
+            }
             Err(e) => {
-                let detail = if e.is_connect() {
+                transport_failures += 1;
+                let wanted = if transport_failures == 1 {
+                    Duration::ZERO
+                } else {
+                    config.backoff(retry + 1)
+                };
+                if let Some(wait) = next_wait(wanted) {
+                    retry += 1;
+                    tracing::debug!(
+                        "{} {}: {}, retry {retry} in {wait:?}",
+                        r.method,
+                        endpoint(&config, &r.url),
+                        root_cause(&e)
+                    );
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                let what = if e.is_connect() {
                     format!("connection failed ({})", root_cause(&e))
                 } else if e.is_timeout() {
                     format!(
@@ -337,23 +398,27 @@ async fn execute(client: reqwest::Client, config: Arc<RestConfig>, r: Request) -
                 } else {
                     root_cause(&e)
                 };
+                let detail = if retry > 0 {
+                    format!(
+                        "{what}, after {retry} retries over {:.0} s (MLFLOW_HTTP_REQUEST_MAX_RETRIES and VINTNER_HTTP_RETRY_SECONDS allow more)",
+                        started.elapsed().as_secs_f64()
+                    )
+                } else {
+                    what
+                };
                 return Err(Error::Connect {
                     url: r.url.clone(),
                     detail,
                 });
             }
-        };
-        if retryable(status) && retry < config.max_retries {
-            retry += 1;
-            let wait = match retry_after {
-                Some(s) if s >= 0.0 => Duration::from_secs_f64(s.min(MAX_BACKOFF)),
-                _ => config.backoff(retry),
-            };
-            tokio::time::sleep(wait).await;
-            continue;
         }
-        return Ok(Response { status, body });
     }
+}
+
+/// The part of a URL after the server's base URL (which may carry credentials), for logs.
+fn endpoint<'a>(config: &RestConfig, url: &'a str) -> &'a str {
+    url.strip_prefix(config.base_url.as_str())
+        .unwrap_or("(request)")
 }
 
 fn root_cause(e: &dyn std::error::Error) -> String {

@@ -18,7 +18,7 @@ use crate::track::{
     Alias, Error, Experiment, ExperimentsPage, FileInfo, Metric, ModelVersion, ModelVersionsPage,
     NewModelVersion, NewRun, Param, RegisteredModel, RegisteredModelsPage, Result, Run, RunData,
     RunInfo, RunStatus, RunUpdate, RunsPage, SearchExperiments, SearchModels, SearchRuns, Tag,
-    Tracker, now_ms, types, validate,
+    Tracker, artifacts, now_ms, types, validate,
 };
 
 /// Per-request limits of `runs/log-batch`.
@@ -108,23 +108,6 @@ impl RestTracker {
                 json!({"run_id": run_id, "run_uuid": run_id, "metrics": metrics, "params": params, "tags": tags}),
             ),
         }
-    }
-
-    /// The run's artifact root as an `mlflow-artifacts` proxy path (`<exp>/<run>/artifacts`).
-    fn proxied_artifact_root(&self, run_id: &str) -> Result<String> {
-        let run = self.get_run(run_id)?;
-        let uri = run.info.artifact_uri;
-        let rest = uri.strip_prefix("mlflow-artifacts:").ok_or_else(|| Error::RemoteArtifacts {
-            location: format!(
-                "{uri} (the server does not proxy artifacts; start it with --serve-artifacts, the default)"
-            ),
-        })?;
-        // `mlflow-artifacts:/1/…` or `mlflow-artifacts://host:port/1/…`
-        let path = match rest.strip_prefix("//") {
-            Some(with_host) => with_host.split_once('/').map(|x| x.1).unwrap_or(""),
-            None => rest.trim_start_matches('/'),
-        };
-        Ok(path.trim_end_matches('/').to_string())
     }
 }
 
@@ -653,6 +636,19 @@ impl Tracker for RestTracker {
         for t in tags {
             validate::key("tag key", &t.key)?;
         }
+        // Nothing is dropped in silence: a request that fails after the retries names the run
+        // and what it does not hold.
+        let unrecorded = |e: Error, m: usize, p: usize, t: usize| match e {
+            e @ (Error::Connect { .. }
+            | Error::BadResponse { .. }
+            | Error::Server { status: 500.., .. }) => Error::Unrecorded {
+                run_id: run_id.to_string(),
+                server: self.http.config.base_url.clone(),
+                missing: format!("{m} metric values, {p} params and {t} tags"),
+                source: Box::new(e),
+            },
+            other => other,
+        };
         // Params and tags first (with metrics filling the 1000-entity budget), one request at a
         // time, so a changed param fails before most metrics are written.
         let (mut m, mut p, mut t) = (metrics, params, tags);
@@ -664,12 +660,15 @@ impl Tracker for RestTracker {
             // at most 1000 entities per request in total
             let nm = m.len().min(MAX_METRICS_PER_BATCH - np - nt);
             let req = self.batch_request(run_id, &m[..nm], &p[..np], &t[..nt]);
-            let resp = self.http.send_all(vec![req], 1).remove(0)?;
             not_found(
-                decode("runs/log-batch", &self.http.config, resp),
+                self.http
+                    .send_all(vec![req], 1)
+                    .remove(0)
+                    .and_then(|resp| decode("runs/log-batch", &self.http.config, resp)),
                 "run",
                 run_id,
-            )?;
+            )
+            .map_err(|e| unrecorded(e, m.len(), p.len(), t.len()))?;
             (m, p, t) = (&m[nm..], &p[np..], &t[nt..]);
         }
         // Then the metric-only chunks, a few in flight: the server's latest-metric rule does not
@@ -678,14 +677,29 @@ impl Tracker for RestTracker {
             .chunks(MAX_METRICS_PER_BATCH)
             .map(|c| self.batch_request(run_id, c, &[], &[]))
             .collect();
-        for resp in self.http.send_all(chunks, CONCURRENT_BATCHES) {
-            not_found(
-                decode("runs/log-batch", &self.http.config, resp?),
+        let sizes: Vec<usize> = m.chunks(MAX_METRICS_PER_BATCH).map(<[_]>::len).collect();
+        let mut first_error = None;
+        let mut lost = 0;
+        for (resp, n) in self
+            .http
+            .send_all(chunks, CONCURRENT_BATCHES)
+            .into_iter()
+            .zip(sizes)
+        {
+            let r = not_found(
+                resp.and_then(|resp| decode("runs/log-batch", &self.http.config, resp)),
                 "run",
                 run_id,
-            )?;
+            );
+            if let Err(e) = r {
+                lost += n;
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(())
+        match first_error {
+            Some(e) => Err(unrecorded(e, lost, 0, 0)),
+            None => Ok(()),
+        }
     }
 
     fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
@@ -742,25 +756,23 @@ impl Tracker for RestTracker {
         local_file: &Path,
         artifact_path: Option<&str>,
     ) -> Result<()> {
-        let root = self.proxied_artifact_root(run_id)?;
-        let name = local_file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| {
-                Error::invalid(
-                    "artifact file",
-                    local_file.display().to_string(),
-                    "it has no UTF-8 file name",
-                )
-            })?;
-        let sub = artifact_path.unwrap_or("").trim_matches('/');
-        if sub.split('/').any(|c| c == "..") {
-            return Err(Error::invalid("artifact path", sub, "`..` is not allowed"));
-        }
-        let rel = [root.as_str(), sub, name]
-            .iter()
+        // Artifacts go where the run's artifact URI says, as MLflow's client writes them.
+        let parts = artifacts::clean_path(artifact_path)?;
+        let uri = self.get_run(run_id)?.info.artifact_uri;
+        let root = match artifacts::Location::parse(&uri)? {
+            artifacts::Location::Proxy(root) => root,
+            artifacts::Location::S3 { bucket, prefix } => {
+                return artifacts::put_s3(&bucket, &prefix, &parts, local_file);
+            }
+            artifacts::Location::Local(root) => {
+                return artifacts::put_local(&root, &parts, local_file);
+            }
+        };
+        let name = artifacts::file_name(local_file)?;
+        let rel = std::iter::once(root.as_str())
+            .chain(parts.iter().map(String::as_str))
+            .chain(std::iter::once(name))
             .filter(|s| !s.is_empty())
-            .copied()
             .collect::<Vec<_>>()
             .join("/");
         let bytes = std::fs::read(local_file).map_err(|source| Error::Io {
@@ -818,6 +830,20 @@ impl Tracker for RestTracker {
             name,
         )?;
         Ok(field::<WRegisteredModel>("registered-models/create", &v, "registered_model")?.into())
+    }
+
+    fn delete_registered_model(&self, name: &str) -> Result<()> {
+        not_found(
+            self.call(
+                Method::DELETE,
+                "registered-models/delete",
+                &[],
+                Some(&json!({ "name": name })),
+            ),
+            "registered model",
+            name,
+        )?;
+        Ok(())
     }
 
     fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {

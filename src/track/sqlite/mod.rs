@@ -19,7 +19,7 @@ use crate::track::{
     Error, Experiment, ExperimentsPage, FileInfo, Metric, ModelVersion, ModelVersionsPage,
     NewModelVersion, NewRun, Param, RegisteredModel, RegisteredModelsPage, Result, Run, RunData,
     RunInfo, RunStatus, RunUpdate, RunsPage, SearchExperiments, SearchModels, SearchRuns, Tag,
-    Tracker, filter, git, now_ms, validate,
+    Tracker, artifacts, filter, git, now_ms, validate,
 };
 
 /// The alembic revision of MLflow 3.17.2, the schema vintner creates.
@@ -566,9 +566,20 @@ impl SqliteStore {
             .collect())
     }
 
-    fn artifact_dir(&self, run_id: &str) -> Result<PathBuf> {
+    fn artifact_location(&self, run_id: &str) -> Result<artifacts::Location> {
         let info = self.read("reading a run", |tx| self.run_info(tx, run_id))?;
-        local_artifact_path(&info.artifact_uri)
+        artifacts::Location::parse(&info.artifact_uri)
+    }
+
+    fn artifact_dir(&self, run_id: &str) -> Result<PathBuf> {
+        match self.artifact_location(run_id)? {
+            artifacts::Location::Local(p) => Ok(p),
+            _ => Err(Error::RemoteArtifacts {
+                location: self
+                    .read("reading a run", |tx| self.run_info(tx, run_id))?
+                    .artifact_uri,
+            }),
+        }
     }
 }
 
@@ -618,64 +629,6 @@ fn append_path(base: &str, parts: &[&str]) -> String {
         }
     }
     s
-}
-
-/// The local folder of an artifact location (`/abs/path` or `file:///abs/path`).
-fn local_artifact_path(location: &str) -> Result<PathBuf> {
-    if let Some(rest) = location.strip_prefix("file://") {
-        let path = rest.strip_prefix("localhost").unwrap_or(rest);
-        return Ok(PathBuf::from(percent_decode(path)));
-    }
-    let p = Path::new(location);
-    if p.is_absolute() {
-        return Ok(p.to_path_buf());
-    }
-    Err(Error::RemoteArtifacts {
-        location: location.to_string(),
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) =
-                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A relative `/`-separated artifact sub-path with no `..`, or none.
-fn clean_artifact_path(p: Option<&str>) -> Result<Vec<String>> {
-    let Some(p) = p.filter(|p| !p.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    let mut parts = Vec::new();
-    for comp in p.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => return Err(Error::invalid("artifact path", p, "`..` is not allowed")),
-            c => parts.push(c.to_string()),
-        }
-    }
-    if p.starts_with('/') {
-        return Err(Error::invalid(
-            "artifact path",
-            p,
-            "it must be relative to the run's artifact root",
-        ));
-    }
-    Ok(parts)
 }
 
 fn parse_experiment_id(id: &str) -> Result<i64> {
@@ -1013,34 +966,22 @@ impl Tracker for SqliteStore {
         local_file: &Path,
         artifact_path: Option<&str>,
     ) -> Result<()> {
-        let parts = clean_artifact_path(artifact_path)?;
-        let mut dest = self.artifact_dir(run_id)?;
-        for p in &parts {
-            dest.push(p);
+        let parts = artifacts::clean_path(artifact_path)?;
+        match self.artifact_location(run_id)? {
+            artifacts::Location::Local(root) => artifacts::put_local(&root, &parts, local_file),
+            artifacts::Location::S3 { bucket, prefix } => {
+                artifacts::put_s3(&bucket, &prefix, &parts, local_file)
+            }
+            artifacts::Location::Proxy(_) => Err(Error::RemoteArtifacts {
+                location: self
+                    .read("reading a run", |tx| self.run_info(tx, run_id))?
+                    .artifact_uri,
+            }),
         }
-        std::fs::create_dir_all(&dest).map_err(|source| Error::Io {
-            path: dest.clone(),
-            action: "creating the artifact folder",
-            source,
-        })?;
-        let name = local_file.file_name().ok_or_else(|| {
-            Error::invalid(
-                "artifact file",
-                local_file.display().to_string(),
-                "it has no file name",
-            )
-        })?;
-        let target = dest.join(name);
-        std::fs::copy(local_file, &target).map_err(|source| Error::Io {
-            path: local_file.to_path_buf(),
-            action: "copying an artifact",
-            source,
-        })?;
-        Ok(())
     }
 
     fn list_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<Vec<FileInfo>> {
-        let parts = clean_artifact_path(path)?;
+        let parts = artifacts::clean_path(path)?;
         let mut dir = self.artifact_dir(run_id)?;
         for p in &parts {
             dir.push(p);
@@ -1094,6 +1035,9 @@ impl Tracker for SqliteStore {
     }
     fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
         registry::get_registered_model(self, name)
+    }
+    fn delete_registered_model(&self, name: &str) -> Result<()> {
+        registry::delete_registered_model(self, name)
     }
     fn search_registered_models(&self, query: &SearchModels) -> Result<RegisteredModelsPage> {
         registry::search_registered_models(self, query)

@@ -137,6 +137,26 @@ fn read_version(
     Ok(v)
 }
 
+pub(super) fn delete_registered_model(s: &SqliteStore, name: &str) -> Result<()> {
+    s.write("deleting a registered model", |tx| {
+        require_model(s, tx, name)?;
+        for table in [
+            "model_version_tags",
+            "registered_model_aliases",
+            "registered_model_tags",
+            "model_versions",
+            "registered_models",
+        ] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE workspace = ?1 AND name = ?2"),
+                params![WORKSPACE, name],
+            )
+            .ctx(&s.path, "deleting a registered model")?;
+        }
+        Ok(())
+    })
+}
+
 pub(super) fn create_registered_model(
     s: &SqliteStore,
     name: &str,
