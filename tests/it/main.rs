@@ -7,5 +7,6 @@ mod data;
 mod init;
 mod peers;
 mod s3;
+mod secrets;
 mod track;
 mod workflow;

@@ -10,7 +10,7 @@ use crate::common::{Sandbox, git, snapshot, stderr as stderr_of};
 use crate::peers;
 
 /// A project with the red wine data versioned and pushed, tuned for fast tests.
-fn project(sb: &Sandbox, name: &str, remote: Option<&Path>) -> PathBuf {
+pub(crate) fn project(sb: &Sandbox, name: &str, remote: Option<&Path>) -> PathBuf {
     let dir = sb.mkdir(name);
     let mut init = sb.vintner(&dir);
     init.arg("init");
