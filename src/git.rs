@@ -10,7 +10,12 @@ use std::process::Command;
 pub enum GitError {
     #[error("Failed to run `git`; is it installed and on PATH?")]
     Missing(#[source] std::io::Error),
-    #[error("`git {args}` failed in `{dir}`: {stderr}")]
+    #[error(
+        "`git {}` failed in `{}`: {}",
+        crate::redact::Redacted(args),
+        dir.display(),
+        crate::redact::Redacted(stderr)
+    )]
     Failed {
         args: String,
         dir: PathBuf,
@@ -83,6 +88,8 @@ pub fn add<P: AsRef<Path>>(dir: &Path, paths: &[P]) -> Result<(), GitError> {
 pub struct Lineage {
     pub commit: Option<String>,
     pub branch: Option<String>,
+    /// The `origin` URL without any user info (`https://user:token@host/…` is read as
+    /// `https://host/…`, as MLflow records it), so it can go into a run tag.
     pub origin: Option<String>,
     /// Uncommitted changes to tracked files.
     pub dirty: bool,
@@ -93,7 +100,11 @@ pub struct Lineage {
 pub fn lineage(dir: &Path) -> Lineage {
     std::thread::scope(|scope| {
         // Two git processes at once: the origin, and one status for commit, branch and changes.
-        let origin = scope.spawn(|| git(dir, ["remote", "get-url", "origin"]).ok());
+        let origin = scope.spawn(|| {
+            git(dir, ["remote", "get-url", "origin"])
+                .ok()
+                .map(|url| crate::redact::strip_credentials(&url).into_owned())
+        });
         let status = git(
             dir,
             [

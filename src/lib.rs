@@ -11,6 +11,7 @@ pub mod git;
 pub mod ml;
 pub mod pipeline;
 pub mod progress;
+pub mod redact;
 pub mod serve;
 pub mod settings;
 pub mod track;

@@ -74,16 +74,30 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
     })
 }
 
-/// Prints `err` as `error:` / `Caused by:` / `hint:` lines on stderr.
+/// Prints `err` as `error:` / `Caused by:` / `hint:` lines on stderr. Every URL in them is
+/// redacted (`http://***@host`, `?token=***`), whichever library wrote the message.
 pub fn report(printer: &Printer, err: &anyhow::Error) {
-    let mut text = format!("{} {err}\n", printer.style_error("error:"));
+    printer.error(&render(printer, err));
+}
+
+fn render(printer: &Printer, err: &anyhow::Error) -> String {
+    use crate::redact::Redacted;
+    let mut text = format!(
+        "{} {}\n",
+        printer.style_error("error:"),
+        Redacted(&err.to_string())
+    );
     for cause in err.chain().skip(1) {
-        text.push_str(&format!("  Caused by: {cause}\n"));
+        text.push_str(&format!("  Caused by: {}\n", Redacted(&cause.to_string())));
     }
     if let Some(hint) = hint_of(err) {
-        text.push_str(&format!("{} {hint}\n", printer.style_hint("hint:")));
+        text.push_str(&format!(
+            "{} {}\n",
+            printer.style_hint("hint:"),
+            Redacted(&hint)
+        ));
     }
-    printer.error(&text);
+    text
 }
 
 /// 2 for commands that are not built and internal errors, 1 for everything a user can fix.
@@ -95,4 +109,22 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
                 .is_some_and(|e| e.is_internal())
     });
     ExitCode::from(if internal { 2 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_redacts_urls_in_every_line() {
+        let err = anyhow::Error::new(Hinted::new(
+            "server http://alice:s3cret@h:1 said no",
+            "retry with https://h/?token=s3cret",
+        ))
+        .context("Failed to reach `http://u:s3cret@h`");
+        let text = render(&Printer::new(true, false), &err);
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("http://***@h:1 said no"), "{text}");
+        assert!(text.contains("?token=***"), "{text}");
+    }
 }

@@ -1,5 +1,7 @@
 //! The single place that decides what goes to stdout (data: tables, ids, JSON) and what goes to
 //! stderr (status, warnings, progress). A closed stdout (`vintner runs list | head`) is not an error.
+//! Everything it writes, and every log line ([`LogWriter`]), goes through [`crate::redact::text`]:
+//! a URL's credentials and secret query values never reach a terminal, a pipe or `--json`.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -9,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::progress::{Progress, Silent};
+use crate::redact;
 
 /// Writes command output; see the module documentation.
 pub struct Printer {
@@ -31,7 +34,7 @@ impl Printer {
     /// Data for stdout, followed by a newline.
     pub fn data(&self, text: impl AsRef<str>) {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", text.as_ref());
+        let _ = writeln!(out, "{}", redact::text(text.as_ref()));
     }
 
     /// A line of a report on stdout that `--quiet` hides, as DVC's `A       path` lines.
@@ -51,7 +54,7 @@ impl Printer {
     /// A status line for a person on stderr (hidden by `--quiet`).
     pub fn status(&self, text: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", text.as_ref());
+            eprintln!("{}", redact::text(text.as_ref()));
         }
     }
 
@@ -61,14 +64,16 @@ impl Printer {
             eprintln!(
                 "{} {}",
                 self.paint("warning:", console::Color::Yellow),
-                text.as_ref()
+                redact::text(text.as_ref())
             );
         }
     }
 
     /// Already formatted error text on stderr (never hidden).
     pub(crate) fn error(&self, text: &str) {
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(redact::text(text).as_bytes());
     }
 
     pub(crate) fn style_error(&self, text: &str) -> String {
@@ -145,11 +150,56 @@ impl Progress for Bars {
     }
 
     fn note(&self, message: &str) {
+        let message = redact::text(message);
+        let message = message.as_ref();
         if let Ok(slot) = self.bar.lock() {
             match slot.as_ref() {
                 Some(bar) => bar.println(message),
                 None => eprintln!("{message}"),
             }
         }
+    }
+}
+
+/// Where log lines (`-v`, `RUST_LOG`) go: stderr, each line redacted like everything the
+/// [`Printer`] writes, whichever crate logged it (an HTTP client logging the URL it connects to).
+#[derive(Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogLine;
+
+    fn make_writer(&'a self) -> LogLine {
+        LogLine::default()
+    }
+}
+
+/// One formatted log event, written to stderr redacted when it is flushed or dropped.
+#[derive(Default)]
+pub struct LogLine {
+    buf: Vec<u8>,
+}
+
+impl Write for LogLine {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&self.buf).into_owned();
+        self.buf.clear();
+        std::io::stderr()
+            .lock()
+            .write_all(redact::text(&text).as_bytes())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }

@@ -126,10 +126,13 @@ impl ConfigFile {
                     format!("expected `key = value`, found `{shown}{more}`"),
                 )
             })?;
-            let section = cfg
-                .sections
-                .last_mut()
-                .ok_or_else(|| bad(i + 1, format!("`{line}` is outside any [section]")))?;
+            let section = cfg.sections.last_mut().ok_or_else(|| {
+                // The key only: the value could be a credential.
+                bad(
+                    i + 1,
+                    format!("`{}` is set outside any [section]", key.trim()),
+                )
+            })?;
             section.entries.push(Entry {
                 comments: std::mem::take(&mut pending),
                 key: key.trim().to_string(),
@@ -525,6 +528,21 @@ mod tests {
         let mut cfg = ConfigFile::parse("[cache]\n    type = copy\n", Path::new("c")).unwrap();
         assert!(cfg.unset("cache", "type"));
         assert_eq!(cfg.render(), "");
+    }
+
+    #[test]
+    fn a_value_outside_any_section_is_not_echoed() {
+        let err = ConfigFile::parse(
+            "secret_access_key = s3cret\n",
+            Path::new(".dvc/config.local"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(
+            err.contains("`secret_access_key` is set outside any [section]"),
+            "{err}"
+        );
     }
 
     #[test]

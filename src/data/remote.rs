@@ -12,7 +12,8 @@ use super::{Error, Result};
 pub trait Remote: Send + Sync {
     /// The remote's name in the DVC config.
     fn name(&self) -> &str;
-    /// Its URL, for messages.
+    /// Its URL as configured (credentials included); show it through [`Remote::describe`] or
+    /// [`crate::redact::url`].
     fn url(&self) -> &str;
     /// Whether the remote holds `oid`.
     fn contains(&self, oid: &Oid) -> Result<bool>;
@@ -35,9 +36,14 @@ pub trait Remote: Send + Sync {
     /// Reads a small object (a `.dir` manifest) whole, verified.
     fn read_verified(&self, oid: &Oid) -> Result<Vec<u8>>;
 
-    /// `remote `name` (url)`, for messages.
+    /// `remote `name` (url)`, for messages, with the URL's credentials and secret query values
+    /// shown as `***`.
     fn describe(&self) -> String {
-        format!("remote `{}` ({})", self.name(), self.url())
+        format!(
+            "remote `{}` ({})",
+            self.name(),
+            crate::redact::url(self.url())
+        )
     }
 }
 
@@ -184,4 +190,23 @@ pub fn verify_bytes(bytes: &[u8], oid: &Oid, remote: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_hides_credentials_in_the_url() {
+        let r = LocalRemote::new(
+            "store",
+            "file://carol:pw_secret@host/store?token=tok_secret",
+        );
+        let shown = r.describe();
+        assert!(
+            !shown.contains("pw_secret") && !shown.contains("tok_secret"),
+            "{shown}"
+        );
+        assert_eq!(shown, "remote `store` (file://***@host/store?token=***)");
+    }
 }

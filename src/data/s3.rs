@@ -15,6 +15,7 @@ use super::config::{ConfigFile, RemoteConfig};
 use super::odb::{Odb, Oid};
 use super::remote::{Remote, verify_bytes};
 use super::{Error, Result};
+use crate::redact;
 
 /// Objects up to this size are uploaded in one request; larger ones in 16 MiB parts.
 const SINGLE_PUT_LIMIT: u64 = 64 << 20;
@@ -82,10 +83,10 @@ impl S3Remote {
         let rest = rc
             .url
             .strip_prefix("s3://")
-            .ok_or_else(|| fail(format!("`{}` is not an s3:// URL", rc.url)))?;
+            .ok_or_else(|| fail(format!("`{}` is not an s3:// URL", redact::url(&rc.url))))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err(fail(format!("`{}` names no bucket", rc.url)));
+            return Err(fail(format!("`{}` names no bucket", redact::url(&rc.url))));
         }
         let opt = |k: &str| {
             rc.options
@@ -165,7 +166,9 @@ impl S3Remote {
             max_retries: 3,
             retry_timeout: std::time::Duration::from_secs(20),
         });
-        let store = b.build().map_err(|e| fail(e.to_string()))?;
+        let store = b
+            .build()
+            .map_err(|e| fail(redact::text(&e.to_string()).into_owned()))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -188,10 +191,12 @@ impl S3Remote {
         }
     }
 
+    /// The client's error, with any URL it quotes (the endpoint's user info, a presigned
+    /// request's signature) redacted.
     fn error(&self, e: object_store::Error) -> Error {
         Error::Remote {
             remote: self.name.clone(),
-            message: e.to_string(),
+            message: redact::text(&e.to_string()).into_owned(),
         }
     }
 

@@ -1,6 +1,11 @@
 //! The errors of the tracking layer, one variant per case a caller (or user) can act on.
+//! Every URL or server text a message quotes is shown through [`Redacted`], so an error built
+//! anywhere (a tracking URI with `user:password@`, a presigned URL in a server's answer) never
+//! shows a secret.
 
 use std::path::PathBuf;
+
+use crate::redact::Redacted;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -25,7 +30,7 @@ pub enum Error {
     #[error("run {run_id} is deleted, so nothing can be logged to it")]
     RunNotActive { run_id: String },
 
-    #[error("invalid {what} `{value}`: {reason}")]
+    #[error("invalid {what} `{}`: {reason}", Redacted(value))]
     Invalid {
         what: &'static str,
         value: String,
@@ -40,11 +45,12 @@ pub enum Error {
 
     // ---- URIs --------------------------------------------------------------------------------
     #[error(
-        "the tracking URI `{uri}` names MLflow's file store, which MLflow 3 keeps in maintenance mode and vintner does not support"
+        "the tracking URI `{}` names MLflow's file store, which MLflow 3 keeps in maintenance mode and vintner does not support",
+        Redacted(uri)
     )]
     FileStore { uri: String },
 
-    #[error("unsupported tracking URI `{uri}` (from {source_name})")]
+    #[error("unsupported tracking URI `{}` (from {source_name})", Redacted(uri))]
     UnsupportedUri { uri: String, source_name: String },
 
     // ---- embedded store ----------------------------------------------------------------------
@@ -89,11 +95,15 @@ pub enum Error {
     },
 
     #[error(
-        "artifact location `{location}` is not one vintner writes to (mlflow-artifacts:, s3:// or a local folder)"
+        "artifact location `{}` is not one vintner writes to (mlflow-artifacts:, s3:// or a local folder)",
+        Redacted(location)
     )]
     RemoteArtifacts { location: String },
 
-    #[error("run {run_id} on {server} is incomplete: {missing} were not recorded")]
+    #[error(
+        "run {run_id} on {} is incomplete: {missing} were not recorded",
+        Redacted(server)
+    )]
     Unrecorded {
         run_id: String,
         server: String,
@@ -102,15 +112,24 @@ pub enum Error {
         source: Box<Error>,
     },
 
-    #[error("could not write an artifact to `{location}`: {detail}")]
+    #[error(
+        "could not write an artifact to `{}`: {}",
+        Redacted(location),
+        Redacted(detail)
+    )]
     Artifacts { location: String, detail: String },
 
     // ---- REST --------------------------------------------------------------------------------
-    #[error("could not reach the MLflow tracking server at {url}: {detail}")]
+    #[error(
+        "could not reach the MLflow tracking server at {}: {}",
+        Redacted(url),
+        Redacted(detail)
+    )]
     Connect { url: String, detail: String },
 
     #[error(
-        "the MLflow server at {url} refused the request (HTTP {status}): not authenticated or not allowed"
+        "the MLflow server at {} refused the request (HTTP {status}): not authenticated or not allowed",
+        Redacted(url)
     )]
     Auth {
         url: String,
@@ -119,7 +138,11 @@ pub enum Error {
         sent_credentials: bool,
     },
 
-    #[error("MLflow server error on {endpoint} (HTTP {status}, {error_code}): {message}")]
+    #[error(
+        "MLflow server error on {} (HTTP {status}, {error_code}): {}",
+        Redacted(endpoint),
+        Redacted(message)
+    )]
     Server {
         endpoint: String,
         status: u16,
@@ -127,20 +150,24 @@ pub enum Error {
         message: String,
     },
 
-    #[error("unexpected response from {endpoint} (HTTP {status}): {detail}")]
+    #[error(
+        "unexpected response from {} (HTTP {status}): {}",
+        Redacted(endpoint),
+        Redacted(detail)
+    )]
     BadResponse {
         endpoint: String,
         status: u16,
         detail: String,
     },
 
-    #[error("invalid TLS setting {setting}: {detail}")]
+    #[error("invalid TLS setting {setting}: {}", Redacted(detail))]
     Tls {
         setting: &'static str,
         detail: String,
     },
 
-    #[error("invalid setting {name}=`{value}`: {reason}")]
+    #[error("invalid setting {name}=`{}`: {reason}", Redacted(value))]
     Setting {
         name: &'static str,
         value: String,
@@ -156,8 +183,9 @@ impl Error {
             Error::RunNotActive { .. } => "restore the run (`mlflow runs restore --run-id …`) or log to another run".into(),
             Error::PageToken(_) => "pass the token a previous page returned, or none".into(),
             Error::FileStore { uri } => format!(
-                "migrate it with `mlflow migrate-filestore --source {uri} --target sqlite:///mlflow.db` and use \
-                 `sqlite:///mlflow.db`, or point --tracking-uri / MLFLOW_TRACKING_URI at an MLflow server"
+                "migrate it with `mlflow migrate-filestore --source {} --target sqlite:///mlflow.db` and use \
+                 `sqlite:///mlflow.db`, or point --tracking-uri / MLFLOW_TRACKING_URI at an MLflow server",
+                Redacted(uri)
             ),
             Error::UnsupportedUri { .. } => "use `sqlite:///path/to/mlflow.db` or `http(s)://host:port`; other MLflow \
                 backends (postgresql, databricks, …) are reachable through `mlflow server`"
@@ -198,6 +226,53 @@ impl Error {
             what,
             value: value.into(),
             reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_never_show_url_credentials_or_secret_parameters() {
+        let errors = [
+            Error::Connect {
+                url: "http://alice:s3cret@127.0.0.1:1/api/2.0/mlflow/runs/get".into(),
+                detail: "connection failed (http://alice:s3cret@127.0.0.1:1 refused)".into(),
+            },
+            Error::Auth {
+                url: "https://alice:s3cret@mlflow.example".into(),
+                status: 401,
+                sent_credentials: true,
+            },
+            Error::BadResponse {
+                endpoint: "runs/get".into(),
+                status: 404,
+                detail: "no such endpoint; is http://alice:s3cret@h an MLflow tracking server?"
+                    .into(),
+            },
+            Error::Server {
+                endpoint: "runs/get".into(),
+                status: 500,
+                error_code: "INTERNAL_ERROR".into(),
+                message: "upload to https://b.s3/k?X-Amz-Signature=s3cret failed".into(),
+            },
+            Error::UnsupportedUri {
+                uri: "postgresql://alice:s3cret@db/mlflow".into(),
+                source_name: "MLFLOW_TRACKING_URI".into(),
+            },
+            Error::FileStore {
+                uri: "file://alice:s3cret@host/mlruns".into(),
+            },
+        ];
+        for e in errors {
+            let shown = format!("{e} {}", e.hint().unwrap_or_default());
+            assert!(
+                !shown.contains("s3cret") && !shown.contains("alice"),
+                "{shown}"
+            );
+            assert!(shown.contains("***"), "{shown}");
         }
     }
 }

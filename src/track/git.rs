@@ -1,6 +1,7 @@
 //! MLflow's standard system tags for a run (`mlflow.user`, `mlflow.source.*`), with the git
 //! facts read by [`crate::git::lineage`] like the Python client reads them with GitPython.
-//! Missing git or a folder outside a repository simply leaves the git tags out.
+//! Missing git or a folder outside a repository simply leaves the git tags out. The repository
+//! URL never carries credentials: user info is dropped as MLflow's `get_git_repo_url` does.
 
 use std::path::Path;
 
@@ -43,7 +44,9 @@ impl SystemTags {
             source_type: Some("LOCAL".to_string()),
             git_commit: git.commit,
             git_branch: git.branch,
-            git_repo_url: git.origin,
+            git_repo_url: git
+                .origin
+                .map(|url| crate::redact::strip_credentials(&url).into_owned()),
         }
     }
 
@@ -104,6 +107,19 @@ mod tests {
     }
 
     #[test]
+    fn from_lineage_strips_credentials_from_the_repo_url() {
+        let git = crate::git::Lineage {
+            origin: Some("https://oauth2:TOKEN@git.example/org/repo.git".into()),
+            ..Default::default()
+        };
+        let t = SystemTags::from_lineage(&git, "vintner train");
+        assert_eq!(
+            t.git_repo_url.as_deref(),
+            Some("https://git.example/org/repo.git")
+        );
+    }
+
+    #[test]
     fn gather_reads_a_real_repository() {
         let dir = std::env::temp_dir().join(format!(
             "vintner-git-{}",
@@ -135,12 +151,13 @@ mod tests {
             "remote",
             "add",
             "origin",
-            "https://example.com/acme/repo.git",
+            "https://bob:ghp_secret123@example.com/acme/repo.git",
         ]);
         let t = SystemTags::gather(&dir, "vintner train");
         std::fs::remove_dir_all(&dir).ok();
         assert_eq!(t.git_branch.as_deref(), Some("trunk"));
         assert_eq!(t.git_commit.as_ref().map(|c| c.len()), Some(40));
+        // the token in the remote URL never reaches the tag
         assert_eq!(
             t.git_repo_url.as_deref(),
             Some("https://example.com/acme/repo.git")

@@ -134,11 +134,24 @@ pub fn open(flag_uri: Option<&str>, repo_root: &Path) -> Result<Box<dyn Tracker>
 }
 
 /// Opens the backend a resolved [`TrackingUri`] names.
+///
+/// Credentials in an `http(s)://user:password@host` URI are taken out of the URL, so no message,
+/// log or report built from the server's URL can show them, and sent as basic auth instead, as
+/// MLflow's Python client (through `requests`) does: they then win over
+/// `MLFLOW_TRACKING_USERNAME`/`_PASSWORD` and `MLFLOW_TRACKING_TOKEN`; a user name without a
+/// password sends nothing.
 pub fn open_resolved(uri: &TrackingUri) -> Result<Box<dyn Tracker>> {
     match uri {
         TrackingUri::Sqlite { path, .. } => Ok(Box::new(sqlite::SqliteStore::open(path)?)),
         TrackingUri::Http { url, .. } => {
-            let config = rest::RestConfig::from_env(url, &|k| std::env::var(k).ok())?;
+            let (url, creds) = crate::redact::split_credentials(url);
+            let basic = creds.and_then(|c| Some((c.user, c.password?)));
+            let env = |k: &str| match (&basic, k) {
+                (Some((user, _)), "MLFLOW_TRACKING_USERNAME") => Some(user.clone()),
+                (Some((_, password)), "MLFLOW_TRACKING_PASSWORD") => Some(password.clone()),
+                _ => std::env::var(k).ok(),
+            };
+            let config = rest::RestConfig::from_env(&url, &env)?;
             rest::RestTracker::boxed(config)
         }
     }

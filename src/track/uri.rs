@@ -122,11 +122,13 @@ impl TrackingUri {
     }
 }
 
+/// The URI for messages and logs: credentials in an `http(s)://user:password@…` URI and secret
+/// query values are shown as `***` (the connection uses [`TrackingUri::Http`]'s `url`).
 impl std::fmt::Display for TrackingUri {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TrackingUri::Sqlite { path, .. } => write!(f, "sqlite:///{}", path.display()),
-            TrackingUri::Http { url, .. } => f.write_str(url),
+            TrackingUri::Http { url, .. } => f.write_str(&crate::redact::url(url)),
         }
     }
 }
@@ -214,6 +216,24 @@ mod tests {
                 source: UriSource::Config
             }
         );
+    }
+
+    #[test]
+    fn display_hides_credentials_the_url_keeps() {
+        let u = TrackingUri::parse(
+            "http://alice:s3cret@127.0.0.1:5000/",
+            UriSource::Env,
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(u.to_string(), "http://***@127.0.0.1:5000");
+        let TrackingUri::Http { url, .. } = &u else {
+            panic!("{u:?}")
+        };
+        assert_eq!(url, "http://alice:s3cret@127.0.0.1:5000");
+        let e = TrackingUri::parse("mysql://alice:s3cret@db/x", UriSource::Flag, Path::new("/"))
+            .unwrap_err();
+        assert!(!e.to_string().contains("s3cret"), "{e}");
     }
 
     #[test]

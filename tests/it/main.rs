@@ -8,6 +8,7 @@ mod init;
 mod peers;
 mod proxy;
 mod s3;
+mod secrets;
 mod team;
 mod track;
 mod workflow;

@@ -1,11 +1,14 @@
 //! `vintner remote add|list|default|modify|remove`: data remotes in `.dvc/config` (or, with
 //! `--local`, the git-ignored `.dvc/config.local` for credentials), written as `dvc remote` does.
+//! A URL is always shown redacted (`http://***@host`, `?token=***`), and a URL that carries
+//! credentials is refused for the git-tracked `.dvc/config`.
 
 use serde::Serialize;
 
 use super::JsonFlag;
-use crate::cli::Context;
+use crate::cli::{Context, Hinted};
 use crate::data::{ConfigLevel, Repo};
+use crate::redact;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -77,6 +80,29 @@ fn is_secret(option: &str) -> bool {
     .any(|w| o.contains(w))
 }
 
+/// Refuses a URL with credentials (user info, a secret query value) for `.dvc/config`, which git
+/// tracks: once committed, the secret is in every clone.
+fn refuse_tracked_credentials(
+    local: bool,
+    value: &str,
+    fix: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    if local || !value.contains("://") {
+        return Ok(());
+    }
+    let shown = redact::url(value);
+    if matches!(shown, std::borrow::Cow::Borrowed(_)) {
+        return Ok(());
+    }
+    Err(Hinted::new(
+        format!(
+            "`{shown}` carries credentials, and `.dvc/config` is tracked by git; nothing was written"
+        ),
+        fix(),
+    )
+    .into())
+}
+
 fn level(local: bool) -> ConfigLevel {
     if local {
         ConfigLevel::Local
@@ -95,9 +121,16 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             name,
             url,
         } => {
+            refuse_tracked_credentials(local, &url, || {
+                format!(
+                    "add it to the git-ignored `.dvc/config.local` instead: `vintner remote add --local{} {name} <url>`",
+                    if default { " -d" } else { "" }
+                )
+            })?;
             let written = repo.add_remote(&name, &url, default, level(local), &ctx.cwd)?;
             p.status(format!(
-                "Added remote `{name}` -> {written}{}",
+                "Added remote `{name}` -> {}{}",
+                redact::url(&written),
                 if default { " (default)" } else { "" }
             ));
         }
@@ -112,7 +145,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
                     RemoteRow {
                         default: default.as_deref() == Some(name.as_str()),
                         name,
-                        url,
+                        url: redact::url(&url).into_owned(),
                     }
                 })
                 .collect();
@@ -147,6 +180,13 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             value,
         } => {
             let value = if unset { None } else { value };
+            if let Some(v) = &value {
+                refuse_tracked_credentials(local, v, || {
+                    format!(
+                        "set it in the git-ignored `.dvc/config.local` instead: `vintner remote modify --local {name} {option} <value>`"
+                    )
+                })?;
+            }
             if !local && value.is_some() && is_secret(&option) {
                 p.warn(format!(
                     "`{option}` is a credential and `.dvc/config` is tracked by git; prefer `--local`"
@@ -156,7 +196,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             let shown = match value {
                 None => "unset".to_string(),
                 Some(_) if is_secret(&option) => "set (value hidden)".into(),
-                Some(v) => format!("= {v}"),
+                Some(v) => format!("= {}", redact::url(&v)),
             };
             p.status(format!("remote `{name}`: {option} {shown}"));
         }
