@@ -1,11 +1,14 @@
 //! What the tracking commands (`experiments`, `runs`, `models`) share: the `--tracking-uri` flag,
-//! opening the store it resolves to, and the plain tables and timestamps they print.
+//! opening the store it resolves to (commands that only read never create one), and the plain
+//! tables and timestamps they print.
+
+use std::path::Path;
 
 use anyhow::Context as _;
 use comfy_table::{CellAlignment, Table, presets};
 
 use crate::cli::Context;
-use crate::track::{self, Tracker, TrackingUri};
+use crate::track::{self, Access, Tracker, TrackingUri, UriSource};
 
 /// `--tracking-uri`, for every tracking command.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -16,23 +19,58 @@ pub struct TrackingArgs {
     pub tracking_uri: Option<String>,
 }
 
-/// Resolves the URI (flag > MLFLOW_TRACKING_URI > vintner.toml > default) and opens the store.
+/// Resolves the URI (flag > MLFLOW_TRACKING_URI > vintner.toml > default) and opens the store
+/// to read: a missing `mlflow.db` is an error, never created.
 pub fn open(args: &TrackingArgs, ctx: &Context) -> anyhow::Result<Box<dyn Tracker>> {
+    open_args(args, ctx, Access::Read)
+}
+
+/// [`open`] for a command that records something: a missing `mlflow.db` is created.
+pub fn open_writable(args: &TrackingArgs, ctx: &Context) -> anyhow::Result<Box<dyn Tracker>> {
+    open_args(args, ctx, Access::Write)
+}
+
+fn open_args(
+    args: &TrackingArgs,
+    ctx: &Context,
+    access: Access,
+) -> anyhow::Result<Box<dyn Tracker>> {
     let root = crate::git::toplevel(&ctx.cwd)
         .ok()
         .flatten()
         .unwrap_or_else(|| ctx.cwd.clone());
     let settings = crate::settings::Settings::load(&root)?;
-    open_at(args.tracking_uri.as_deref(), &settings, &root, ctx)
+    let uri = resolve_at(args.tracking_uri.as_deref(), &settings, &root, ctx)?;
+    open_uri(&uri, access)
 }
 
-/// Opens the store for a project whose root and settings the caller already has.
+/// Opens the store to read, for a project whose root and settings the caller already has.
 pub fn open_at(
     flag: Option<&str>,
     settings: &crate::settings::Settings,
-    root: &std::path::Path,
+    root: &Path,
     ctx: &Context,
 ) -> anyhow::Result<Box<dyn Tracker>> {
+    open_uri(&resolve_at(flag, settings, root, ctx)?, Access::Read)
+}
+
+/// [`open_at`] for a command that records something: a missing `mlflow.db` is created.
+pub fn open_at_writable(
+    flag: Option<&str>,
+    settings: &crate::settings::Settings,
+    root: &Path,
+    ctx: &Context,
+) -> anyhow::Result<Box<dyn Tracker>> {
+    open_uri(&resolve_at(flag, settings, root, ctx)?, Access::Write)
+}
+
+/// The tracking URI in force: flag > MLFLOW_TRACKING_URI > vintner.toml > `mlflow.db` at `root`.
+pub fn resolve_at(
+    flag: Option<&str>,
+    settings: &crate::settings::Settings,
+    root: &Path,
+    ctx: &Context,
+) -> anyhow::Result<TrackingUri> {
     let uri = TrackingUri::resolve(
         flag,
         settings.tracking.uri.as_deref(),
@@ -41,7 +79,29 @@ pub fn open_at(
         &|k| std::env::var(k).ok(),
     )?;
     tracing::debug!("tracking URI {uri} (from {})", uri.source().describe());
-    track::open_resolved(&uri).with_context(|| format!("Failed to open the tracking store `{uri}`"))
+    Ok(uri)
+}
+
+/// Opens a resolved store; the error names the URI and where it came from.
+pub fn open_uri(uri: &TrackingUri, access: Access) -> anyhow::Result<Box<dyn Tracker>> {
+    track::open_resolved(uri, access).with_context(|| {
+        format!(
+            "Failed to open the tracking store `{uri}` ({})",
+            source_words(uri.source())
+        )
+    })
+}
+
+/// Where a URI came from, in words for an error message.
+fn source_words(source: UriSource) -> &'static str {
+    match source {
+        UriSource::Flag => "from --tracking-uri",
+        UriSource::Env => "from MLFLOW_TRACKING_URI",
+        UriSource::Config => "from `[tracking] uri` in vintner.toml",
+        UriSource::Default => {
+            "the default: no --tracking-uri, MLFLOW_TRACKING_URI or `[tracking] uri` in vintner.toml"
+        }
+    }
 }
 
 /// Finds an experiment by id or by name.

@@ -20,6 +20,9 @@ pub struct GcReport {
     pub removed: Vec<String>,
     pub kept: usize,
     pub dry: bool,
+    /// Unpacked copies under `.dvc/tmp/vintner/` (`models/<md5>`, `data/<md5>`) of objects
+    /// that are no longer kept.
+    pub unpacked_removed: Vec<String>,
 }
 
 /// Every object the workspace's `.dvc` files and `dvc.lock` files reference.
@@ -124,7 +127,44 @@ pub fn gc(repo: &Repo, dry: bool) -> Result<GcReport> {
         report.removed.push(oid.rel_path());
     }
     report.removed.sort();
+    report.unpacked_removed = unpacked_garbage(repo, &keep, dry)?;
     Ok(report)
+}
+
+/// Removes (unless `dry`) the copies `infer` unpacked under `.dvc/tmp/vintner/{models,data}/<md5>`
+/// whose object `keep` does not hold; returns them as `models/<md5>`, sorted. Entries not named
+/// by an md5 are left alone.
+fn unpacked_garbage(repo: &Repo, keep: &HashSet<Oid>, dry: bool) -> Result<Vec<String>> {
+    let kept: HashSet<&str> = keep.iter().map(Oid::hex).collect();
+    let base = repo.dvc_dir.join("tmp").join("vintner");
+    let mut removed = Vec::new();
+    for kind in ["models", "data"] {
+        let dir = base.join(kind);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("read folder", &dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(Error::io("read folder", &dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !super::manifest::is_md5(&name) || kept.contains(name.as_str()) {
+                continue;
+            }
+            if !dry {
+                let path = entry.path();
+                let gone = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                gone.map_err(Error::io("remove", &path))?;
+            }
+            removed.push(format!("{kind}/{name}"));
+        }
+    }
+    removed.sort();
+    Ok(removed)
 }
 
 /// Every object in a store: `files/md5/XX/…` and legacy `XX/…`.

@@ -49,6 +49,8 @@ pub enum Error {
         object: String,
         remote: String,
     },
+    #[error("No model versioned by git: `{path}` {detail}")]
+    NoVersionedModel { path: String, detail: String },
     #[error("Registered model `{name}` has no alias `{alias}`")]
     NoSuchAlias { name: String, alias: String },
     #[error("`{0}` is not a model reference (use name@alias or name/version)")]
@@ -78,6 +80,9 @@ impl Error {
             Error::ModelNotInRemote { .. } => {
                 "push the model again from the machine that trained it (`vintner push`), or train again".into()
             }
+            Error::NoVersionedModel { .. } => "train and commit the model (`vintner train`, then `git add` its `.dvc` file), or point \
+                MLFLOW_TRACKING_URI (or --tracking-uri) at the team's tracking server"
+                .into(),
             Error::NoSuchAlias { name, .. } => format!("see the versions with `vintner models show {name}`, then `vintner register`"),
             Error::BadModelRef(_) => "for example `wine-quality@champion` or `wine-quality/3`".into(),
             Error::NotReproducible { .. } => "only runs recorded by `vintner train` can be reproduced".into(),

@@ -86,6 +86,12 @@ pub enum Error {
     )]
     NotMlflowDb { path: PathBuf },
 
+    #[error(
+        "no tracking store at `{}`: {}", path.display(),
+        if *empty_file { "the file is empty" } else { "the file does not exist" }
+    )]
+    NoStore { path: PathBuf, empty_file: bool },
+
     #[error("I/O error on `{}` while {action}", path.display())]
     Io {
         path: PathBuf,
@@ -196,6 +202,10 @@ impl Error {
             ),
             Error::SchemaIncompatible { .. } => "upgrade vintner, or serve the file with `mlflow server` and point \
                 --tracking-uri at it"
+                .into(),
+            Error::NoStore { .. } => "runs and the model registry live where they were recorded, and a clone has no \
+                `mlflow.db` (git ignores it): point at the team's server with `MLFLOW_TRACKING_URI=http://host:5000` \
+                or `--tracking-uri http://host:5000`; a command that records (`vintner train`) creates a store here"
                 .into(),
             Error::NotMlflowDb { .. } => "choose another file with --tracking-uri or MLFLOW_TRACKING_URI".into(),
             Error::Auth { sent_credentials: false, .. } => {

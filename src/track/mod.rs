@@ -124,25 +124,40 @@ pub trait Tracker: Send + Sync {
     fn set_model_version_tag(&self, name: &str, version: u64, tag: &Tag) -> Result<()>;
 }
 
+/// What a command does with the tracking store, which decides whether a missing embedded store
+/// may be created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only: a missing (or empty) `mlflow.db` is [`Error::NoStore`], never created.
+    Read,
+    /// Records runs or registry entries: a missing `mlflow.db` is created with MLflow's schema.
+    Write,
+}
+
 /// Opens the tracker for `flag_uri` (a `--tracking-uri` flag or a value the caller already
-/// resolved), else `MLFLOW_TRACKING_URI`, else `sqlite:///<repo_root>/mlflow.db`.
+/// resolved), else `MLFLOW_TRACKING_URI`, else `sqlite:///<repo_root>/mlflow.db`, to record
+/// into: a missing embedded store is created.
 pub fn open(flag_uri: Option<&str>, repo_root: &Path) -> Result<Box<dyn Tracker>> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| repo_root.to_path_buf());
     let resolved =
         TrackingUri::resolve(flag_uri, None, repo_root, &cwd, &|k| std::env::var(k).ok())?;
-    open_resolved(&resolved)
+    open_resolved(&resolved, Access::Write)
 }
 
-/// Opens the backend a resolved [`TrackingUri`] names.
+/// Opens the backend a resolved [`TrackingUri`] names; with [`Access::Read`] an embedded store
+/// must already exist.
 ///
 /// Credentials in an `http(s)://user:password@host` URI are taken out of the URL, so no message,
 /// log or report built from the server's URL can show them, and sent as basic auth instead, as
 /// MLflow's Python client (through `requests`) does: they then win over
 /// `MLFLOW_TRACKING_USERNAME`/`_PASSWORD` and `MLFLOW_TRACKING_TOKEN`; a user name without a
 /// password sends nothing.
-pub fn open_resolved(uri: &TrackingUri) -> Result<Box<dyn Tracker>> {
+pub fn open_resolved(uri: &TrackingUri, access: Access) -> Result<Box<dyn Tracker>> {
     match uri {
-        TrackingUri::Sqlite { path, .. } => Ok(Box::new(sqlite::SqliteStore::open(path)?)),
+        TrackingUri::Sqlite { path, .. } => Ok(Box::new(match access {
+            Access::Read => sqlite::SqliteStore::open_existing(path)?,
+            Access::Write => sqlite::SqliteStore::open(path)?,
+        })),
         TrackingUri::Http { url, .. } => {
             let (url, creds) = crate::redact::split_credentials(url);
             let basic = creds.and_then(|c| Some((c.user, c.password?)));

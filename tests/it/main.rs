@@ -2,6 +2,7 @@
 //! peers (DVC, MLflow, moto) where compatibility is the point. One module per area.
 
 mod cli;
+mod clone;
 mod common;
 mod data;
 mod init;

@@ -96,7 +96,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             tracking,
             json,
         } => {
-            let tracker = tracking::open(&tracking, ctx)?;
+            let tracker = tracking::open_writable(&tracking, ctx)?;
             let exp = tracker.create_experiment(&name, artifact_location.as_deref(), &[])?;
             if json.json {
                 return ctx.printer.json(&exp);

@@ -1,4 +1,5 @@
-//! `vintner gc -w`: remove cache objects the workspace's `.dvc` files do not reference.
+//! `vintner gc -w`: remove cache objects the workspace's `.dvc` files do not reference, and the
+//! copies `infer` unpacked of them.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -26,7 +27,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let _ = args.workspace;
     if !args.dry && !args.force {
         let preview = gc::gc(&repo, true)?;
-        if preview.removed.is_empty() {
+        if preview.removed.is_empty() && preview.unpacked_removed.is_empty() {
             ctx.printer.status("No unused cache to remove.");
             return Ok(());
         }
@@ -34,8 +35,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             return Err(Error::NeedsConfirmation("gc").into());
         }
         eprint!(
-            "This will remove {} unused object(s) from the cache. Are you sure you want to proceed? [y/n] ",
-            preview.removed.len()
+            "This will remove {}. Are you sure you want to proceed? [y/n] ",
+            amounts(&preview, "unused ")
         );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
@@ -53,17 +54,31 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         for r in &report.removed {
             ctx.printer.data(r);
         }
-        ctx.printer.status(format!(
-            "Would remove {} object(s) from the cache.",
-            report.removed.len()
-        ));
-    } else if report.removed.is_empty() {
+        for r in &report.unpacked_removed {
+            ctx.printer.data(format!("{UNPACKED}/{r}"));
+        }
+        ctx.printer
+            .status(format!("Would remove {}.", amounts(&report, "")));
+    } else if report.removed.is_empty() && report.unpacked_removed.is_empty() {
         ctx.printer.status("No unused cache to remove.");
     } else {
-        ctx.printer.status(format!(
-            "Removed {} object(s) from the cache.",
-            report.removed.len()
-        ));
+        ctx.printer
+            .status(format!("Removed {}.", amounts(&report, "")));
     }
     Ok(())
+}
+
+/// Where `infer` unpacks models and data, relative to the repository root.
+const UNPACKED: &str = ".dvc/tmp/vintner";
+
+/// `3 object(s) from the cache and 2 unpacked model or data copies from .dvc/tmp/vintner`.
+fn amounts(report: &gc::GcReport, adjective: &str) -> String {
+    let objects = format!(
+        "{} {adjective}object(s) from the cache",
+        report.removed.len()
+    );
+    match report.unpacked_removed.len() {
+        0 => objects,
+        n => format!("{objects} and {n} unpacked model or data copies from {UNPACKED}"),
+    }
 }

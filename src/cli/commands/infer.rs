@@ -3,10 +3,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use crate::cli::Context;
+use crate::cli::tracking;
+use crate::cli::{Context, Hinted};
 use crate::data::Repo;
 use crate::pipeline::infer::{self, ModelChoice};
 use crate::settings::Settings;
+use crate::track::{self, Access, UriSource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
@@ -34,7 +36,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
-    /// Tracking store (default: MLFLOW_TRACKING_URI, vintner.toml, then ./mlflow.db).
+    /// Tracking store (default: MLFLOW_TRACKING_URI, vintner.toml, then ./mlflow.db; with none
+    /// of them and no mlflow.db, the model git versions: `<model.output>.dvc` at HEAD).
     #[arg(long, value_name = "URI")]
     tracking_uri: Option<String>,
 }
@@ -42,22 +45,64 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let settings = Settings::load(&repo.root)?;
-    let tracker =
-        crate::cli::tracking::open_at(args.tracking_uri.as_deref(), &settings, &repo.root, ctx)?;
-    let choice = if let Some(id) = args.run {
-        ModelChoice::Run(id)
-    } else if args.interactive {
-        pick(tracker.as_ref(), &settings)?
-    } else {
-        let text = args.model.unwrap_or_else(|| {
-            format!(
-                "{}@{}",
-                settings.registry.model_name, settings.registry.alias
-            )
-        });
-        ModelChoice::parse(&text)?
+    let uri = tracking::resolve_at(args.tracking_uri.as_deref(), &settings, &repo.root, ctx)?;
+    let opened = tracking::open_uri(&uri, Access::Read);
+    // A clone: the store is git-ignored and nothing points at the team's server.
+    let no_store = match &opened {
+        Err(e) if uri.source() == UriSource::Default => match e.downcast_ref::<track::Error>() {
+            Some(track::Error::NoStore { path, empty_file }) => Some((path.clone(), *empty_file)),
+            _ => None,
+        },
+        _ => None,
     };
-    let resolved = infer::resolve(tracker.as_ref(), &choice)?;
+    let resolved = match no_store {
+        Some((path, empty_file)) => {
+            let store = format!(
+                "`{}` {}",
+                shown(&path, &repo.root),
+                if empty_file {
+                    "is empty"
+                } else {
+                    "does not exist"
+                }
+            );
+            if let Some(flag) = explicit_choice(&args) {
+                return Err(Hinted::new(
+                    format!("{flag} needs the model registry, and there is no tracking store here ({store})"),
+                    format!(
+                        "the registry lives where the runs were recorded: point MLFLOW_TRACKING_URI (or --tracking-uri) \
+                         at the team's server, e.g. `MLFLOW_TRACKING_URI=http://host:5000 vintner infer …`; without \
+                         --model or --run, infer uses the model git versions (`{}.dvc`)",
+                        settings.model.output.display()
+                    ),
+                )
+                .into());
+            }
+            let r = infer::versioned_model(&repo, &settings.model.output)?;
+            ctx.printer.status(format!(
+                "no tracking store here ({store}); using the model git versions: {} (md5 {})",
+                r.label, r.model.md5
+            ));
+            r
+        }
+        None => {
+            let tracker = opened?;
+            let choice = if let Some(id) = args.run.clone() {
+                ModelChoice::Run(id)
+            } else if args.interactive {
+                pick(tracker.as_ref(), &settings)?
+            } else {
+                let text = args.model.clone().unwrap_or_else(|| {
+                    format!(
+                        "{}@{}",
+                        settings.registry.model_name, settings.registry.alias
+                    )
+                });
+                ModelChoice::parse(&text)?
+            };
+            infer::resolve(tracker.as_ref(), &choice)?
+        }
+    };
     let progress = ctx.printer.progress();
     let input = args.input.map(|p| ctx.cwd.join(p));
     let separator = crate::pipeline::train::dataset_options(&settings)?.separator;
@@ -71,10 +116,17 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     ctx.printer.status(format!(
         "model {} (run {}, {}), {} rows",
         out.model,
-        out.run_id,
-        resolved.model.md5,
+        if out.run_id.is_empty() {
+            "unknown"
+        } else {
+            &out.run_id
+        },
+        out.model_md5,
         out.predictions.len()
     ));
+    for r in &out.repaired {
+        ctx.printer.warn(format!("repaired: {r}"));
+    }
     if !out.ignored_columns.is_empty() {
         ctx.printer.status(format!(
             "note: ignored columns the model does not use: {}",
@@ -82,10 +134,25 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         ));
     }
     if let Some(m) = &out.metrics {
-        ctx.printer.status(format!(
-            "against the input's target: mae {:.4}  rmse {:.4}  r2 {:.3}",
-            m.mae, m.rmse, m.r2
-        ));
+        if out.in_sample {
+            ctx.printer.status(format!(
+                "in-sample fit on the model's own training rows (not its quality): mae {:.4}  rmse {:.4}  r2 {:.3}",
+                m.mae, m.rmse, m.r2
+            ));
+        } else {
+            ctx.printer.status(format!(
+                "against the input's target: mae {:.4}  rmse {:.4}  r2 {:.3}",
+                m.mae, m.rmse, m.r2
+            ));
+        }
+    }
+    if out.in_sample {
+        ctx.printer.status(match &out.cv_metrics {
+            Some(cv) => format!("cross-validated (the figures to trust): {}", cv_text(cv)),
+            None => {
+                "cross-validated figures: recorded on the run, in the team's tracking store".into()
+            }
+        });
     }
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&out)?,
@@ -108,10 +175,46 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The flag that names a model, which only a tracking store can resolve.
+fn explicit_choice(args: &Args) -> Option<String> {
+    if let Some(m) = &args.model {
+        Some(format!("`--model {m}`"))
+    } else if let Some(r) = &args.run {
+        Some(format!("`--run {r}`"))
+    } else if args.interactive {
+        Some("`--interactive`".into())
+    } else {
+        None
+    }
+}
+
+/// `rmse 0.6412 ± 0.0213  mae 0.4987 ± 0.0170`: the run's CV means with their spread.
+fn cv_text(cv: &std::collections::BTreeMap<String, f64>) -> String {
+    ["rmse", "mae", "r2"]
+        .iter()
+        .filter_map(|k| {
+            let mean = cv.get(*k)?;
+            Some(match cv.get(&format!("{k}_std")) {
+                Some(std) => format!("{k} {mean:.4} ± {std:.4}"),
+                None => format!("{k} {mean:.4}"),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// `path` relative to the repository root when it is inside it.
+fn shown(path: &std::path::Path, root: &std::path::Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
 /// Lists registered versions, then runs, and lets a person choose.
 fn pick(tracker: &dyn crate::track::Tracker, settings: &Settings) -> anyhow::Result<ModelChoice> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(crate::cli::Hinted::new(
+        return Err(Hinted::new(
             "`--interactive` needs a terminal",
             "name the model with `--model name@alias`, `--model name/version` or `--run <id>`",
         )
@@ -171,7 +274,7 @@ fn pick(tracker: &dyn crate::track::Tracker, settings: &Settings) -> anyhow::Res
         }
     }
     if choices.is_empty() {
-        return Err(crate::cli::Hinted::new(
+        return Err(Hinted::new(
             "There is no model to pick from",
             "train one: `vintner train`",
         )

@@ -214,7 +214,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
                 tracking,
                 json,
             } => {
-                let tracker = tracking::open(&tracking, ctx)?;
+                let tracker = tracking::open_writable(&tracking, ctx)?;
                 tracker.set_registered_model_alias(&name, &alias, version)?;
                 if json.json {
                     return ctx
@@ -231,7 +231,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
                 tracking,
                 json,
             } => {
-                let tracker = tracking::open(&tracking, ctx)?;
+                let tracker = tracking::open_writable(&tracking, ctx)?;
                 tracker.delete_registered_model_alias(&name, &alias)?;
                 if json.json {
                     return ctx

@@ -49,8 +49,12 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let settings = Settings::load(&repo.root)?;
-    let tracker =
-        crate::cli::tracking::open_at(args.tracking_uri.as_deref(), &settings, &repo.root, ctx)?;
+    let tracker = crate::cli::tracking::open_at_writable(
+        args.tracking_uri.as_deref(),
+        &settings,
+        &repo.root,
+        ctx,
+    )?;
     let experiment = args
         .experiment
         .unwrap_or_else(|| settings.tracking.experiment.clone());

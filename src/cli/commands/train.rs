@@ -52,8 +52,12 @@ pub(crate) fn parse_params(raw: &[String]) -> anyhow::Result<Vec<(String, String
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let settings = Settings::load(&repo.root)?;
-    let tracker =
-        crate::cli::tracking::open_at(args.tracking_uri.as_deref(), &settings, &repo.root, ctx)?;
+    let tracker = crate::cli::tracking::open_at_writable(
+        args.tracking_uri.as_deref(),
+        &settings,
+        &repo.root,
+        ctx,
+    )?;
     let opts = TrainOptions {
         family: args.model,
         params: parse_params(&args.params)?,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::track::{
     Error, Experiment, ExperimentsPage, FileInfo, Metric, ModelVersion, ModelVersionsPage,
@@ -215,6 +215,21 @@ impl<T> Ctx<T> for rusqlite::Result<T> {
     }
 }
 
+/// How many tables a database has, and whether one is alembic's `alembic_version`.
+fn has_tables(c: &Connection) -> rusqlite::Result<(i64, bool)> {
+    let n: i64 = c.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    let alembic: i64 = c.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok((n, alembic > 0))
+}
+
 impl SqliteStore {
     /// Opens `path`, creating MLflow's schema and the Default experiment in a new or empty file.
     /// Artifacts of new experiments go under `mlruns/` beside the file.
@@ -228,6 +243,53 @@ impl SqliteStore {
             })?;
         }
         let conn = Connection::open(&path).ctx(&path, "opening the database")?;
+        let store = Self::with_connection(conn, path)?;
+        store.initialize()?;
+        Ok(store)
+    }
+
+    /// Opens an existing `path` for reading only: nothing is created or written, not even the
+    /// file. A missing file, or one without tables, is [`Error::NoStore`].
+    pub fn open_existing(path: &Path) -> Result<SqliteStore> {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Err(source) = std::fs::metadata(&path) {
+            return Err(if source.kind() == std::io::ErrorKind::NotFound {
+                Error::NoStore {
+                    path,
+                    empty_file: false,
+                }
+            } else {
+                Error::Io {
+                    path,
+                    action: "looking for the tracking database",
+                    source,
+                }
+            });
+        }
+        // Read-write without CREATE: the file is never created, a write-protected one is read,
+        // and a store in WAL mode can still be read; `query_only` refuses every write.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).ctx(&path, "opening the database")?;
+        conn.execute_batch("PRAGMA query_only = ON;")
+            .ctx(&path, "configuring the connection")?;
+        let store = Self::with_connection(conn, path)?;
+        let (tables, alembic) = store.tables()?;
+        if tables == 0 {
+            return Err(Error::NoStore {
+                path: store.path,
+                empty_file: true,
+            });
+        }
+        if !alembic {
+            return Err(Error::NotMlflowDb { path: store.path });
+        }
+        store.check_revision()?;
+        Ok(store)
+    }
+
+    fn with_connection(conn: Connection, path: PathBuf) -> Result<SqliteStore> {
         conn.busy_timeout(BUSY_TIMEOUT)
             .ctx(&path, "setting the busy timeout")?;
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON;")
@@ -236,14 +298,12 @@ impl SqliteStore {
             .parent()
             .map(|p| p.join("mlruns"))
             .unwrap_or_else(|| PathBuf::from("mlruns"));
-        let store = SqliteStore {
+        Ok(SqliteStore {
             uri: format!("sqlite:///{}", path.display()),
             conn: Mutex::new(conn),
             path,
             artifact_root,
-        };
-        store.initialize()?;
-        Ok(store)
+        })
     }
 
     /// The file this store writes.
@@ -290,18 +350,13 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// How many tables the file has, and whether one is alembic's `alembic_version`.
+    fn tables(&self) -> Result<(i64, bool)> {
+        has_tables(&self.lock()).ctx(&self.path, "reading the schema")
+    }
+
     fn initialize(&self) -> Result<()> {
-        let has_tables = |c: &Connection| -> rusqlite::Result<(i64, bool)> {
-            let n: i64 = c.query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-                [],
-                |r| r.get(0),
-            )?;
-            let alembic: i64 =
-                c.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'", [], |r| r.get(0))?;
-            Ok((n, alembic > 0))
-        };
-        let (n, alembic) = has_tables(&self.lock()).ctx(&self.path, "reading the schema")?;
+        let (n, alembic) = self.tables()?;
         if n == 0 {
             self.write("creating MLflow's schema", |tx| {
                 // Another process may have created it since we looked.
