@@ -163,6 +163,9 @@ pub fn retryable(status: StatusCode) -> bool {
 pub struct Response {
     pub status: StatusCode,
     pub body: Vec<u8>,
+    /// The request was sent again after a failure that may have come after the server got it
+    /// (a reset or a closed connection, not a refused one): a create may have happened twice.
+    pub resent: bool,
 }
 
 /// The HTTP client with its runtime.
@@ -309,6 +312,7 @@ async fn execute(client: reqwest::Client, config: Arc<RestConfig>, r: Request) -
     let started = std::time::Instant::now();
     let mut retry = 0;
     let mut transport_failures = 0;
+    let mut resent = false;
     loop {
         let mut req = client.request(r.method.clone(), &r.url);
         if !r.query.is_empty() {
@@ -368,7 +372,11 @@ async fn execute(client: reqwest::Client, config: Arc<RestConfig>, r: Request) -
                         continue;
                     }
                 }
-                return Ok(Response { status, body });
+                return Ok(Response {
+                    status,
+                    body,
+                    resent,
+                });
             }
             Err(e) => {
                 transport_failures += 1;
@@ -379,6 +387,7 @@ async fn execute(client: reqwest::Client, config: Arc<RestConfig>, r: Request) -
                 };
                 if let Some(wait) = next_wait(wanted) {
                     retry += 1;
+                    resent |= !e.is_connect();
                     tracing::debug!(
                         "{} {}: {}, retry {retry} in {wait:?}",
                         r.method,

@@ -490,6 +490,32 @@ struct WFile {
     file_size: Option<i64>,
 }
 
+impl RestTracker {
+    /// After a create-run was sent again (the first answer was lost on the way back), the server
+    /// may hold the same run twice: the same client-chosen name and start time. The others are
+    /// deleted, so no twin is left RUNNING forever; a failure here only leaves the twin.
+    fn delete_twins(&self, run: &Run, run_name: &str, start_time: i64) {
+        let filter = format!(
+            "attributes.run_name = '{}' AND attributes.start_time = {start_time}",
+            run_name.replace('\'', "''")
+        );
+        let page = self.search_runs(&SearchRuns {
+            experiment_ids: vec![run.info.experiment_id.clone()],
+            filter: Some(filter),
+            order_by: Vec::new(),
+            max_results: 100,
+            page_token: None,
+            view: types::ViewType::ActiveOnly,
+        });
+        for twin in page.map(|p| p.runs).unwrap_or_default() {
+            if twin.info.run_id != run.info.run_id && twin.info.user_id == run.info.user_id {
+                tracing::debug!("deleting run {}, a twin of {}", twin.info.run_id, run.info.run_id);
+                let _ = self.delete_run(&twin.info.run_id);
+            }
+        }
+    }
+}
+
 impl Tracker for RestTracker {
     fn uri(&self) -> &str {
         &self.http.config.base_url
@@ -564,21 +590,31 @@ impl Tracker for RestTracker {
         let mut tags: Vec<Tag> = new.tags.clone();
         // Like MLflow's Python client: name the run on the client side and send the tag too.
         let (run_name, user_id) = NewRun::settle_name_and_user(new, &mut tags)?;
+        let start_time = new.start_time.unwrap_or_else(now_ms);
+        let body = json!({
+            "experiment_id": new.experiment_id,
+            "user_id": user_id,
+            "run_name": run_name,
+            "start_time": start_time,
+            "tags": tags,
+        });
+        let resp = self.http.send(
+            Method::POST,
+            &self.api("runs/create"),
+            &[],
+            http::Body::Json(&body),
+        )?;
+        let resent = resp.resent;
         let v = not_found(
-            self.post(
-                "runs/create",
-                json!({
-                    "experiment_id": new.experiment_id,
-                    "user_id": user_id,
-                    "run_name": run_name,
-                    "start_time": new.start_time.unwrap_or_else(now_ms),
-                    "tags": tags,
-                }),
-            ),
+            decode("runs/create", &self.http.config, resp),
             "experiment",
             &new.experiment_id,
         )?;
-        Ok(field::<WRun>("runs/create", &v, "run")?.into())
+        let run: Run = field::<WRun>("runs/create", &v, "run")?.into();
+        if resent {
+            self.delete_twins(&run, &run_name, start_time);
+        }
+        Ok(run)
     }
 
     fn update_run(&self, run_id: &str, u: &RunUpdate) -> Result<RunInfo> {
