@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod data;
+mod hostile;
 mod init;
 mod peers;
 mod s3;
