@@ -145,7 +145,7 @@ fn hostile_clones_are_refused_and_nothing_is_written_outside() {
     sb.mkdir("outer/elsewhere");
     let abs_target = sb.path().join("abs-target.txt");
     let planted = plant_manifest(&remote, &[(&a_md5, "planted.txt")]);
-    let through_sub = plant_manifest(&remote, &[(&a_md5, "sub/planted.txt")]);
+    let through_sub = plant_manifest(&remote, &[(&a_md5, "sub/planted-below.txt")]);
     let climbing = plant_manifest(&remote, &[(&a_md5, "../../escaped.txt")]);
 
     let (fm, abs) = (file_md5.clone(), abs_target.clone());
@@ -310,7 +310,7 @@ fn hostile_clones_are_refused_and_nothing_is_written_outside() {
             commands: WRITERS,
             names: vec![
                 "data/evil.dvc".into(),
-                "evil/sub/planted.txt".into(),
+                "evil/sub/planted-below.txt".into(),
                 "symlink `data/evil/sub`".into(),
             ],
         },
@@ -367,7 +367,7 @@ fn hostile_clones_are_refused_and_nothing_is_written_outside() {
         // a write.
         copy_tree(&remote.join("files"), &clone.join(".dvc/cache/files"));
         (case.plant)(&clone);
-        git(&clone, &["add", "-A", "-f"]);
+        git(&clone, &["add", "-A"]);
         git(&clone, &["commit", "-qm", "hostile"]);
         for args in case.commands {
             let before = snapshot(sb.path(), &clone);
