@@ -43,7 +43,7 @@ impl Tracked {
     }
 }
 
-/// Every `.dvc` file of the repository that DVC collects (see [`walk`]), sorted.
+/// Every `.dvc` file of the repository that DVC collects, in the order [`walk`] meets them.
 pub fn dvc_files(repo: &Repo) -> Result<Vec<PathBuf>> {
     Ok(walk(repo)?.dvc.into_iter().map(|f| f.path).collect())
 }
@@ -72,7 +72,7 @@ pub struct Found {
 /// every output path it names is checked to stay inside the repository.
 pub fn walk(repo: &Repo) -> Result<Found> {
     let inside = Inside::new(&repo.root);
-    let git = GitIgnores::above(&repo.root)?;
+    let git = GitIgnores::above(&repo.root);
     let mut walk = Walk {
         repo,
         inside: &inside,
@@ -84,9 +84,6 @@ pub fn walk(repo: &Repo) -> Result<Found> {
     walk.visit(&repo.root, &Arc::new(Vec::new()), &git_rules)?;
     Ok(walk.found)
 }
-
-/// Folder names DVC never looks into.
-const ALWAYS_IGNORED: [&str; 3] = [".git", ".hg", ".dvc"];
 
 /// The state of one walk: the outputs met so far, and what was found.
 struct Walk<'a> {
@@ -115,7 +112,7 @@ impl Walk<'_> {
                     // Another DVC repository inside this one: DVC leaves it to itself.
                     return Ok(());
                 }
-                if !ALWAYS_IGNORED.iter().any(|n| name == *n) {
+                if !workspace::ALWAYS_IGNORED.iter().any(|n| name == *n) {
                     folders.push(name);
                 }
             } else if ft.is_file() {
@@ -184,10 +181,8 @@ impl GitIgnores {
     /// Finds the git work tree holding `root` (the nearest folder with a `.git`), and reads
     /// the global excludes file, `info/exclude` and the `.gitignore` files from the work
     /// tree's top down to `root`'s parent, in git's order of precedence. `None` outside git.
-    fn above(root: &Path) -> Result<Option<GitIgnores>> {
-        let Some(top) = root.ancestors().find(|a| a.join(".git").exists()) else {
-            return Ok(None);
-        };
+    fn above(root: &Path) -> Option<GitIgnores> {
+        let top = root.ancestors().find(|a| a.join(".git").exists())?;
         let mut rules = Vec::new();
         if let Some(global) = ignore::gitignore::gitconfig_excludes_path() {
             rules.extend(gitignore_in(&global, top));
@@ -204,7 +199,7 @@ impl GitIgnores {
         for folder in between {
             rules.extend(gitignore_in(&folder.join(".gitignore"), folder));
         }
-        Ok(Some(GitIgnores { rules }))
+        Some(GitIgnores { rules })
     }
 }
 

@@ -45,7 +45,7 @@ impl Hashed {
 }
 
 /// Folder names DVC never looks into.
-const ALWAYS_IGNORED: [&str; 3] = [".git", ".hg", ".dvc"];
+pub(super) const ALWAYS_IGNORED: [&str; 3] = [".git", ".hg", ".dvc"];
 
 /// The files of `dir` as DVC sees them: `(relpath, path, stat)` sorted by relpath.
 ///
