@@ -21,6 +21,13 @@ pub enum Error {
     },
     #[error("Invalid settings in `{}`: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
+    #[error("`{}` sets `{key}` to `{}`, which {why}", path.display(), value.display())]
+    UnsafePath {
+        path: PathBuf,
+        key: &'static str,
+        value: PathBuf,
+        why: crate::data::paths::Escape,
+    },
 }
 
 impl Error {
@@ -28,6 +35,10 @@ impl Error {
         match self {
             Error::Invalid { .. } => Some(format!(
                 "compare it with the commented template: `vintner init` in an empty folder writes a fresh `{FILE_NAME}`"
+            )),
+            Error::UnsafePath { key, .. } => Some(format!(
+                "set `{key}` to a path inside the repository, relative to its root; nothing was \
+                 read or written"
             )),
             Error::Read { .. } => None,
         }
@@ -154,7 +165,8 @@ impl Default for RegistrySettings {
 }
 
 impl Settings {
-    /// Reads `vintner.toml` under `root`; a missing file gives the defaults.
+    /// Reads `vintner.toml` under `root`; a missing file gives the defaults. Its paths must
+    /// stay inside the repository (see [`Settings::check_paths`]).
     pub fn load(root: &Path) -> Result<Settings, Error> {
         let path = root.join(FILE_NAME);
         let text = match std::fs::read_to_string(&path) {
@@ -162,7 +174,34 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
             Err(source) => return Err(Error::Read { path, source }),
         };
-        Self::parse(&text, &path)
+        let settings = Self::parse(&text, &path)?;
+        settings.check_paths(root, &path)?;
+        Ok(settings)
+    }
+
+    /// Refuses `data.paths` and `model.output` that would lead outside the repository at
+    /// `root` (absolute, `..`, through a symlink, into `.git/` or `.dvc/`): a cloned project's
+    /// settings are someone else's data. `file` names the settings file in the error.
+    pub fn check_paths(&self, root: &Path, file: &Path) -> Result<(), Error> {
+        let root = crate::data::fsutil::normalize(root);
+        let inside = crate::data::paths::Inside::new(&root);
+        let named = self
+            .data
+            .paths
+            .iter()
+            .map(|p| ("data.paths", p))
+            .chain(std::iter::once(("model.output", &self.model.output)));
+        for (key, value) in named {
+            inside
+                .resolve(&root, value)
+                .map_err(|why| Error::UnsafePath {
+                    path: file.to_path_buf(),
+                    key,
+                    value: value.clone(),
+                    why,
+                })?;
+        }
+        Ok(())
     }
 
     /// Parses settings text; `path` names the file in errors.
@@ -241,6 +280,47 @@ mod tests {
             .params
             .insert("max_features".into(), toml::Value::Float(0.5));
         assert_eq!(s, expected);
+    }
+
+    #[test]
+    fn paths_outside_the_repository_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (text, key, value, why) in [
+            (
+                "[model]\noutput = \"../x\"\n",
+                "model.output",
+                "../x",
+                "leads outside",
+            ),
+            (
+                "[data]\npaths = [\"data/a.csv\", \"/etc/passwd\"]\n",
+                "data.paths",
+                "/etc/passwd",
+                "is absolute",
+            ),
+            (
+                "[model]\noutput = \".git/hooks\"\n",
+                "model.output",
+                ".git/hooks",
+                "is inside `.git/`",
+            ),
+        ] {
+            std::fs::write(root.join(FILE_NAME), text).unwrap();
+            let err = Settings::load(root).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("sets `{key}` to `{value}`, which {why}")),
+                "{msg}"
+            );
+            assert!(msg.contains(FILE_NAME), "{msg}");
+            assert!(err.hint().unwrap().contains(key));
+        }
+        std::fs::write(root.join(FILE_NAME), "[model]\noutput = \"models/../m\"\n").unwrap();
+        assert_eq!(
+            Settings::load(root).unwrap().model.output,
+            PathBuf::from("models/../m")
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! never overwrites or deletes a workspace file whose content is not in the cache (DVC's rule),
 //! and it decides everything before it changes anything.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::hash::HashKind;
 use super::index::{self, Tracked};
 use super::odb::{Odb, Oid};
+use super::paths::Inside;
 use super::repo::Repo;
 use super::state::State;
 use super::workspace;
@@ -86,6 +87,10 @@ pub fn checkout_outs(
     let mut missing: Vec<String> = Vec::new();
     let mut changed: Vec<Changed> = Vec::new();
     let mut empty_dirs: Vec<PathBuf> = Vec::new();
+    // Folders files will be written into, each checked once to stay inside the repository
+    // (a folder in the workspace may be a symlink leading out of it).
+    let inside = Inside::new(&repo.root);
+    let mut checked: HashSet<PathBuf> = HashSet::new();
 
     for t in outs {
         let Some(md5) = t.out.md5.clone() else {
@@ -101,6 +106,15 @@ pub fn checkout_outs(
         let empty_dir = oid_is_empty_dir(&oid);
         let existed = std::fs::symlink_metadata(&t.path).is_ok();
         if oid.is_dir() {
+            let unsafe_path = |why, member: &str| Error::UnsafePath {
+                file: inside.shown(&t.dvc_path),
+                path: format!("{}{member}", t.out.path),
+                why,
+            };
+            // The folder itself is written into: it must not lead out of the repository.
+            inside
+                .check_parents(&t.path, true)
+                .map_err(|why| unsafe_path(why, ""))?;
             if !cache.contains(&oid) {
                 missing.push(format!("{} ({})", t.display(repo), oid.rel_path()));
                 continue;
@@ -129,6 +143,14 @@ pub fn checkout_outs(
             }
             for e in &entries {
                 let dest = t.path.join(&e.relpath);
+                if let Some(parent) = dest.parent().filter(|p| *p != t.path)
+                    && !checked.contains(parent)
+                {
+                    inside
+                        .check_parents(parent, true)
+                        .map_err(|why| unsafe_path(why, &format!("/{}", e.relpath)))?;
+                    checked.insert(parent.to_path_buf());
+                }
                 let want = Oid::new(e.md5.clone(), kind);
                 if let Some(abs) = current.remove(&e.relpath) {
                     let meta = std::fs::metadata(&abs).map_err(Error::io("stat", &abs))?;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::hash::HashKind;
 use super::index;
 use super::odb::Oid;
+use super::paths::Inside;
 use super::repo::Repo;
 use super::{Error, Result};
 
@@ -35,8 +36,9 @@ fn referenced(repo: &Repo) -> Result<HashSet<Oid>> {
             outs.push((t.display(repo), Oid::new(md5, t.out.hash)));
         }
     }
-    for lock in index::lock_files(&repo.root)? {
-        outs.extend(lock_outs(&lock)?);
+    let inside = Inside::new(&repo.root);
+    for lock in index::lock_files(repo)? {
+        outs.extend(lock_outs(&lock, &inside)?);
     }
     let mut keep = HashSet::new();
     for (shown, oid) in outs {
@@ -61,8 +63,8 @@ fn referenced(repo: &Repo) -> Result<HashSet<Oid>> {
 /// plots included, as DVC writes them there), in the DVC 2/3 layout (`schema: '2.0'`, stages
 /// under `stages`) and the DVC 1 one (stages at the top). An output without `hash: md5` was
 /// hashed the DVC 2 way. A lock file that cannot be read stops `gc`: its outputs would look
-/// like garbage.
-fn lock_outs(path: &Path) -> Result<Vec<(String, Oid)>> {
+/// like garbage, and so does one naming a path outside the repository.
+fn lock_outs(path: &Path, inside: &Inside) -> Result<Vec<(String, Oid)>> {
     use serde_norway::Value;
     let refuse = |why: String| Error::GcRefused(format!("`{}` {why}", path.display()));
     let text = std::fs::read_to_string(path).map_err(Error::io("read", path))?;
@@ -87,6 +89,16 @@ fn lock_outs(path: &Path) -> Result<Vec<(String, Oid)>> {
             )));
         };
         for out in outs {
+            if let Some(p) = out.get("path").and_then(Value::as_str) {
+                let base = path.parent().unwrap_or(Path::new(""));
+                inside
+                    .resolve(base, Path::new(p))
+                    .map_err(|why| Error::UnsafePath {
+                        file: inside.shown(path),
+                        path: p.to_string(),
+                        why,
+                    })?;
+            }
             let Some(md5) = out.get("md5").and_then(Value::as_str) else {
                 continue;
             };
@@ -203,6 +215,7 @@ mod tests {
     fn lock_outs_read_dvc_3_and_dvc_1_lock_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dvc.lock");
+        let inside = Inside::new(dir.path());
         std::fs::write(
             &path,
             "schema: '2.0'\nstages:\n  make:\n    cmd: echo\n    deps:\n    - path: in.txt\n      \
@@ -211,7 +224,7 @@ mod tests {
              md5: fedcba9876543210fedcba9876543210.dir\n",
         )
         .unwrap();
-        let outs = lock_outs(&path).unwrap();
+        let outs = lock_outs(&path, &inside).unwrap();
         assert_eq!(
             outs.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>(),
             vec![
@@ -228,10 +241,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            lock_outs(&path).unwrap()[0].1,
+            lock_outs(&path, &inside).unwrap()[0].1,
             Oid::new("a1111111111111111111111111111111", HashKind::Md5Dos2Unix)
         );
         std::fs::write(&path, "stages: [unclosed\n").unwrap();
-        assert!(matches!(lock_outs(&path), Err(Error::GcRefused(_))));
+        assert!(matches!(
+            lock_outs(&path, &inside),
+            Err(Error::GcRefused(_))
+        ));
+        std::fs::write(
+            &path,
+            "schema: '2.0'\nstages:\n  s:\n    cmd: x\n    outs:\n    - path: ../../x\n",
+        )
+        .unwrap();
+        let err = lock_outs(&path, &inside).unwrap_err().to_string();
+        assert!(
+            err.contains("`dvc.lock` names the path `../../x`, which leads outside"),
+            "{err}"
+        );
     }
 }

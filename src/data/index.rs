@@ -2,11 +2,15 @@
 //! DVC does), or the ones named by targets — a `.dvc` file, an output path, or a folder holding
 //! `.dvc` files.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::dvcfile::{DvcFile, Out};
 use super::fsutil::normalize;
+use super::paths::Inside;
 use super::repo::Repo;
+use super::workspace;
 use super::{Error, Result};
 
 /// One output of one `.dvc` file.
@@ -39,74 +43,228 @@ impl Tracked {
     }
 }
 
-/// Every `.dvc` file below `dir` (skipping `.git`, `.dvc` and `.dvcignore`d paths), sorted.
-pub fn dvc_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    files_where(dir, |p| p.extension().is_some_and(|x| x == "dvc"))
+/// Every `.dvc` file of the repository that DVC collects, in the order [`walk`] meets them.
+pub fn dvc_files(repo: &Repo) -> Result<Vec<PathBuf>> {
+    Ok(walk(repo)?.dvc.into_iter().map(|f| f.path).collect())
 }
 
-/// Every `dvc.lock` (the recorded outputs of pipelines) below `dir`, found as [`dvc_files`].
-pub fn lock_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    files_where(dir, |p| p.file_name().is_some_and(|n| n == "dvc.lock"))
+/// Every `dvc.lock` (the recorded outputs of pipelines) of the repository, found by the same
+/// walk as the `.dvc` files.
+pub fn lock_files(repo: &Repo) -> Result<Vec<PathBuf>> {
+    Ok(walk(repo)?.locks)
 }
 
-/// The files below `dir` that `wanted` accepts, honouring the repository's `.dvcignore` files
-/// and skipping what DVC never looks into and tracked output folders.
-fn files_where(dir: &Path, wanted: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
-    let walker = ignore::WalkBuilder::new(dir)
-        .standard_filters(false)
-        .hidden(false)
-        // Only the repository's own `.dvcignore` files count, not those of folders above it.
-        .parents(false)
-        .add_custom_ignore_filename(".dvcignore")
-        .filter_entry(|e| {
-            if e.depth() == 0 || !e.file_type().is_some_and(|t| t.is_dir()) {
-                return true;
+/// What one walk of the repository found.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The `.dvc` files, parsed, their outputs checked to stay inside the repository.
+    pub dvc: Vec<DvcFile>,
+    /// The `dvc.lock` files.
+    pub locks: Vec<PathBuf>,
+}
+
+/// Walks the repository as DVC's `collect_files` does: `.dvcignore` rules (and `.git`, `.hg`,
+/// `.dvc` folders, and DVC repositories nested inside) are skipped, and so are `.dvc` files and
+/// folders git ignores (`.gitignore` files from the git work tree's top down,
+/// `.git/info/exclude`, the global excludes file — git's own rules, so a tracking store's copy
+/// of a `.dvc` file under a git-ignored `mlruns/` is not an output), and folders that are the
+/// outputs of the `.dvc` files met before them. Each `.dvc` file is parsed as it is met, and
+/// every output path it names is checked to stay inside the repository.
+pub fn walk(repo: &Repo) -> Result<Found> {
+    let inside = Inside::new(&repo.root);
+    let git = GitIgnores::above(&repo.root);
+    let mut walk = Walk {
+        repo,
+        inside: &inside,
+        git_on: git.is_some(),
+        outs: HashSet::new(),
+        found: Found::default(),
+    };
+    let git_rules = Arc::new(git.map(|g| g.rules).unwrap_or_default());
+    walk.visit(&repo.root, &Arc::new(Vec::new()), &git_rules)?;
+    Ok(walk.found)
+}
+
+/// The state of one walk: the outputs met so far, and what was found.
+struct Walk<'a> {
+    repo: &'a Repo,
+    inside: &'a Inside,
+    /// Whether the repository is in a git work tree (DVC applies no git rules otherwise).
+    git_on: bool,
+    outs: HashSet<PathBuf>,
+    found: Found,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, dir: &Path, dvc_rules: &Rules, git_rules: &Rules) -> Result<()> {
+        let mut files: Vec<std::ffi::OsString> = Vec::new();
+        let mut folders: Vec<std::ffi::OsString> = Vec::new();
+        let (mut has_dvcignore, mut has_gitignore) = (false, false);
+        for entry in std::fs::read_dir(dir).map_err(Error::io("read folder", dir))? {
+            let entry = entry.map_err(Error::io("read folder", dir))?;
+            let name = entry.file_name();
+            let ft = entry.file_type().map_err(Error::io("stat", entry.path()))?;
+            if name == ".git" {
+                continue;
             }
-            if [".git", ".dvc", ".hg"].iter().any(|n| e.file_name() == *n) {
-                return false;
+            if ft.is_dir() {
+                if name == ".dvc" && dir != self.repo.root {
+                    // Another DVC repository inside this one: DVC leaves it to itself.
+                    return Ok(());
+                }
+                if !workspace::ALWAYS_IGNORED.iter().any(|n| name == *n) {
+                    folders.push(name);
+                }
+            } else if ft.is_file() {
+                has_dvcignore |= name == ".dvcignore";
+                has_gitignore |= name == ".gitignore";
+                files.push(name);
             }
-            // A folder with a `<name>.dvc` beside it is a tracked output: DVC forbids `.dvc`
-            // files inside outputs, so there is nothing to find in it.
-            let mut sibling = e.path().as_os_str().to_owned();
-            sibling.push(".dvc");
-            !Path::new(&sibling).is_file()
-        })
-        .build();
-    let mut found = Vec::new();
-    for entry in walker.flatten() {
-        if entry.file_type().is_some_and(|t| t.is_file()) && wanted(entry.path()) {
-            found.push(entry.path().to_path_buf());
         }
+        let dvc_rules = if has_dvcignore {
+            let mut more = dvc_rules.as_ref().clone();
+            more.extend(workspace::dvcignore_in(dir)?);
+            Arc::new(more)
+        } else {
+            dvc_rules.clone()
+        };
+        let git_rules = if has_gitignore && self.git_on {
+            let mut more = git_rules.as_ref().clone();
+            more.extend(gitignore_in(&dir.join(".gitignore"), dir));
+            Arc::new(more)
+        } else {
+            git_rules.clone()
+        };
+        files.sort_unstable();
+        folders.sort_unstable();
+        for name in files {
+            let path = dir.join(&name);
+            let is_dvc = Path::new(&name).extension().is_some_and(|x| x == "dvc");
+            let is_lock = name == "dvc.lock";
+            if !(is_dvc || is_lock)
+                || workspace::ignored(&dvc_rules, &path, false)
+                || workspace::ignored(&git_rules, &path, false)
+            {
+                continue;
+            }
+            if is_lock {
+                self.found.locks.push(path);
+                continue;
+            }
+            let file = load_checked(self.inside, &path)?;
+            self.outs.extend(file.outs.iter().map(|o| file.out_path(o)));
+            self.found.dvc.push(file);
+        }
+        for name in folders {
+            let path = dir.join(&name);
+            if workspace::ignored(&dvc_rules, &path, true)
+                || self.outs.contains(&path)
+                || workspace::ignored(&git_rules, &path, true)
+            {
+                continue;
+            }
+            self.visit(&path, &dvc_rules, &git_rules)?;
+        }
+        Ok(())
     }
-    found.sort();
-    Ok(found)
 }
 
-fn outs_of(path: &Path) -> Result<Vec<Tracked>> {
+/// Ignore matchers in force in a folder, shallowest (lowest precedence) first.
+type Rules = Arc<Vec<ignore::gitignore::Gitignore>>;
+
+/// The git rules that apply above the repository's own folders.
+struct GitIgnores {
+    rules: Vec<ignore::gitignore::Gitignore>,
+}
+
+impl GitIgnores {
+    /// Finds the git work tree holding `root` (the nearest folder with a `.git`), and reads
+    /// the global excludes file, `info/exclude` and the `.gitignore` files from the work
+    /// tree's top down to `root`'s parent, in git's order of precedence. `None` outside git.
+    fn above(root: &Path) -> Option<GitIgnores> {
+        let top = root.ancestors().find(|a| a.join(".git").exists())?;
+        let mut rules = Vec::new();
+        if let Some(global) = ignore::gitignore::gitconfig_excludes_path() {
+            rules.extend(gitignore_in(&global, top));
+        }
+        if let Some(git_dir) = common_git_dir(&top.join(".git")) {
+            rules.extend(gitignore_in(&git_dir.join("info").join("exclude"), top));
+        }
+        let mut between: Vec<&Path> = root
+            .ancestors()
+            .skip(1)
+            .take_while(|a| a.starts_with(top))
+            .collect();
+        between.reverse();
+        for folder in between {
+            rules.extend(gitignore_in(&folder.join(".gitignore"), folder));
+        }
+        Some(GitIgnores { rules })
+    }
+}
+
+/// The git folder whose `info/exclude` applies: `.git` itself, or for a linked work tree or a
+/// submodule (a `.git` file saying `gitdir: …`), that folder's common folder.
+fn common_git_dir(dot_git: &Path) -> Option<PathBuf> {
+    if dot_git.is_dir() {
+        return Some(dot_git.to_path_buf());
+    }
+    let text = std::fs::read_to_string(dot_git).ok()?;
+    let git_dir = Path::new(text.strip_prefix("gitdir:")?.trim());
+    let git_dir = dot_git.parent()?.join(git_dir);
+    match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(common) => Some(normalize(&git_dir.join(common.trim()))),
+        Err(_) => Some(git_dir),
+    }
+}
+
+/// The rules of one gitignore-style file, anchored at `folder`. Like git, lines that are not
+/// valid patterns are skipped, and a missing or unreadable file has no rules.
+fn gitignore_in(file: &Path, folder: &Path) -> Option<ignore::gitignore::Gitignore> {
+    if !file.is_file() {
+        return None;
+    }
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(folder);
+    let _ = builder.add(file);
+    builder.build().ok().filter(|g| !g.is_empty())
+}
+
+/// Reads a `.dvc` file and checks that each output stays inside the repository.
+fn load_checked(inside: &Inside, path: &Path) -> Result<DvcFile> {
     let file = DvcFile::load(path)?;
-    Ok(file
-        .outs
+    for out in &file.outs {
+        inside
+            .resolve(file.dir(), Path::new(&out.path))
+            .map_err(|why| Error::UnsafePath {
+                file: inside.shown(path),
+                path: out.path.clone(),
+                why,
+            })?;
+    }
+    Ok(file)
+}
+
+fn outs_of(file: &DvcFile) -> Vec<Tracked> {
+    file.outs
         .iter()
         .map(|out| Tracked {
-            dvc_path: path.to_path_buf(),
+            dvc_path: file.path.clone(),
             path: file.out_path(out),
             out: out.clone(),
         })
-        .collect())
+        .collect()
 }
 
 /// The outputs named by `targets` (relative to `cwd`), or all outputs when there are none.
 pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Tracked>> {
     if targets.is_empty() {
-        let mut all = Vec::new();
-        for f in dvc_files(&repo.root)? {
-            all.extend(outs_of(&f)?);
-        }
-        return Ok(all);
+        return Ok(walk(repo)?.dvc.iter().flat_map(outs_of).collect());
     }
     let mut picked: Vec<Tracked> = Vec::new();
+    // One walk of the repository serves every target that needs it.
+    let mut found: Option<Found> = None;
     let mut everything: Option<Vec<Tracked>> = None;
-    let mut all_dvc_files: Option<Vec<PathBuf>> = None;
+    let inside = Inside::new(&repo.root);
     for target in targets {
         let abs = normalize(&cwd.join(target));
         if !abs.starts_with(&repo.root) {
@@ -116,39 +274,33 @@ pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Track
             });
         }
         let as_dvc = if abs.extension().is_some_and(|x| x == "dvc") {
-            Some(abs.clone())
+            abs.clone()
         } else {
             let mut p = abs.clone().into_os_string();
             p.push(".dvc");
-            Some(PathBuf::from(p))
+            PathBuf::from(p)
         };
-        if let Some(f) = as_dvc.filter(|p| p.is_file()) {
-            picked.extend(outs_of(&f)?);
+        if as_dvc.is_file() {
+            picked.extend(outs_of(&load_checked(&inside, &as_dvc)?));
             continue;
         }
+        let walked = match &found {
+            Some(f) => f,
+            None => found.insert(walk(repo)?),
+        };
         if abs.is_dir() {
-            // Every `.dvc` file of the repository (so that the `.dvcignore` rules from the root
-            // down apply), keeping those inside the folder.
-            let repo_files = match &all_dvc_files {
-                Some(f) => f,
-                None => all_dvc_files.insert(dvc_files(&repo.root)?),
-            };
-            let inside: Vec<PathBuf> = repo_files
-                .iter()
-                .filter(|f| f.starts_with(&abs))
-                .cloned()
-                .collect();
-            if !inside.is_empty() {
-                for f in inside {
-                    picked.extend(outs_of(&f)?);
-                }
+            // The repository's `.dvc` files (so that the ignore rules from the root down
+            // apply) that are inside the folder.
+            let mut any = false;
+            for f in walked.dvc.iter().filter(|f| f.path.starts_with(&abs)) {
+                picked.extend(outs_of(f));
+                any = true;
+            }
+            if any {
                 continue;
             }
         }
-        let all = match &everything {
-            Some(a) => a,
-            None => everything.insert(collect(repo, &[], cwd)?),
-        };
+        let all = everything.get_or_insert_with(|| walked.dvc.iter().flat_map(outs_of).collect());
         match all.iter().find(|t| t.path == abs) {
             Some(t) => picked.push(t.clone()),
             None => {

@@ -16,6 +16,7 @@ pub mod lock;
 pub mod manifest;
 pub mod md5;
 pub mod odb;
+pub mod paths;
 pub mod remote;
 pub mod repo;
 pub mod s3;
@@ -80,6 +81,14 @@ pub enum Error {
     NotTracked(PathBuf),
     #[error("`{}` is outside the repository `{}`", path.display(), root.display())]
     OutsideRepo { path: PathBuf, root: PathBuf },
+    #[error("`{}` names the path `{path}`, which {why}", file.display())]
+    UnsafePath {
+        /// The file that names it (relative to the repository root when inside it).
+        file: PathBuf,
+        /// The path as written there.
+        path: String,
+        why: paths::Escape,
+    },
     #[error("`{}` is a broken symlink", .0.display())]
     BrokenSymlink(PathBuf),
     #[error("`{}` is already tracked by `{}`", path.display(), by.display())]
@@ -173,6 +182,11 @@ impl Error {
             Error::Missing(_) => "check the path".into(),
             Error::NotTracked(_) => "version it first with `vintner add <path>`".into(),
             Error::OutsideRepo { .. } => "move the data inside the repository".into(),
+            Error::UnsafePath { file, .. } => format!(
+                "every path a repository names must stay inside it, so nothing was written; \
+                 fix or remove that entry of `{}`",
+                file.display()
+            ),
             Error::BrokenSymlink(_) => "fix or remove the link, or list it in `.dvcignore`".into(),
             Error::AlreadyTracked { by, .. } => format!(
                 "it is part of the output of `{}`; re-add that output instead",

@@ -45,7 +45,7 @@ impl Hashed {
 }
 
 /// Folder names DVC never looks into.
-const ALWAYS_IGNORED: [&str; 3] = [".git", ".hg", ".dvc"];
+pub(super) const ALWAYS_IGNORED: [&str; 3] = [".git", ".hg", ".dvc"];
 
 /// The files of `dir` as DVC sees them: `(relpath, path, stat)` sorted by relpath.
 ///
@@ -71,7 +71,7 @@ pub fn walk(dir: &Path) -> Result<Vec<(String, PathBuf, FileStat)>> {
 type Rules = std::sync::Arc<Vec<ignore::gitignore::Gitignore>>;
 
 /// The rules of `folder/.dvcignore`, if it has one.
-fn dvcignore_in(folder: &Path) -> Result<Option<ignore::gitignore::Gitignore>> {
+pub(super) fn dvcignore_in(folder: &Path) -> Result<Option<ignore::gitignore::Gitignore>> {
     let file = folder.join(".dvcignore");
     if !file.is_file() {
         return Ok(None);
@@ -89,7 +89,7 @@ fn dvcignore_in(folder: &Path) -> Result<Option<ignore::gitignore::Gitignore>> {
 }
 
 /// Whether `rules` exclude `path` (the deepest rule that matches decides).
-fn ignored(rules: &[ignore::gitignore::Gitignore], path: &Path, is_dir: bool) -> bool {
+pub(super) fn ignored(rules: &[ignore::gitignore::Gitignore], path: &Path, is_dir: bool) -> bool {
     for m in rules.iter().rev() {
         match m.matched(path, is_dir) {
             ignore::Match::None => {}

@@ -5,6 +5,7 @@ mod cli;
 mod clone;
 mod common;
 mod data;
+mod hostile;
 mod init;
 mod peers;
 mod proxy;
