@@ -509,7 +509,11 @@ impl RestTracker {
         });
         for twin in page.map(|p| p.runs).unwrap_or_default() {
             if twin.info.run_id != run.info.run_id && twin.info.user_id == run.info.user_id {
-                tracing::debug!("deleting run {}, a twin of {}", twin.info.run_id, run.info.run_id);
+                tracing::debug!(
+                    "deleting run {}, a twin of {}",
+                    twin.info.run_id,
+                    run.info.run_id
+                );
                 let _ = self.delete_run(&twin.info.run_id);
             }
         }
