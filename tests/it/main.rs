@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod data;
 mod init;
+mod interrupt;
 mod peers;
 mod s3;
 mod track;
