@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Python peers for bench/models.sh: builds grouped folds (identical feature rows share a fold,
 unique groups shuffled by scikit-learn's KFold(5, shuffle=True, random_state=r)), writes them as
-folds files vintner reads, runs scikit-learn ExtraTrees(500) and LightGBM on the same folds, and
-prints the comparison with vintner's results.
+folds files vintner reads, runs scikit-learn's ExtraTreesRegressor with the hyperparameters
+vintner is given (n_estimators, max_features) and LightGBM on the same folds, and prints the
+comparison with vintner's results, fold by fold.
 
   models.py peers  --data-dir DIR --out-dir OUT [--repeats 1] [--datasets red,white,combined]
+                   [--n-estimators 500] [--max-features 0.5]
   models.py report --out-dir OUT
 
 Every library runs single-threaded (N_THREADS=1); CPU seconds per fit come from process_time().
@@ -67,10 +69,14 @@ def metrics(y, p):
                 acc_10=float(np.mean(np.abs(e) <= 1.0)))
 
 
-def peers(seed):
+REFERENCE = "sklearn-extratrees"
+
+
+def peers(seed, n_estimators, max_features):
     from sklearn.ensemble import ExtraTreesRegressor
-    m = {"sklearn-extratrees500": lambda: ExtraTreesRegressor(
-        n_estimators=500, n_jobs=N_THREADS, random_state=seed)}
+    m = {REFERENCE: lambda: ExtraTreesRegressor(
+        n_estimators=n_estimators, max_features=max_features, n_jobs=N_THREADS,
+        random_state=seed)}
     try:
         import lightgbm as lgb
         m["lightgbm-tuned"] = lambda: lgb.LGBMRegressor(
@@ -92,6 +98,7 @@ def cmd_peers(args):
         env["lightgbm"] = lightgbm.__version__
     except ImportError:
         pass
+    env["extratrees"] = dict(n_estimators=args.n_estimators, max_features=args.max_features)
     results = dict(env=env, datasets={})
     for ds in args.datasets.split(","):
         X, y = load(args.data_dir, ds)
@@ -99,7 +106,7 @@ def cmd_peers(args):
         pd.DataFrame({f"repeat_{r}": a for r, a in enumerate(folds)}).to_csv(
             os.path.join(args.out_dir, f"{ds}-folds.csv"), index=False)
         results["datasets"][ds] = {}
-        for name, make in peers(0).items():
+        for name, make in peers(0, args.n_estimators, args.max_features).items():
             rows = []
             for r, a in enumerate(folds):
                 for k in range(a.max() + 1):
@@ -123,6 +130,7 @@ def cmd_report(args):
     with open(os.path.join(args.out_dir, "peers.json")) as f:
         peers_ = json.load(f)
     print("environment:", json.dumps(peers_["env"]))
+    et = peers_["env"].get("extratrees", {})
     for ds, models in peers_["datasets"].items():
         path = os.path.join(args.out_dir, f"{ds}-vintner.json")
         if not os.path.exists(path):
@@ -130,24 +138,35 @@ def cmd_report(args):
         with open(path) as f:
             v = json.load(f)
         table = dict(models)
-        table["vintner " + v["family"]] = v["folds"]
-        ref = models["sklearn-extratrees500"]
+        mine = "vintner " + v["family"]
+        table[mine] = v["folds"]
+        ref = [r["rmse"] for r in models[REFERENCE]]
         print(f"\n== {ds}: grouped 5-fold, identical folds; RMSE per fold ==")
+        print(f"vintner {v['family']} {json.dumps(v['params'], sort_keys=True)}; "
+              f"{REFERENCE} {json.dumps(et, sort_keys=True)}")
         n = len(ref)
         head = f"{'model':28s}" + "".join(f"{'f%d' % i:>8s}" for i in range(n))
         head += f"{'mean':>8s}{'MAE':>7s}{'R2':>7s}{'acc%':>6s}{'cpu s/fold':>11s}{'won':>5s}"
         print(head)
+        get = lambda r, k: r[k] if k in r else r["metrics"][k]
         for name, rows in table.items():
-            rm = [r["rmse"] if "rmse" in r else r["metrics"]["rmse"] for r in rows]
-            get = lambda r, k: r[k] if k in r else r["metrics"][k]
+            rm = [get(r, "rmse") for r in rows]
             cpu = np.mean([r.get("fit_cpu_seconds") or np.nan for r in rows])
-            won = sum(a < b for a, b in zip(rm, [r["rmse"] for r in ref]))
+            won = sum(a < b for a, b in zip(rm, ref))
             print(f"{name:28s}" + "".join(f"{x:8.4f}" for x in rm) +
                   f"{np.mean(rm):8.4f}{np.mean([get(r, 'mae') for r in rows]):7.3f}"
                   f"{np.mean([get(r, 'r2') for r in rows]):7.3f}"
                   f"{100 * np.mean([get(r, 'acc_round') for r in rows]):6.1f}"
                   f"{cpu:11.2f}{won:5d}")
-        print("(won = folds with a lower RMSE than sklearn-extratrees500; cpu = fit CPU seconds, "
+        mine_rm = [get(r, "rmse") for r in v["folds"]]
+        diff = [a - b for a, b in zip(mine_rm, ref)]
+        print(f"{'vintner - sklearn':28s}" + "".join(f"{d:+8.4f}" for d in diff) +
+              f"{np.mean(mine_rm) - np.mean(ref):+8.4f}")
+        wins = ["vintner" if d < 0 else "sklearn" if d > 0 else "tie" for d in diff]
+        print("per-fold winner (lower RMSE): " +
+              ", ".join(f"f{i} {w}" for i, w in enumerate(wins)) +
+              f"  ->  vintner {wins.count('vintner')}/{n}, sklearn {wins.count('sklearn')}/{n}")
+        print(f"(won = folds with a lower RMSE than {REFERENCE}; cpu = fit CPU seconds, "
               "all threads)")
 
 
@@ -159,6 +178,8 @@ def main():
     p.add_argument("--out-dir", required=True)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--datasets", default="red,white,combined")
+    p.add_argument("--n-estimators", type=int, default=500)
+    p.add_argument("--max-features", type=float, default=0.5)
     p.add_argument("--folds-only", action="store_true")
     r = sub.add_parser("report")
     r.add_argument("--out-dir", required=True)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Model quality and training cost: vintner against scikit-learn ExtraTrees(500) and LightGBM on
-# the SAME grouped folds (identical feature rows share a fold; unique groups shuffled by
-# scikit-learn's KFold(5, shuffle=True, random_state=r)). The Python side writes the folds files,
-# vintner reads them with `--cv file:<folds.csv>`; then both tables are printed side by side.
+# Model quality and training cost: vintner against scikit-learn's ExtraTreesRegressor with the SAME
+# hyperparameters (n_estimators and max_features are taken from VINTNER_PARAMS; default
+# ExtraTreesRegressor(500, max_features=0.5, n_jobs=1) against vintner extra-trees 500/0.5) and
+# LightGBM, on the SAME grouped folds (identical feature rows share a fold; unique groups shuffled
+# by scikit-learn's KFold(5, shuffle=True, random_state=r)). The Python side writes the folds
+# files, vintner reads them with `--cv file:<folds.csv>`; then both are printed fold by fold, with
+# the winner of each fold.
 #
 #   bench/models.sh                      # data from ./data, 1 repeat (5 folds per dataset)
 #   DATA_DIR=path/to/csvs REPEATS=3 bench/models.sh
@@ -37,10 +40,20 @@ if [[ -z "${VINTNER:-}" ]]; then
     VINTNER="$root/target/release/vintner"
 fi
 
+# Like for like: scikit-learn's ExtraTrees gets vintner's n_estimators and max_features.
+n_estimators=500
+max_features=0.5
+for p in $VINTNER_PARAMS; do
+    case "$p" in
+        n_estimators=*) n_estimators="${p#*=}" ;;
+        max_features=*) max_features="${p#*=}" ;;
+    esac
+done
+
 mkdir -p "$OUT"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)" >&2
 "$PEERS_VENV/bin/python" "$here/models.py" peers --data-dir "$DATA_DIR" --out-dir "$OUT" \
-    --repeats "$REPEATS"
+    --repeats "$REPEATS" --n-estimators "$n_estimators" --max-features "$max_features"
 
 params=()
 for p in $VINTNER_PARAMS; do params+=(-P "$p"); done

@@ -1,5 +1,5 @@
 //! vintner: versioned data and models (DVC 3 compatible), tracked experiments and a model registry
-//! (MLflow 3 compatible), training, batch inference and serving, in one binary.
+//! (MLflow 3 compatible), training and batch inference, in one binary; HTTP serving is planned.
 //!
 //! Layers, dependencies pointing downward only: `cli` → `pipeline`/`serve` → `data`, `track`,
 //! `ml`. The three bottom layers know nothing of each other. Library code never prints; it
@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod data;
 pub mod git;
+pub mod interrupt;
 pub mod ml;
 pub mod pipeline;
 pub mod progress;

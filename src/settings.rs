@@ -28,6 +28,8 @@ pub enum Error {
         value: PathBuf,
         why: crate::data::paths::Escape,
     },
+    #[error("Invalid environment variable {var}: {message}")]
+    Env { var: &'static str, message: String },
 }
 
 impl Error {
@@ -41,6 +43,9 @@ impl Error {
                  read or written"
             )),
             Error::Read { .. } => None,
+            Error::Env { var, .. } => Some(format!(
+                "fix {var} (for example `sqlite:///mlflow.db` or `http://host:5000`) or unset it"
+            )),
         }
     }
 }
@@ -167,7 +172,7 @@ impl Default for RegistrySettings {
 impl Settings {
     /// Reads `vintner.toml` under `root`; a missing file gives the defaults. Its paths must
     /// stay inside the repository (see [`Settings::check_paths`]).
-    pub fn load(root: &Path) -> Result<Settings, Error> {
+    pub fn load_file(root: &Path) -> Result<Settings, Error> {
         let path = root.join(FILE_NAME);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -213,11 +218,57 @@ impl Settings {
     }
 }
 
+/// `VINTNER_TRACKING_URI`: the tracking store, over `[tracking] uri` (a relative `sqlite:///`
+/// path is relative to the repository root, as in the file). `MLFLOW_TRACKING_URI` still wins
+/// over it, so that vintner and MLflow's own clients in one shell use the same store.
+pub const ENV_TRACKING_URI: &str = "VINTNER_TRACKING_URI";
+/// `VINTNER_EXPERIMENT`: the experiment runs go to, over `[tracking] experiment`.
+pub const ENV_EXPERIMENT: &str = "VINTNER_EXPERIMENT";
+
+impl Settings {
+    /// Reads `vintner.toml` under `root` (a missing file gives the defaults), then applies the
+    /// `VINTNER_*` environment over it: flag > environment > this file > defaults.
+    pub fn load(root: &Path) -> Result<Settings, Error> {
+        let mut settings = Self::load_file(root)?;
+        settings.apply_env(root, &|k| std::env::var(k).ok())?;
+        Ok(settings)
+    }
+
+    /// Applies the `VINTNER_*` variables `env` returns (empty ones are unset) over these settings.
+    pub fn apply_env(
+        &mut self,
+        root: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), Error> {
+        let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        if let Some(uri) = get(ENV_TRACKING_URI) {
+            use crate::track::uri::{ENV_TRACKING_URI as MLFLOW, TrackingUri, UriSource};
+            TrackingUri::parse(&uri, UriSource::Config, root).map_err(|e| Error::Env {
+                var: ENV_TRACKING_URI,
+                message: e.to_string(),
+            })?;
+            match get(MLFLOW) {
+                Some(m) if m.trim() != uri.trim() => tracing::warn!(
+                    "{ENV_TRACKING_URI} is ignored: {MLFLOW} is set and wins (unset one of them)"
+                ),
+                _ => tracing::debug!("tracking.uri from {ENV_TRACKING_URI}"),
+            }
+            self.tracking.uri = Some(uri.trim().to_string());
+        }
+        if let Some(experiment) = get(ENV_EXPERIMENT) {
+            tracing::debug!("tracking.experiment from {ENV_EXPERIMENT}");
+            self.tracking.experiment = experiment.trim().to_string();
+        }
+        Ok(())
+    }
+}
+
 /// The commented `vintner.toml` that `vintner init` writes; it parses to [`Settings::default`]
 /// plus the default model's hyperparameters.
 pub const TEMPLATE: &str = r#"# vintner project settings.
-# Precedence: command-line flags > environment (VINTNER_*, MLFLOW_TRACKING_URI, AWS_*)
-#             > this file > .dvc/config (data remotes) > built-in defaults.
+# Precedence: command-line flags > environment > this file > .dvc/config (data remotes)
+#             > built-in defaults. Environment: MLFLOW_TRACKING_URI, then VINTNER_TRACKING_URI
+#             (tracking uri), VINTNER_EXPERIMENT (tracking experiment), AWS_* (S3 remotes).
 
 [data]
 # CSV files to train on, versioned with `vintner add`. Several files are stacked, with a
@@ -230,7 +281,8 @@ target = "quality"
 
 [model]
 # extra-trees | random-forest | gbm | mlp | elastic-net | blend
-# ExtraTrees with max_features = 0.5 beats scikit-learn's best on grouped CV (see README).
+# ExtraTrees with max_features = 0.5: on grouped CV it scores about as well as scikit-learn's
+# ExtraTreesRegressor with the same hyperparameters, for less CPU (see bench/models.sh).
 family = "extra-trees"
 # Where `vintner train` writes the model bundle (then versioned and pushed like data).
 output = "models/wine-quality"
@@ -321,6 +373,53 @@ mod tests {
             Settings::load(root).unwrap().model.output,
             PathBuf::from("models/../m")
         );
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_empty_means_unset() {
+        let file = "[tracking]\nuri = \"sqlite:///from-file.db\"\nexperiment = \"file\"\n";
+        let root = Path::new("/project");
+        let with = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let mut s = Settings::parse(file, Path::new(FILE_NAME)).unwrap();
+            s.apply_env(root, &|k| {
+                vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+            })
+            .map(|()| s)
+        };
+        let s = with(&[]).unwrap();
+        assert_eq!(s.tracking.uri.as_deref(), Some("sqlite:///from-file.db"));
+        assert_eq!(s.tracking.experiment, "file");
+        let s = with(&[
+            (ENV_TRACKING_URI, "http://127.0.0.1:5000"),
+            (ENV_EXPERIMENT, "ci"),
+        ])
+        .unwrap();
+        assert_eq!(s.tracking.uri.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(s.tracking.experiment, "ci");
+        let s = with(&[(ENV_TRACKING_URI, " "), (ENV_EXPERIMENT, "")]).unwrap();
+        assert_eq!(s.tracking.uri.as_deref(), Some("sqlite:///from-file.db"));
+        assert_eq!(s.tracking.experiment, "file");
+        // MLFLOW_TRACKING_URI, read when the store is opened, wins over VINTNER_TRACKING_URI.
+        use crate::track::{TrackingUri, UriSource};
+        let s = with(&[(ENV_TRACKING_URI, "http://vintner:5000")]).unwrap();
+        let mlflow = |k: &str| (k == "MLFLOW_TRACKING_URI").then(|| "http://mlflow:5000".into());
+        let uri = TrackingUri::resolve(None, s.tracking.uri.as_deref(), root, root, &mlflow);
+        assert_eq!(
+            uri.unwrap(),
+            TrackingUri::Http {
+                url: "http://mlflow:5000".into(),
+                source: UriSource::Env
+            }
+        );
+        let uri = TrackingUri::resolve(None, s.tracking.uri.as_deref(), root, root, &|_| None);
+        assert_eq!(uri.unwrap().to_string(), "http://vintner:5000");
+        let err = with(&[(ENV_TRACKING_URI, "postgresql://db/mlflow")]).unwrap_err();
+        assert!(err.to_string().contains(ENV_TRACKING_URI), "{err}");
+        assert!(err.hint().unwrap().contains("unset it"));
     }
 
     #[test]

@@ -27,8 +27,8 @@ pub struct Context {
 #[command(
     name = "vintner",
     version,
-    about = "Versioned data and models, tracked experiments, a model registry, training and serving — \
-             compatible with DVC 3 and MLflow 3",
+    about = "Versioned data and models, tracked experiments, a model registry, training and batch \
+             inference — compatible with DVC 3 and MLflow 3",
     long_about = None,
     propagate_version = true,
     arg_required_else_help = true
@@ -89,7 +89,7 @@ enum Command {
     Infer(commands::infer::Args),
     /// Retrain a recorded run on its exact data version and check the metrics match.
     Reproduce(commands::reproduce::Args),
-    /// Serve predictions over HTTP with MLflow's scoring protocol.
+    /// Serve predictions over HTTP with MLflow's scoring protocol (planned: not built yet).
     Serve(commands::serve::Args),
     /// List or create experiments in the tracking store.
     Experiments(commands::experiments::Args),
@@ -122,13 +122,64 @@ pub fn main() -> ExitCode {
         }
     };
     let ctx = Context { cwd, printer };
-    match run(cli.command, &ctx) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+    match guarded(|| run(cli.command, &ctx)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
             report(&ctx.printer, &err);
-            exit_code(&err)
+            // Work that failed once Ctrl-C or SIGTERM arrived stopped because of it: exit as a
+            // shell expects after that signal (130, 143).
+            match crate::interrupt::requested() {
+                Some(interrupted) => ExitCode::from(interrupted.exit_code()),
+                None => exit_code(&err),
+            }
+        }
+        Err(panic) => {
+            ctx.printer.error(&format!(
+                "{} internal error: {panic}\n{} this is a bug in vintner; please report it with \
+                 the command you ran (RUST_BACKTRACE=1 adds a backtrace)\n",
+                ctx.printer.style_error("error:"),
+                ctx.printer.style_hint("hint:"),
+            ));
+            ExitCode::from(2)
         }
     }
+}
+
+/// What the last panic said and where, kept by the panic hook for [`guarded`].
+static PANIC_MESSAGE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Runs `work`, turning a panic (a bug) into `Err` with its message and location instead of
+/// Rust's default report, so that the user sees `error: internal error …` and exit code 2.
+fn guarded<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        let mut text = match info.location() {
+            Some(l) => format!("{message} (at {}:{})", l.file(), l.line()),
+            None => message,
+        };
+        let trace = std::backtrace::Backtrace::capture();
+        if trace.status() == std::backtrace::BacktraceStatus::Captured {
+            text.push_str(&format!("\n{trace}"));
+        }
+        if let Ok(mut slot) = PANIC_MESSAGE.lock() {
+            // The first panic is the cause; later ones (other threads unwinding) are echoes.
+            slot.get_or_insert(text);
+        }
+    }));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    let _ = std::panic::take_hook();
+    outcome.map_err(|_| {
+        PANIC_MESSAGE
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .unwrap_or_else(|| "panic".into())
+    })
 }
 
 fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
@@ -199,5 +250,15 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_with_its_message_and_place() {
+        let err = guarded(|| -> u8 { panic!("index out of range") }).unwrap_err();
+        assert!(
+            err.starts_with("index out of range (at src/cli/mod.rs:"),
+            "{err}"
+        );
+        assert_eq!(guarded(|| 7), Ok(7));
     }
 }

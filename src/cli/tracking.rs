@@ -14,7 +14,8 @@ use crate::track::{self, Access, Tracker, TrackingUri, UriSource};
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TrackingArgs {
     /// MLflow tracking URI: `http(s)://host:port` or `sqlite:///path/mlflow.db` [default:
-    /// MLFLOW_TRACKING_URI, else `[tracking] uri` in vintner.toml, else mlflow.db at the repository root]
+    /// MLFLOW_TRACKING_URI, else VINTNER_TRACKING_URI, else `[tracking] uri` in vintner.toml, else
+    /// mlflow.db at the repository root]
     #[arg(long, value_name = "URI")]
     pub tracking_uri: Option<String>,
 }

@@ -43,6 +43,8 @@ pub enum EvalError {
     Split(#[from] SplitError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 /// The outcome on one test fold.
@@ -147,6 +149,7 @@ pub fn cross_validate(
     let mut predictions = Vec::new();
     let total = folds.len();
     for (k, fold) in folds.iter().enumerate() {
+        crate::interrupt::check()?;
         let (x_train, y_train) = data.subset(&fold.train);
         let (x_test, y_test) = data.subset(&fold.test);
         let seed = derive_seed(
@@ -177,6 +180,8 @@ pub fn cross_validate(
             let predict_seconds = t1.elapsed().as_secs_f64();
             (model, pred, fit_seconds, cpu1, predict_seconds)
         };
+        // An interrupted fit stops early; its model is not worth scoring.
+        crate::interrupt::check()?;
         let fit_cpu_seconds = match (cpu0, cpu1) {
             (Some(a), Some(b)) => Some(b - a),
             _ => None,

@@ -86,9 +86,14 @@ impl Forest {
             .then(|| PackedRows::new(&columns, y))
             .flatten();
         progress.begin("trees", Some(params.n_estimators as u64));
+        // After an interrupt (`crate::interrupt`) no further tree is started: the forest comes
+        // back short and the caller, which polls `interrupt::check`, discards it.
         let (trees, by_tree): (Vec<Tree>, Vec<Vec<f64>>) = (0..params.n_estimators)
             .into_par_iter()
             .map(|t| {
+                if crate::interrupt::requested().is_some() {
+                    return None;
+                }
                 let mut rng = Rng::new(derive_seed(seed, t as u64));
                 let samples: Vec<u32> = if params.bootstrap {
                     let m = ((params.max_samples * n as f64).round() as usize).max(1);
@@ -110,8 +115,9 @@ impl Forest {
                     tree.predict_add(test, 0, &mut predicted);
                 }
                 progress.advance(1);
-                (tree, predicted)
+                Some((tree, predicted))
             })
+            .while_some()
             .unzip();
         progress.end();
         // Each row adds its trees in order, from zero, as `predict` does.

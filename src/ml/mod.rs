@@ -47,6 +47,8 @@ pub enum Error {
     Bundle(#[from] BundleError),
     #[error(transparent)]
     Input(#[from] input::InputError),
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 impl From<EvalError> for Error {
@@ -54,6 +56,7 @@ impl From<EvalError> for Error {
         match e {
             EvalError::Split(s) => Error::Split(s),
             EvalError::Model(m) => Error::Model(m),
+            EvalError::Interrupted(i) => Error::Interrupted(i),
         }
     }
 }
@@ -70,6 +73,7 @@ impl Error {
             Error::Split(_) => None,
             Error::Bundle(e) => e.hint(),
             Error::Input(e) => e.hint(),
+            Error::Interrupted(_) => None,
         }
     }
 }

@@ -57,6 +57,16 @@ pub enum Error {
     BadModelRef(String),
     #[error("Run `{run}` cannot be reproduced: it lacks `{missing}`")]
     NotReproducible { run: String, missing: String },
+    #[error(
+        "Training data `{path}` changed while it was read: its `.dvc` file records md5 {recorded}, the bytes loaded have md5 {loaded}"
+    )]
+    DataChangedWhileRead {
+        path: String,
+        recorded: String,
+        loaded: String,
+    },
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 impl Error {
@@ -86,6 +96,10 @@ impl Error {
             Error::NoSuchAlias { name, .. } => format!("see the versions with `vintner models show {name}`, then `vintner register`"),
             Error::BadModelRef(_) => "for example `wine-quality@champion` or `wine-quality/3`".into(),
             Error::NotReproducible { .. } => "only runs recorded by `vintner train` can be reproduced".into(),
+            Error::DataChangedWhileRead { path, .. } => format!(
+                "something wrote to `{path}` during training: stop it, check the file with `vintner status`, then train again"
+            ),
+            Error::Interrupted(_) => return None,
         })
     }
 }

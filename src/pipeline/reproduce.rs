@@ -1,6 +1,7 @@
 //! `reproduce`: fetch a run's exact data version by md5, retrain with the recorded family,
 //! hyperparameters, CV protocol and seed, and compare the metrics — the lineage check neither DVC
-//! nor MLflow gives on its own. Training is deterministic, so they must match.
+//! nor MLflow gives on its own. Training is deterministic, so they must match. Ctrl-C or SIGTERM
+//! stops the folds ([`crate::interrupt`]); nothing is recorded either way.
 
 use std::collections::BTreeMap;
 
@@ -85,10 +86,16 @@ pub fn reproduce(
         seed: parse("cv.seed")?,
     };
     let files = fetch_training_data(repo, &run, progress)?;
+    crate::interrupt::check()?;
     let mut opts = DatasetOptions::new(get("data.target")?);
     opts.separator = None;
     let dataset = Dataset::load(&files, &opts).map_err(ml::Error::from)?;
-    let report = ml::cross_validate(&spec, &dataset, &cv, progress).map_err(ml::Error::from)?;
+    let report = ml::cross_validate(&spec, &dataset, &cv, progress).map_err(|e| {
+        match crate::interrupt::requested() {
+            Some(interrupted) => Error::Interrupted(interrupted),
+            None => ml::Error::from(e).into(),
+        }
+    })?;
     let mut metrics = Vec::new();
     for (name, value) in super::train::named(&report.mean) {
         if let Some(m) = run.data.metrics.iter().find(|m| m.key == name) {

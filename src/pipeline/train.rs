@@ -1,7 +1,9 @@
 //! `train`: make sure the training data is exactly the versioned data (pulling it if missing),
 //! cross-validate, fit on all data, write the model bundle, version and push it like data, and
 //! record the run — params, metrics with per-fold values and training history, and lineage tags.
-//! A failure after the run is created marks it FAILED; it is never left RUNNING.
+//! A failure after the run is created marks it FAILED, an interruption (Ctrl-C, SIGTERM: see
+//! [`crate::interrupt`]) marks it KILLED; it is never left RUNNING, and in both cases the workspace
+//! is left as it was.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -181,6 +183,31 @@ pub fn ensure_data(
     Ok((refs, unversioned))
 }
 
+/// Checks that the bytes `Dataset::load` read are the ones `ensure_data` checked: the md5 the
+/// loader computed of each file must be the md5 its `.dvc` file records (something may have
+/// written to the file in between). Data let in unversioned is recorded with the md5 of what was
+/// read instead, since that is what the model learned from.
+fn loaded_as_checked(
+    mut data: Vec<DataRef>,
+    loaded: &[ml::dataset::SourceFile],
+    unversioned: bool,
+) -> Result<Vec<DataRef>> {
+    for (d, file) in data.iter_mut().zip(loaded) {
+        if d.md5 == file.md5 || d.md5.ends_with(".dir") {
+            continue;
+        }
+        if !unversioned {
+            return Err(Error::DataChangedWhileRead {
+                path: d.path.clone(),
+                recorded: d.md5.clone(),
+                loaded: file.md5.clone(),
+            });
+        }
+        d.md5 = file.md5.clone();
+    }
+    Ok(data)
+}
+
 /// The system tags MLflow's Python client sets, plus vintner's lineage tags.
 fn start_tags(git: &crate::git::Lineage, run_name: Option<&str>) -> Vec<Tag> {
     let mut tags = crate::track::git::SystemTags::from_lineage(git, "vintner train").to_tags();
@@ -243,6 +270,8 @@ pub fn train(
     for (f, rel) in dataset.schema.files.iter_mut().zip(&settings.data.paths) {
         f.path = rel.to_string_lossy().into_owned();
     }
+    let data = loaded_as_checked(data, &dataset.schema.files, unversioned)?;
+    crate::interrupt::check()?;
 
     let experiment_name = opts
         .experiment
@@ -260,32 +289,47 @@ pub fn train(
         ),
     })?;
     let run_id = run.info.run_id.clone();
-    let outcome = record(
-        repo,
-        settings,
-        tracker,
-        &target,
-        &spec,
-        &cv,
-        &dataset,
-        &data,
-        unversioned,
-        &run_id,
-        progress,
-    );
-    let status = if outcome.is_ok() {
-        RunStatus::Finished
-    } else {
-        RunStatus::Failed
+    let close = |status: RunStatus| {
+        tracker.update_run(
+            &run_id,
+            &RunUpdate {
+                status: Some(status),
+                end_time: Some(track::now_ms()),
+                run_name: None,
+            },
+        )
     };
-    let ended = tracker.update_run(
-        &run_id,
-        &RunUpdate {
-            status: Some(status),
-            end_time: Some(track::now_ms()),
-            run_name: None,
-        },
-    );
+    // A panic is a bug, but the run must still not stay RUNNING.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        record(
+            repo,
+            settings,
+            tracker,
+            &target,
+            &spec,
+            &cv,
+            &dataset,
+            &data,
+            unversioned,
+            &run_id,
+            progress,
+        )
+    }))
+    .unwrap_or_else(|panic| {
+        let _ = close(RunStatus::Failed);
+        std::panic::resume_unwind(panic)
+    });
+    // Whatever failed once an interrupt was requested failed because of it (a fold cut short,
+    // a forest left incomplete): the run was stopped from outside.
+    let outcome = match (outcome, crate::interrupt::requested()) {
+        (Err(_), Some(interrupted)) => Err(Error::Interrupted(interrupted)),
+        (outcome, _) => outcome,
+    };
+    let ended = close(match &outcome {
+        Ok(_) => RunStatus::Finished,
+        Err(Error::Interrupted(_)) => RunStatus::Killed,
+        Err(_) => RunStatus::Failed,
+    });
     let (cv_report, model, model_dvc_file, git_add) = outcome?;
     ended?;
     Ok(TrainReport {
@@ -374,6 +418,8 @@ fn record(
     let model = spec
         .fit_dataset(dataset, cv.seed, progress)
         .map_err(ml::Error::from)?;
+    // An interrupted fit comes back incomplete: never stage it.
+    crate::interrupt::check()?;
     // The final model does not depend on the cross-validation, so its bundle is written to a
     // staging folder and hashed into the cache (disk and md5, mostly one core) while the folds
     // train on every core. The workspace changes only once the cross-validation succeeded.
@@ -387,7 +433,11 @@ fn record(
         (report, staged)
     });
     let report = report.map_err(ml::Error::from)?;
-    let added = place_model(repo, &staging.path, &out_abs, &staged?)?;
+    let staged = staged?;
+    crate::interrupt::check()?;
+    // From here the workspace holds the new bundle; `placed` puts the previous one back unless
+    // the run is recorded to the end.
+    let (added, placed) = place_model(repo, &staging.path, &out_abs, &staged)?;
     progress.note(&format!(
         "cross-validated: rmse {:.4} ± {:.4}, mae {:.4}",
         report.mean.rmse, report.std.rmse, report.mean.mae
@@ -402,6 +452,7 @@ fn record(
         &repo.root,
         progress,
     )?;
+    crate::interrupt::check()?;
     let model_ref = ModelRef {
         path: out_rel.to_string_lossy().into_owned(),
         md5: added.md5.clone(),
@@ -442,6 +493,7 @@ fn record(
     let dvc_abs = repo.root.join(&added.dvc_file);
     tracker.log_artifact(run_id, &dvc_abs, Some("model"))?;
     tracker.log_artifact(run_id, &out_abs.join("MLmodel"), Some("model"))?;
+    placed.keep();
     Ok((
         report,
         model_ref,
@@ -528,60 +580,107 @@ fn stage_model(
 }
 
 /// Moves the staged bundle to `out_abs` and versions it. The previous bundle (which
-/// `guard_model_dir` found saved) is moved aside first and put back if anything fails, so a
-/// failure leaves the workspace as it was. The files keep their inodes and times through the
-/// rename, so their md5s from staging are handed to `add` through the state instead of hashing
-/// them again.
+/// `guard_model_dir` found saved) is moved aside first; the returned [`Placed`] puts it back, with
+/// the `.dvc` file and `.gitignore` that `add` rewrites, unless the run is recorded to the end
+/// (a failure here included), so a failure or an interruption leaves the workspace as it was. The
+/// files keep their inodes and times through the rename, so their md5s from staging are handed
+/// to `add` through the state instead of hashing them again.
 fn place_model(
     repo: &Repo,
     staging: &Path,
     out_abs: &Path,
     hashed: &workspace::Hashed,
-) -> Result<crate::data::add::Added> {
+) -> Result<(crate::data::add::Added, Placed)> {
     let io = crate::data::Error::io;
-    let previous = out_abs
-        .exists()
-        .then(|| crate::data::fsutil::temp_path(out_abs));
-    if let Some(aside) = &previous {
-        std::fs::rename(out_abs, aside).map_err(io("move aside", out_abs))?;
+    let mut dvc = out_abs.as_os_str().to_owned();
+    dvc.push(".dvc");
+    let parent = out_abs.parent().unwrap_or(&repo.root);
+    let mut placed = Placed {
+        out_abs: out_abs.to_path_buf(),
+        aside: None,
+        moved_in: false,
+        files: [PathBuf::from(dvc), parent.join(".gitignore")]
+            .into_iter()
+            .map(|p| {
+                let before = std::fs::read(&p).ok();
+                (p, before)
+            })
+            .collect(),
+        kept: false,
+    };
+    if out_abs.exists() {
+        let aside = crate::data::fsutil::temp_path(out_abs);
+        std::fs::rename(out_abs, &aside).map_err(io("move aside", out_abs))?;
+        placed.aside = Some(aside);
     }
-    let placed = std::fs::rename(staging, out_abs)
-        .map_err(|e| io("write", out_abs)(e).into())
-        .and_then(|()| {
-            let state = repo.state();
-            for f in &hashed.files {
-                let path = out_abs.join(&f.rel);
-                if let Ok(meta) = std::fs::metadata(&path) {
-                    state.set(&path, &FileStat::from(&meta), &f.md5);
-                }
-            }
-            state.save();
-            crate::data::add::add(
-                repo,
-                &[out_abs.to_path_buf()],
-                &repo.root,
-                &crate::progress::Silent,
-            )
-            .map_err(Error::from)
-        });
-    match placed {
-        Ok(added) => {
-            if let Some(aside) = &previous {
-                let _ = std::fs::remove_dir_all(aside);
-            }
-            added
-                .into_iter()
-                .next()
-                .ok_or_else(|| crate::data::Error::Missing(out_abs.to_path_buf()).into())
+    std::fs::rename(staging, out_abs).map_err(io("write", out_abs))?;
+    placed.moved_in = true;
+    let state = repo.state();
+    for f in &hashed.files {
+        let path = out_abs.join(&f.rel);
+        if let Ok(meta) = std::fs::metadata(&path) {
+            state.set(&path, &FileStat::from(&meta), &f.md5);
         }
-        Err(e) => {
-            if let Some(aside) = &previous {
-                if out_abs.exists() {
-                    let _ = std::fs::remove_dir_all(out_abs);
-                }
-                let _ = std::fs::rename(aside, out_abs);
+    }
+    state.save();
+    let added = crate::data::add::add(
+        repo,
+        &[out_abs.to_path_buf()],
+        &repo.root,
+        &crate::progress::Silent,
+    )?
+    .into_iter()
+    .next()
+    .ok_or_else(|| crate::data::Error::Missing(out_abs.to_path_buf()))?;
+    Ok((added, placed))
+}
+
+/// A new bundle in the workspace that the run has not finished recording: dropped without
+/// [`Placed::keep`], it removes the new bundle, moves the previous one back and restores the
+/// files `add` wrote (removing those that did not exist before).
+struct Placed {
+    out_abs: PathBuf,
+    /// Where the previous bundle waits.
+    aside: Option<PathBuf>,
+    /// Whether `out_abs` now holds the new bundle.
+    moved_in: bool,
+    /// The `.dvc` file and `.gitignore`, with their bytes before (`None`: absent).
+    files: Vec<(PathBuf, Option<Vec<u8>>)>,
+    kept: bool,
+}
+
+impl Placed {
+    /// The run is recorded: the new bundle stays and the previous one goes.
+    fn keep(mut self) {
+        self.kept = true;
+        if let Some(aside) = &self.aside {
+            let _ = std::fs::remove_dir_all(aside);
+        }
+    }
+}
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        // Only the bundle this run moved in is removed; the aside copy is the user's, so it
+        // only moves back.
+        if self.moved_in {
+            let _ = std::fs::remove_dir_all(&self.out_abs);
+        }
+        if let Some(aside) = &self.aside {
+            let _ = std::fs::rename(aside, &self.out_abs);
+        }
+        for (path, before) in &self.files {
+            let now = std::fs::read(path).ok();
+            if now == *before {
+                continue;
             }
-            Err(e)
+            let _ = match before {
+                Some(bytes) => crate::data::fsutil::write_atomic(path, bytes).map_err(|_| ()),
+                None => std::fs::remove_file(path).map_err(|_| ()),
+            };
         }
     }
 }
@@ -613,4 +712,47 @@ fn guard_model_dir(repo: &Repo, out_abs: &Path, progress: &dyn Progress) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(md5: &str) -> Vec<DataRef> {
+        vec![DataRef {
+            path: "data/wine.csv".into(),
+            md5: md5.into(),
+            size: 10,
+            remote: Some("origin".into()),
+        }]
+    }
+
+    fn loaded(md5: &str) -> Vec<ml::dataset::SourceFile> {
+        vec![ml::dataset::SourceFile {
+            path: "data/wine.csv".into(),
+            md5: md5.into(),
+            rows: 1,
+            separator: ";".into(),
+        }]
+    }
+
+    #[test]
+    fn data_that_changed_between_the_check_and_the_load_is_refused() {
+        let recorded = "58c7b1e3ea1268fb1a171ef636ddac2c";
+        let read = "0cc175b9c0f1b6a831c399e269772661";
+        assert_eq!(
+            loaded_as_checked(data(recorded), &loaded(recorded), false).unwrap(),
+            data(recorded)
+        );
+        let err = loaded_as_checked(data(recorded), &loaded(read), false).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`data/wine.csv`") && msg.contains(recorded) && msg.contains(read),
+            "{msg}"
+        );
+        assert!(err.hint().unwrap().contains("train again"));
+        // Data let in unversioned is recorded as what was read.
+        let ok = loaded_as_checked(data(recorded), &loaded(read), true).unwrap();
+        assert_eq!(ok[0].md5, read);
+    }
 }

@@ -7,6 +7,7 @@ mod common;
 mod data;
 mod hostile;
 mod init;
+mod interrupt;
 mod peers;
 mod proxy;
 mod s3;

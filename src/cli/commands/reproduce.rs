@@ -9,7 +9,7 @@ use crate::settings::Settings;
 pub struct Args {
     /// The run to reproduce.
     run_id: String,
-    /// Tracking store (default: MLFLOW_TRACKING_URI, vintner.toml, then ./mlflow.db).
+    /// Tracking store (default: MLFLOW_TRACKING_URI, VINTNER_TRACKING_URI, vintner.toml, then ./mlflow.db).
     #[arg(long, value_name = "URI")]
     tracking_uri: Option<String>,
     #[command(flatten)]
@@ -17,17 +17,27 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
+    crate::interrupt::install()?;
     let repo = Repo::find(&ctx.cwd)?;
     let settings = Settings::load(&repo.root)?;
     let tracker =
         crate::cli::tracking::open_at(args.tracking_uri.as_deref(), &settings, &repo.root, ctx)?;
     let progress = ctx.printer.progress();
-    let rep = crate::pipeline::reproduce::reproduce(
+    let rep = match crate::pipeline::reproduce::reproduce(
         &repo,
         tracker.as_ref(),
         &args.run_id,
         progress.as_ref(),
-    )?;
+    ) {
+        Err(crate::pipeline::Error::Interrupted(interrupted)) => {
+            return Err(crate::cli::Hinted::new(
+                format!("Reproduction of {} stopped: {interrupted}", args.run_id),
+                "nothing was recorded and the workspace is as it was; run it again to start over",
+            )
+            .into());
+        }
+        other => other?,
+    };
     if args.json.json {
         ctx.printer.json(&rep)?;
     } else {

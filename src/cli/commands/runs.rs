@@ -91,8 +91,12 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             if json.json {
                 return ctx.printer.json(&page);
             }
-            ctx.printer
-                .data(list_table(&page.runs, &experiments, &order_by));
+            ctx.printer.data(list_table(
+                &page.runs,
+                &experiments,
+                &order_by,
+                &registry_metric(ctx),
+            ));
             if let Some(t) = page.next_page_token {
                 ctx.printer
                     .status(format!("More runs: add --page-token {t}"));
@@ -166,38 +170,58 @@ fn experiment_names(
     Ok(out)
 }
 
-/// The metric columns: keys named in --order-by first, then the most common, at most 4.
-fn metric_columns(runs: &[Run], order_by: &[String]) -> Vec<String> {
+/// The metric columns, at most 4: keys named in --order-by first, then the registry metric
+/// (`registry.metric`, the one `register` ranks runs by), then the other metrics `train` logs in
+/// their usual order (mae, rmse, r2, …), then the rest alphabetically; only keys some run has.
+fn metric_columns(runs: &[Run], order_by: &[String], registry_metric: &str) -> Vec<String> {
+    let present: BTreeSet<&str> = runs
+        .iter()
+        .flat_map(|r| r.data.metrics.iter().map(|m| m.key.as_str()))
+        .collect();
+    let mut wanted: Vec<String> = order_by
+        .iter()
+        .filter_map(|o| crate::track::filter::parse_order_by(o).ok())
+        .filter(|o| o.entity == crate::track::filter::Entity::Metric)
+        .map(|o| o.key)
+        .collect();
+    wanted.push(registry_metric.to_string());
+    wanted.extend(
+        crate::ml::metrics::METRIC_NAMES
+            .iter()
+            .map(|m| m.to_string()),
+    );
+    wanted.extend(present.iter().map(|m| m.to_string()));
     let mut cols: Vec<String> = Vec::new();
-    for o in order_by {
-        if let Ok(o) = crate::track::filter::parse_order_by(o)
-            && o.entity == crate::track::filter::Entity::Metric
-        {
-            cols.push(o.key);
-        }
-    }
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in runs {
-        for m in &r.data.metrics {
-            *counts.entry(m.key.as_str()).or_default() += 1;
-        }
-    }
-    let mut by_count: Vec<(&str, usize)> = counts.into_iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    for (k, _) in by_count {
-        if cols.len() >= 4 {
+    for k in wanted {
+        if cols.len() == 4 {
             break;
         }
-        if !cols.iter().any(|c| c == k) {
-            cols.push(k.to_string());
+        if present.contains(k.as_str()) && !cols.contains(&k) {
+            cols.push(k);
         }
     }
-    cols.truncate(4);
     cols
 }
 
-fn list_table(runs: &[Run], experiments: &BTreeMap<String, String>, order_by: &[String]) -> String {
-    let metrics = metric_columns(runs, order_by);
+/// The metric `register` ranks runs by, from the project's settings (the default when there
+/// are none).
+fn registry_metric(ctx: &Context) -> String {
+    let root = crate::git::toplevel(&ctx.cwd)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| ctx.cwd.clone());
+    crate::settings::Settings::load(&root)
+        .map(|s| s.registry.metric)
+        .unwrap_or_else(|_| crate::settings::RegistrySettings::default().metric)
+}
+
+fn list_table(
+    runs: &[Run],
+    experiments: &BTreeMap<String, String>,
+    order_by: &[String],
+    registry_metric: &str,
+) -> String {
+    let metrics = metric_columns(runs, order_by, registry_metric);
     let mut header = vec![
         "Run ID",
         "Name",
@@ -426,6 +450,52 @@ fn compare_table(runs: &[Run]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run_with(metrics: &[&str]) -> Run {
+        Run {
+            info: crate::track::RunInfo {
+                run_id: "r".into(),
+                run_name: "n".into(),
+                experiment_id: "0".into(),
+                user_id: "u".into(),
+                status: crate::track::RunStatus::Finished,
+                start_time: None,
+                end_time: None,
+                artifact_uri: String::new(),
+                lifecycle_stage: "active".into(),
+            },
+            data: crate::track::RunData {
+                metrics: metrics.iter().map(|k| Metric::new(*k, 1.0, 0, 0)).collect(),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn run_list_shows_the_registry_metric_and_its_siblings_first() {
+        let mut logged: Vec<&str> = crate::ml::metrics::METRIC_NAMES.to_vec();
+        logged.extend(["acc_025_std", "acc_05_std", "fold_rmse", "rmse_std"]);
+        logged.sort();
+        let runs = [run_with(&logged), run_with(&["zeta"])];
+        assert_eq!(
+            metric_columns(&runs, &[], "rmse"),
+            ["rmse", "mae", "r2", "acc_round"]
+        );
+        assert_eq!(
+            metric_columns(&runs, &[], "r2"),
+            ["r2", "mae", "rmse", "acc_round"]
+        );
+        assert_eq!(
+            metric_columns(&runs, &["metrics.zeta DESC".into()], "rmse"),
+            ["zeta", "rmse", "mae", "r2"]
+        );
+        // Metrics no run has are never columns; the rest follow alphabetically.
+        let other = [run_with(&["loss", "accuracy", "rmse"])];
+        assert_eq!(
+            metric_columns(&other, &[], "mae"),
+            ["rmse", "accuracy", "loss"]
+        );
+    }
 
     #[test]
     fn sparkline_scales_and_buckets() {

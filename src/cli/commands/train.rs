@@ -26,7 +26,7 @@ pub struct Args {
     /// Data remote for the model (default: the default remote).
     #[arg(short, long)]
     remote: Option<String>,
-    /// Tracking store (default: MLFLOW_TRACKING_URI, vintner.toml, then ./mlflow.db).
+    /// Tracking store (default: MLFLOW_TRACKING_URI, VINTNER_TRACKING_URI, vintner.toml, then ./mlflow.db).
     #[arg(long, value_name = "URI")]
     tracking_uri: Option<String>,
     #[command(flatten)]
@@ -50,6 +50,7 @@ pub(crate) fn parse_params(raw: &[String]) -> anyhow::Result<Vec<(String, String
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
+    crate::interrupt::install()?;
     let repo = Repo::find(&ctx.cwd)?;
     let settings = Settings::load(&repo.root)?;
     let tracker = crate::cli::tracking::open_at_writable(
@@ -67,7 +68,17 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         remote: args.remote,
     };
     let progress = ctx.printer.progress();
-    let report = train::train(&repo, &settings, tracker.as_ref(), &opts, progress.as_ref())?;
+    let report = match train::train(&repo, &settings, tracker.as_ref(), &opts, progress.as_ref()) {
+        Err(crate::pipeline::Error::Interrupted(interrupted)) => {
+            return Err(crate::cli::Hinted::new(
+                format!("Training stopped: {interrupted}"),
+                "the run (if it had started) is marked KILLED and the workspace is as it was; \
+                 `vintner train` starts over",
+            )
+            .into());
+        }
+        other => other?,
+    };
     if args.json.json {
         return ctx.printer.json(&report);
     }
