@@ -56,17 +56,16 @@ pub fn set_frozen(
 /// The text with its top-level `frozen:` line removed, and with `frozen` a `frozen: true` line
 /// at the end (where DVC appends a new top-level key).
 pub fn with_frozen(old: &str, frozen: bool) -> String {
+    // A top-level `frozen:` key (nested ones are indented).
     let is_flag = |l: &str| {
         l.strip_prefix("frozen:")
             .is_some_and(|v| v.trim().is_empty() || v.starts_with([' ', '\t']))
     };
+    let value = |l: &str| l.split('#').next().unwrap_or("").trim_end().to_string();
     if frozen
-        && old.lines().any(|l| {
-            is_flag(l)
-                && l.split('#')
-                    .next()
-                    .is_some_and(|v| v.trim_end() == "frozen: true")
-        })
+        && old
+            .lines()
+            .any(|l| is_flag(l) && value(l) == "frozen: true")
     {
         return old.to_string();
     }
