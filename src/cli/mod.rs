@@ -79,6 +79,24 @@ enum Command {
     Diff(commands::diff::Args),
     /// Manage data remotes (`.dvc/config`, `.dvc/config.local`).
     Remote(commands::remote::Args),
+    /// Stop tracking outputs: delete their `.dvc` files and `.gitignore` entries.
+    #[command(visible_alias = "rm")]
+    Remove(commands::remove::Args),
+    /// Move a tracked output together with its `.dvc` file and `.gitignore` entry.
+    #[command(visible_alias = "mv")]
+    Move(commands::mv::Args),
+    /// Record workspace changes of tracked outputs in the cache and their `.dvc` files.
+    Commit(commands::commit::Args),
+    /// Turn read-only links into the cache into writable copies.
+    Unprotect(commands::unprotect::Args),
+    /// Mark `.dvc` files `frozen: true`.
+    Freeze(commands::freeze::Args),
+    /// Take `frozen: true` off `.dvc` files.
+    Unfreeze(commands::unfreeze::Args),
+    /// Show or set the cache folder (`cache dir`).
+    Cache(commands::cache::Args),
+    /// Print the repository's root relative to the current folder.
+    Root(commands::root::Args),
     /// Train a model on the versioned data, version and push it, and record the run.
     Train(commands::train::Args),
     /// Cross-validate a model family on CSV files without recording anything.
@@ -194,6 +212,14 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Gc(args) => commands::gc::run(args, ctx),
         Command::Diff(args) => commands::diff::run(args, ctx),
         Command::Remote(args) => commands::remote::run(args, ctx),
+        Command::Remove(args) => commands::remove::run(args, ctx),
+        Command::Move(args) => commands::mv::run(args, ctx),
+        Command::Commit(args) => commands::commit::run(args, ctx),
+        Command::Unprotect(args) => commands::unprotect::run(args, ctx),
+        Command::Freeze(args) => commands::freeze::run(args, ctx),
+        Command::Unfreeze(args) => commands::unfreeze::run(args, ctx),
+        Command::Cache(args) => commands::cache::run(args, ctx),
+        Command::Root(args) => commands::root::run(args, ctx),
         Command::Train(args) => commands::train::run(args, ctx),
         Command::Evaluate(args) => commands::evaluate::run(args, ctx),
         Command::Register(args) => commands::register::run(args, ctx),

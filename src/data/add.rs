@@ -156,7 +156,7 @@ pub fn add(
 
 /// With `cache.type` hardlink or symlink first, replace workspace files by links to the cache
 /// (as DVC does after add); with reflink/copy the workspace copy stays as it is.
-fn relink(
+pub fn relink(
     cache: &super::odb::Odb,
     hashed: &workspace::Hashed,
     abs: &Path,

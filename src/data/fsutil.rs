@@ -236,7 +236,7 @@ impl Drop for NewFile {
 
 /// The process umask, read from `/proc/self/status` (changing it to read it would race with
 /// other threads creating files); 022 when unknown.
-fn umask() -> u32 {
+pub(crate) fn umask() -> u32 {
     static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *UMASK.get_or_init(|| {
         std::fs::read_to_string("/proc/self/status")

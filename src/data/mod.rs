@@ -4,9 +4,11 @@
 
 pub mod add;
 pub mod checkout;
+pub mod commit;
 pub mod config;
 pub mod diff;
 pub mod dvcfile;
+pub mod freeze;
 pub mod fsutil;
 pub mod gc;
 pub mod gitignore;
@@ -18,11 +20,15 @@ pub mod md5;
 pub mod odb;
 pub mod paths;
 pub mod remote;
+pub mod remove;
+pub mod rename;
 pub mod repo;
 pub mod s3;
 pub mod state;
 pub mod status;
+pub mod target;
 pub mod transfer;
+pub mod unprotect;
 pub mod workspace;
 pub mod yaml;
 

@@ -218,7 +218,7 @@ fn config_relative_url(url: &str, cwd: &Path, config_dir: &Path) -> String {
 }
 
 /// `to` expressed relative to `from` (both absolute and normalised).
-fn relative_path(to: &Path, from: &Path) -> PathBuf {
+pub(crate) fn relative_path(to: &Path, from: &Path) -> PathBuf {
     let to_c: Vec<_> = to.components().collect();
     let from_c: Vec<_> = from.components().collect();
     let common = to_c.iter().zip(&from_c).take_while(|(a, b)| a == b).count();

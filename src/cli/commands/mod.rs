@@ -2,24 +2,32 @@
 //! the library and prints through the [`Printer`](super::Printer).
 
 pub mod add;
+pub mod cache;
 pub mod checkout;
+pub mod commit;
 pub mod diff;
 pub mod evaluate;
 pub mod experiments;
 pub mod fetch;
+pub mod freeze;
 pub mod gc;
 pub mod infer;
 pub mod init;
 pub mod models;
+pub mod mv;
 pub mod pull;
 pub mod push;
 pub mod register;
 pub mod remote;
+pub mod remove;
 pub mod reproduce;
+pub mod root;
 pub mod runs;
 pub mod serve;
 pub mod status;
 pub mod train;
+pub mod unfreeze;
+pub mod unprotect;
 
 /// `--json`, for every command that reports something.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
@@ -55,6 +63,18 @@ impl TransferArgs {
 /// "1 file" / "3 files".
 pub(crate) fn files(n: usize) -> String {
     format!("{n} file{}", if n == 1 { "" } else { "s" })
+}
+
+/// A `remove`/`move`/`commit`/`freeze` error as the CLI reports it: errors of the data layer
+/// keep their own hint, the verbs' own ones carry theirs.
+pub(crate) fn verb_error(e: crate::data::target::VerbError) -> anyhow::Error {
+    match e {
+        crate::data::target::VerbError::Data(d) => d.into(),
+        other => {
+            let hint = other.hint().unwrap_or_default();
+            super::Hinted::new(other.to_string(), hint).into()
+        }
+    }
 }
 
 /// Fails with "not built yet" (exit code 2) for a command whose implementation has not landed.
