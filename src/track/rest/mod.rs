@@ -175,6 +175,23 @@ fn not_found<T>(r: Result<T>, kind: &'static str, id: &str) -> Result<T> {
     }
 }
 
+/// Maps MLflow's RESOURCE_DOES_NOT_EXIST on a tag deletion to [`Error::NotFound`] for the tag
+/// ("No tag with name: …") or for its owner, as the embedded store reports them.
+fn missing_tag<T>(r: Result<T>, key: &str, (kind, id): (&'static str, &str)) -> Result<T> {
+    match r {
+        Err(Error::Server {
+            error_code,
+            message,
+            ..
+        }) if error_code == "RESOURCE_DOES_NOT_EXIST" => Err(if message.starts_with("No tag") {
+            Error::not_found("tag", format!("{key}` of {kind} `{id}"))
+        } else {
+            Error::not_found(kind, id)
+        }),
+        other => other,
+    }
+}
+
 fn already_exists<T>(r: Result<T>, kind: &'static str, id: &str) -> Result<T> {
     match r {
         Err(Error::Server { error_code, .. }) if error_code == "RESOURCE_ALREADY_EXISTS" => {
@@ -599,11 +616,13 @@ impl Tracker for RestTracker {
     }
 
     fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
-        self.experiment_call(
-            "experiments/delete-experiment-tag",
-            experiment_id,
-            json!({ "key": key }),
-        )
+        let body = json!({"experiment_id": experiment_id, "key": key});
+        missing_tag(
+            self.post("experiments/delete-experiment-tag", body),
+            key,
+            ("experiment", experiment_id),
+        )?;
+        Ok(())
     }
 
     fn create_run(&self, new: &NewRun) -> Result<Run> {
@@ -675,9 +694,11 @@ impl Tracker for RestTracker {
     }
 
     fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
-        // The server answers RESOURCE_DOES_NOT_EXIST for a missing run and for a missing tag
-        // alike; its message says which.
-        self.post("runs/delete-tag", json!({"run_id": run_id, "key": key}))?;
+        missing_tag(
+            self.post("runs/delete-tag", json!({"run_id": run_id, "key": key})),
+            key,
+            ("run", run_id),
+        )?;
         Ok(())
     }
 
