@@ -31,6 +31,16 @@ pub fn open_writable(args: &TrackingArgs, ctx: &Context) -> anyhow::Result<Box<d
     open_args(args, ctx, Access::Write)
 }
 
+/// [`open`] for a command that changes what a store holds (deletes, tags, renames): the store
+/// must exist, as for reading, and is then opened to write.
+pub fn open_existing_writable(
+    args: &TrackingArgs,
+    ctx: &Context,
+) -> anyhow::Result<Box<dyn Tracker>> {
+    drop(open_args(args, ctx, Access::Read)?);
+    open_args(args, ctx, Access::Write)
+}
+
 fn open_args(
     args: &TrackingArgs,
     ctx: &Context,

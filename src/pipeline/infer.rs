@@ -25,7 +25,7 @@ use crate::data::transfer;
 use crate::data::workspace::file_md5;
 use crate::ml;
 use crate::progress::Progress;
-use crate::track::{Run, Tracker};
+use crate::track::{ModelUri, Run, Tracker, VersionRef};
 
 /// Which model to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,27 +36,21 @@ pub enum ModelChoice {
 }
 
 impl ModelChoice {
-    /// Parses `name@alias` or `name/version`.
+    /// Parses `name@alias`, `name/version` or their `models:/…` URI forms (the registry's one
+    /// parser, [`ModelUri`]).
     pub fn parse(text: &str) -> Result<ModelChoice> {
-        if let Some((name, alias)) = text.rsplit_once('@')
-            && !name.is_empty()
-            && !alias.is_empty()
-        {
-            return Ok(ModelChoice::Alias {
-                name: name.into(),
-                alias: alias.into(),
-            });
+        let uri = ModelUri::parse(text).map_err(|_| Error::BadModelRef(text.to_string()))?;
+        match uri.version {
+            Some(VersionRef::Alias(alias)) => Ok(ModelChoice::Alias {
+                name: uri.name,
+                alias,
+            }),
+            Some(VersionRef::Version(version)) => Ok(ModelChoice::Version {
+                name: uri.name,
+                version,
+            }),
+            None => Err(Error::BadModelRef(text.to_string())),
         }
-        if let Some((name, version)) = text.rsplit_once('/')
-            && let Ok(v) = version.parse::<u64>()
-            && !name.is_empty()
-        {
-            return Ok(ModelChoice::Version {
-                name: name.into(),
-                version: v,
-            });
-        }
-        Err(Error::BadModelRef(text.to_string()))
     }
 }
 

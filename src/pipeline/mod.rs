@@ -53,7 +53,7 @@ pub enum Error {
     NoVersionedModel { path: String, detail: String },
     #[error("Registered model `{name}` has no alias `{alias}`")]
     NoSuchAlias { name: String, alias: String },
-    #[error("`{0}` is not a model reference (use name@alias or name/version)")]
+    #[error("`{0}` is not a model reference (use name@alias, name/version or models:/name@alias)")]
     BadModelRef(String),
     #[error("Run `{run}` cannot be reproduced: it lacks `{missing}`")]
     NotReproducible { run: String, missing: String },
@@ -94,7 +94,7 @@ impl Error {
                 MLFLOW_TRACKING_URI (or --tracking-uri) at the team's tracking server"
                 .into(),
             Error::NoSuchAlias { name, .. } => format!("see the versions with `vintner models show {name}`, then `vintner register`"),
-            Error::BadModelRef(_) => "for example `wine-quality@champion` or `wine-quality/3`".into(),
+            Error::BadModelRef(_) => "for example `wine-quality@champion`, `wine-quality/3` or `models:/wine-quality@champion`".into(),
             Error::NotReproducible { .. } => "only runs recorded by `vintner train` can be reproduced".into(),
             Error::DataChangedWhileRead { path, .. } => format!(
                 "something wrote to `{path}` during training: stop it, check the file with `vintner status`, then train again"

@@ -186,7 +186,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Error::ParamChanged { .. } => "log the new value under another key, or start a new run".into(),
-            Error::RunNotActive { .. } => "restore the run (`mlflow runs restore --run-id …`) or log to another run".into(),
+            Error::RunNotActive { .. } => "restore the run (`vintner runs restore <run-id>`) or log to another run".into(),
             Error::PageToken(_) => "pass the token a previous page returned, or none".into(),
             Error::FileStore { uri } => format!(
                 "migrate it with `mlflow migrate-filestore --source {} --target sqlite:///mlflow.db` and use \

@@ -42,6 +42,16 @@ pub trait Tracker: Send + Sync {
     /// `Ok(None)` when no experiment has that name (active or deleted).
     fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>>;
     fn search_experiments(&self, query: &SearchExperiments) -> Result<ExperimentsPage>;
+    /// Soft-deletes an active experiment and every run in it (MLflow's `delete_experiment`).
+    fn delete_experiment(&self, experiment_id: &str) -> Result<()>;
+    /// Makes a deleted experiment and every run in it active again.
+    fn restore_experiment(&self, experiment_id: &str) -> Result<()>;
+    /// Renames an active experiment; the new name must be free.
+    fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()>;
+    /// Sets a tag on an active experiment (value at most 20,000 characters).
+    fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag) -> Result<()>;
+    /// Deletes a tag of an active experiment; a missing key is [`Error::NotFound`].
+    fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()>;
 
     /// Returns the experiment of that name, creating it when missing (tolerates a concurrent
     /// creator).
@@ -65,6 +75,13 @@ pub trait Tracker: Send + Sync {
     fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<RunInfo>;
     /// Soft delete (lifecycle_stage = deleted), as MLflow does.
     fn delete_run(&self, run_id: &str) -> Result<()>;
+    /// Undoes [`Tracker::delete_run`] (lifecycle_stage = active).
+    fn restore_run(&self, run_id: &str) -> Result<()>;
+    /// Sets one tag on an active run, its value cut at 8000 characters as MLflow does;
+    /// `mlflow.runName` renames the run.
+    fn set_tag(&self, run_id: &str, tag: &Tag) -> Result<()>;
+    /// Deletes a tag of an active run; a missing key is [`Error::NotFound`].
+    fn delete_tag(&self, run_id: &str, key: &str) -> Result<()>;
     fn get_run(&self, run_id: &str) -> Result<Run>;
     /// Logs any number of metrics, params and tags. Params are immutable: re-logging a key with
     /// another value fails with [`Error::ParamChanged`].
@@ -122,6 +139,22 @@ pub trait Tracker: Send + Sync {
     fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion>;
     fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()>;
     fn set_model_version_tag(&self, name: &str, version: u64, tag: &Tag) -> Result<()>;
+    /// Deletes a version the way MLflow's SQL store does: it stays as stage `Deleted_Internal`
+    /// with its source and run redacted, hidden from every read, and loses its aliases.
+    fn delete_model_version(&self, name: &str, version: u64) -> Result<()>;
+    /// Sets a registered model's description (an empty one clears it).
+    fn update_registered_model(&self, name: &str, description: &str) -> Result<RegisteredModel>;
+    /// Sets a model version's description (an empty one clears it).
+    fn update_model_version(
+        &self,
+        name: &str,
+        version: u64,
+        description: &str,
+    ) -> Result<ModelVersion>;
+    /// Deletes a registered model's tag (a missing key is not an error, as in MLflow).
+    fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()>;
+    /// Deletes a model version's tag (a missing key is not an error, as in MLflow).
+    fn delete_model_version_tag(&self, name: &str, version: u64, key: &str) -> Result<()>;
 }
 
 /// What a command does with the tracking store, which decides whether a missing embedded store

@@ -378,6 +378,117 @@ pub struct ModelVersionsPage {
     pub next_page_token: Option<String>,
 }
 
+/// Which version of a registered model a reference names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionRef {
+    Version(u64),
+    /// An alias; `latest` means the newest version, as in MLflow.
+    Alias(String),
+}
+
+/// A registered model named the ways MLflow users write it: `models:/name@alias`,
+/// `models:/name/3`, `models:/name/latest`, or without the scheme (`name@alias`, `name/3`,
+/// `name`). The one parser for every command that names a model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelUri {
+    pub name: String,
+    pub version: Option<VersionRef>,
+}
+
+/// The stages MLflow 2 used in `models:/name/<stage>` URIs.
+const STAGES: &[&str] = &["none", "staging", "production", "archived"];
+
+impl ModelUri {
+    pub fn parse(text: &str) -> crate::track::Result<ModelUri> {
+        let bad = |reason: &str| crate::track::Error::invalid("model reference", text, reason);
+        let (body, uri) = match text.strip_prefix("models:") {
+            Some(rest) => match rest.strip_prefix('/') {
+                Some(r) if !r.starts_with('/') => (r, true),
+                _ => {
+                    return Err(bad(
+                        "a model URI is `models:/<name>/<version>` or `models:/<name>@<alias>` \
+                         (no host after `models:`)",
+                    ));
+                }
+            },
+            None => (text, false),
+        };
+        let (name, version) = if let Some((name, alias)) = body.rsplit_once('@') {
+            if alias.is_empty() {
+                return Err(bad("the alias after `@` is empty"));
+            }
+            (name, Some(VersionRef::Alias(alias.to_string())))
+        } else if let Some((name, last)) = body.split_once('/') {
+            if last.contains('/') {
+                return Err(bad("a model name cannot contain `/`"));
+            }
+            let version = if let Ok(v) = last.parse::<u64>() {
+                VersionRef::Version(v)
+            } else if last.eq_ignore_ascii_case("latest") {
+                VersionRef::Alias("latest".into())
+            } else if STAGES.contains(&last.to_ascii_lowercase().as_str()) {
+                return Err(bad(
+                    "model stages are deprecated in MLflow; point an alias at the version \
+                     (`vintner models alias set`) and use `models:/<name>@<alias>`",
+                ));
+            } else {
+                return Err(bad(
+                    "after `/` comes a version number or `latest`; use `@` for an alias",
+                ));
+            };
+            (name, Some(version))
+        } else if uri && body.is_empty() {
+            return Err(bad("the model name is missing"));
+        } else {
+            (body, None)
+        };
+        if name.is_empty() {
+            return Err(bad("the model name is missing"));
+        }
+        if name.contains(':') {
+            return Err(bad("a model name cannot contain `:`"));
+        }
+        Ok(ModelUri {
+            name: name.to_string(),
+            version,
+        })
+    }
+
+    /// The version it names, or an error that asks for one.
+    pub fn require_version(&self) -> crate::track::Result<&VersionRef> {
+        self.version.as_ref().ok_or_else(|| {
+            crate::track::Error::invalid(
+                "model reference",
+                &self.name,
+                "it names no version; write `<name>@<alias>`, `<name>/<version>` or \
+                 `models:/<name>/<version>`",
+            )
+        })
+    }
+
+    /// Looks the named version up (an alias through the registry, `latest` included).
+    pub fn model_version(
+        &self,
+        tracker: &dyn crate::track::Tracker,
+    ) -> crate::track::Result<ModelVersion> {
+        match self.require_version()? {
+            VersionRef::Version(v) => tracker.get_model_version(&self.name, *v),
+            VersionRef::Alias(a) => tracker.get_model_version_by_alias(&self.name, a),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelUri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.version {
+            None => write!(f, "models:/{}", self.name),
+            Some(VersionRef::Version(v)) => write!(f, "models:/{}/{v}", self.name),
+            Some(VersionRef::Alias(a)) => write!(f, "models:/{}@{a}", self.name),
+        }
+    }
+}
+
 /// Serializes metric values the way MLflow's JSON does: finite numbers as numbers, NaN and ±Inf
 /// as the strings `"NaN"`, `"Infinity"`, `"-Infinity"` (JSON has no literal for them).
 pub mod mlflow_f64 {
@@ -416,5 +527,58 @@ pub mod mlflow_f64 {
             "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
             other => other.parse().ok(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(name: &str, version: Option<VersionRef>) -> ModelUri {
+        ModelUri {
+            name: name.into(),
+            version,
+        }
+    }
+
+    #[test]
+    fn model_uris_parse_every_way_mlflow_users_write_them() {
+        let v = |n| Some(VersionRef::Version(n));
+        let a = |s: &str| Some(VersionRef::Alias(s.into()));
+        for (text, want) in [
+            ("models:/wine@champion", uri("wine", a("champion"))),
+            ("models:/wine/3", uri("wine", v(3))),
+            ("models:/wine/latest", uri("wine", a("latest"))),
+            ("models:/wine", uri("wine", None)),
+            ("wine@champion", uri("wine", a("champion"))),
+            ("wine/12", uri("wine", v(12))),
+            ("wine", uri("wine", None)),
+            ("wine quality@prod-2", uri("wine quality", a("prod-2"))),
+            ("a@b@c", uri("a@b", a("c"))),
+        ] {
+            assert_eq!(ModelUri::parse(text).unwrap(), want, "{text}");
+        }
+        assert_eq!(
+            ModelUri::parse("models:/wine/3").unwrap().to_string(),
+            "models:/wine/3"
+        );
+    }
+
+    #[test]
+    fn bad_model_uris_say_what_to_write() {
+        for (text, says) in [
+            ("models://host/wine/1", "no host"),
+            ("models:/", "missing"),
+            ("models:/wine/Production", "alias"),
+            ("wine/x", "version number"),
+            ("wine@", "empty"),
+            ("@champion", "missing"),
+            ("a/b/1", "cannot contain `/`"),
+            ("s3:x", "cannot contain `:`"),
+        ] {
+            let e = ModelUri::parse(text).unwrap_err().to_string();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        assert!(ModelUri::parse("wine").unwrap().require_version().is_err());
     }
 }

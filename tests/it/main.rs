@@ -9,6 +9,7 @@ mod dvc_verbs;
 mod hostile;
 mod init;
 mod interrupt;
+mod manage;
 mod peers;
 mod proxy;
 mod s3;

@@ -44,7 +44,7 @@ fn alembic_revision(db: &Path) -> String {
         .unwrap()
 }
 
-fn run_python(sb: &Sandbox, cwd: &Path, script: &str, args: &[&str]) -> (Value, String) {
+pub(crate) fn run_python(sb: &Sandbox, cwd: &Path, script: &str, args: &[&str]) -> (Value, String) {
     let file = cwd.join(format!("script-{}.py", track::validate::new_run_id()));
     std::fs::write(&file, script).unwrap();
     let out = peers::mlflow_python(sb, cwd)
@@ -61,7 +61,7 @@ fn run_python(sb: &Sandbox, cwd: &Path, script: &str, args: &[&str]) -> (Value, 
     (v, stderr)
 }
 
-fn vintner_json(sb: &Sandbox, cwd: &Path, args: &[&str]) -> Value {
+pub(crate) fn vintner_json(sb: &Sandbox, cwd: &Path, args: &[&str]) -> Value {
     let out = sb.vintner(cwd).args(args).arg("--json").output().unwrap();
     assert!(
         out.status.success(),
@@ -71,7 +71,7 @@ fn vintner_json(sb: &Sandbox, cwd: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn sqlite_uri(db: &Path) -> String {
+pub(crate) fn sqlite_uri(db: &Path) -> String {
     format!("sqlite:///{}", db.display())
 }
 
@@ -480,7 +480,7 @@ pub(crate) fn server() -> &'static Server {
     })
 }
 
-fn rest(url: &str) -> RestTracker {
+pub(crate) fn rest(url: &str) -> RestTracker {
     let mut cfg = RestConfig::from_env(url, &|_| None).unwrap();
     cfg.max_retries = 3;
     cfg.backoff_factor = 0.2;

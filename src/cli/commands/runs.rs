@@ -1,4 +1,5 @@
-//! `vintner runs`: lists (with MLflow's filter grammar), shows and compares tracked runs.
+//! `vintner runs`: lists (with MLflow's filter grammar), shows and compares tracked runs, and
+//! manages them as MLflow's client does: delete/restore, tags, rename, set a final status.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -6,9 +7,12 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::JsonFlag;
-use crate::cli::Context;
 use crate::cli::tracking::{self, TrackingArgs, duration, number, table, utc};
-use crate::track::{Metric, Run, SearchExperiments, SearchRuns, Tracker, ViewType};
+use crate::cli::{Context, Hinted};
+use crate::track::{
+    Metric, Run, RunStatus, RunUpdate, SearchExperiments, SearchRuns, Tag, Tracker, ViewType,
+    now_ms,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,6 +59,69 @@ enum Action {
     Compare {
         #[arg(required = true, num_args = 2..)]
         run_ids: Vec<String>,
+        #[command(flatten)]
+        tracking: TrackingArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Delete a run (MLflow's soft delete: `runs restore` brings it back).
+    Delete {
+        run_id: String,
+        #[command(flatten)]
+        tracking: TrackingArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Restore a deleted run.
+    Restore {
+        run_id: String,
+        #[command(flatten)]
+        tracking: TrackingArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Set or delete a tag of a run.
+    Tag {
+        #[command(subcommand)]
+        action: TagAction,
+    },
+    /// Rename a run (its name and its `mlflow.runName` tag).
+    Rename {
+        run_id: String,
+        new_name: String,
+        #[command(flatten)]
+        tracking: TrackingArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// End a run with a final status, e.g. one a crash left RUNNING; its end time becomes now.
+    SetStatus {
+        run_id: String,
+        #[arg(value_parser = ["FINISHED", "FAILED", "KILLED"], ignore_case = true)]
+        status: String,
+        #[command(flatten)]
+        tracking: TrackingArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TagAction {
+    /// Set `<key>` to `<value>` on a run (values longer than 8000 characters are cut, as MLflow does).
+    Set {
+        run_id: String,
+        key: String,
+        value: String,
+        #[command(flatten)]
+        tracking: TrackingArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Delete the tag `<key>` of a run.
+    Delete {
+        run_id: String,
+        key: String,
         #[command(flatten)]
         tracking: TrackingArgs,
         #[command(flatten)]
@@ -138,7 +205,144 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             ctx.printer.data(compare_table(&runs));
             Ok(())
         }
+        Action::Delete {
+            run_id,
+            tracking,
+            json,
+        } => {
+            let tracker = tracking::open_existing_writable(&tracking, ctx)?;
+            tracker.delete_run(&run_id)?;
+            changed(
+                tracker.as_ref(),
+                ctx,
+                &run_id,
+                json,
+                format!("Deleted run {run_id}"),
+            )
+        }
+        Action::Restore {
+            run_id,
+            tracking,
+            json,
+        } => {
+            let tracker = tracking::open_existing_writable(&tracking, ctx)?;
+            tracker.restore_run(&run_id)?;
+            changed(
+                tracker.as_ref(),
+                ctx,
+                &run_id,
+                json,
+                format!("Restored run {run_id}"),
+            )
+        }
+        Action::Tag { action } => match action {
+            TagAction::Set {
+                run_id,
+                key,
+                value,
+                tracking,
+                json,
+            } => {
+                let tracker = tracking::open_existing_writable(&tracking, ctx)?;
+                tracker.set_tag(&run_id, &Tag::new(key.clone(), value))?;
+                changed(
+                    tracker.as_ref(),
+                    ctx,
+                    &run_id,
+                    json,
+                    format!("Set tag `{key}` of run {run_id}"),
+                )
+            }
+            TagAction::Delete {
+                run_id,
+                key,
+                tracking,
+                json,
+            } => {
+                let tracker = tracking::open_existing_writable(&tracking, ctx)?;
+                tracker.delete_tag(&run_id, &key)?;
+                changed(
+                    tracker.as_ref(),
+                    ctx,
+                    &run_id,
+                    json,
+                    format!("Deleted tag `{key}` of run {run_id}"),
+                )
+            }
+        },
+        Action::Rename {
+            run_id,
+            new_name,
+            tracking,
+            json,
+        } => {
+            if new_name.trim().is_empty() {
+                return Err(Hinted::new(
+                    format!("Cannot rename run {run_id} to an empty name"),
+                    "give the new name, e.g. `vintner runs rename <run-id> baseline-2`",
+                )
+                .into());
+            }
+            let tracker = tracking::open_existing_writable(&tracking, ctx)?;
+            tracker.update_run(
+                &run_id,
+                &RunUpdate {
+                    run_name: Some(new_name.clone()),
+                    ..Default::default()
+                },
+            )?;
+            changed(
+                tracker.as_ref(),
+                ctx,
+                &run_id,
+                json,
+                format!("Renamed run {run_id} to `{new_name}`"),
+            )
+        }
+        Action::SetStatus {
+            run_id,
+            status,
+            tracking,
+            json,
+        } => {
+            let status = RunStatus::parse(&status)
+                .ok_or_else(|| anyhow::anyhow!("unknown run status `{status}`"))?;
+            let tracker = tracking::open_existing_writable(&tracking, ctx)?;
+            // As MLflow's `set_terminated`: the end time is now.
+            tracker.update_run(
+                &run_id,
+                &RunUpdate {
+                    status: Some(status),
+                    end_time: Some(now_ms()),
+                    run_name: None,
+                },
+            )?;
+            changed(
+                tracker.as_ref(),
+                ctx,
+                &run_id,
+                json,
+                format!("Marked run {run_id} {status}"),
+            )
+        }
     }
+}
+
+/// After a change: the run as the store now has it (`--json`), or one status line.
+fn changed(
+    tracker: &dyn Tracker,
+    ctx: &Context,
+    run_id: &str,
+    json: JsonFlag,
+    message: String,
+) -> anyhow::Result<()> {
+    if json.json {
+        let run = tracker.get_run(run_id)?;
+        return ctx.printer.json(&json!({ "run": run }));
+    }
+    ctx.printer
+        .status(format!("{message} in {}", tracker.uri()));
+    Ok(())
 }
 
 /// id → name of the experiments to search (all active ones when none are named).

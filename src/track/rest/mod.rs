@@ -89,6 +89,14 @@ impl RestTracker {
         self.call(Method::POST, endpoint, &[], Some(&body))
     }
 
+    /// Posts `extra` plus the experiment id to an experiments endpoint; a missing (or, for
+    /// `delete`/`restore`, wrong-stage) experiment is [`Error::NotFound`].
+    fn experiment_call(&self, endpoint: &str, experiment_id: &str, mut extra: Value) -> Result<()> {
+        extra["experiment_id"] = json!(experiment_id);
+        not_found(self.post(endpoint, extra), "experiment", experiment_id)?;
+        Ok(())
+    }
+
     fn batch_request(
         &self,
         run_id: &str,
@@ -163,6 +171,23 @@ fn not_found<T>(r: Result<T>, kind: &'static str, id: &str) -> Result<T> {
         Err(Error::Server { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {
             Err(Error::not_found(kind, id))
         }
+        other => other,
+    }
+}
+
+/// Maps MLflow's RESOURCE_DOES_NOT_EXIST on a tag deletion to [`Error::NotFound`] for the tag
+/// ("No tag with name: …") or for its owner, as the embedded store reports them.
+fn missing_tag<T>(r: Result<T>, key: &str, (kind, id): (&'static str, &str)) -> Result<T> {
+    match r {
+        Err(Error::Server {
+            error_code,
+            message,
+            ..
+        }) if error_code == "RESOURCE_DOES_NOT_EXIST" => Err(if message.starts_with("No tag") {
+            Error::not_found("tag", format!("{key}` of {kind} `{id}"))
+        } else {
+            Error::not_found(kind, id)
+        }),
         other => other,
     }
 }
@@ -590,6 +615,46 @@ impl Tracker for RestTracker {
         })
     }
 
+    fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
+        self.experiment_call("experiments/delete", experiment_id, json!({}))
+    }
+
+    fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        self.experiment_call("experiments/restore", experiment_id, json!({}))
+    }
+
+    fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
+        validate::experiment_name(new_name)?;
+        already_exists(
+            self.experiment_call(
+                "experiments/update",
+                experiment_id,
+                json!({ "new_name": new_name }),
+            ),
+            "experiment",
+            new_name,
+        )
+    }
+
+    fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag) -> Result<()> {
+        validate::key("experiment tag key", &tag.key)?;
+        self.experiment_call(
+            "experiments/set-experiment-tag",
+            experiment_id,
+            json!({"key": tag.key, "value": tag.value}),
+        )
+    }
+
+    fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
+        let body = json!({"experiment_id": experiment_id, "key": key});
+        missing_tag(
+            self.post("experiments/delete-experiment-tag", body),
+            key,
+            ("experiment", experiment_id),
+        )?;
+        Ok(())
+    }
+
     fn create_run(&self, new: &NewRun) -> Result<Run> {
         let mut tags: Vec<Tag> = new.tags.clone();
         // Like MLflow's Python client: name the run on the client side and send the tag too.
@@ -641,6 +706,38 @@ impl Tracker for RestTracker {
             self.post("runs/delete", json!({"run_id": run_id})),
             "run",
             run_id,
+        )?;
+        Ok(())
+    }
+
+    fn restore_run(&self, run_id: &str) -> Result<()> {
+        not_found(
+            self.post("runs/restore", json!({ "run_id": run_id })),
+            "run",
+            run_id,
+        )?;
+        Ok(())
+    }
+
+    fn set_tag(&self, run_id: &str, tag: &Tag) -> Result<()> {
+        validate::key("tag key", &tag.key)?;
+        let value = validate::truncate(&tag.value, validate::MAX_TAG_VALUE_LEN);
+        not_found(
+            self.post(
+                "runs/set-tag",
+                json!({"run_id": run_id, "run_uuid": run_id, "key": tag.key, "value": value}),
+            ),
+            "run",
+            run_id,
+        )?;
+        Ok(())
+    }
+
+    fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        missing_tag(
+            self.post("runs/delete-tag", json!({"run_id": run_id, "key": key})),
+            key,
+            ("run", run_id),
         )?;
         Ok(())
     }
@@ -1010,6 +1107,81 @@ impl Tracker for RestTracker {
             self.post(
                 "model-versions/set-tag",
                 json!({"name": name, "version": version.to_string(), "key": tag.key, "value": tag.value}),
+            ),
+            "model version",
+            &format!("{name} version {version}"),
+        )?;
+        Ok(())
+    }
+
+    fn delete_model_version(&self, name: &str, version: u64) -> Result<()> {
+        not_found(
+            self.call(
+                Method::DELETE,
+                "model-versions/delete",
+                &[],
+                Some(&json!({"name": name, "version": version.to_string()})),
+            ),
+            "model version",
+            &format!("{name} version {version}"),
+        )?;
+        Ok(())
+    }
+
+    fn update_registered_model(&self, name: &str, description: &str) -> Result<RegisteredModel> {
+        let v = not_found(
+            self.call(
+                Method::PATCH,
+                "registered-models/update",
+                &[],
+                Some(&json!({"name": name, "description": description})),
+            ),
+            "registered model",
+            name,
+        )?;
+        Ok(field::<WRegisteredModel>("registered-models/update", &v, "registered_model")?.into())
+    }
+
+    fn update_model_version(
+        &self,
+        name: &str,
+        version: u64,
+        description: &str,
+    ) -> Result<ModelVersion> {
+        let v = not_found(
+            self.call(
+                Method::PATCH,
+                "model-versions/update",
+                &[],
+                Some(&json!({"name": name, "version": version.to_string(), "description": description})),
+            ),
+            "model version",
+            &format!("{name} version {version}"),
+        )?;
+        Ok(field::<WModelVersion>("model-versions/update", &v, "model_version")?.into())
+    }
+
+    fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
+        not_found(
+            self.call(
+                Method::DELETE,
+                "registered-models/delete-tag",
+                &[],
+                Some(&json!({"name": name, "key": key})),
+            ),
+            "registered model",
+            name,
+        )?;
+        Ok(())
+    }
+
+    fn delete_model_version_tag(&self, name: &str, version: u64, key: &str) -> Result<()> {
+        not_found(
+            self.call(
+                Method::DELETE,
+                "model-versions/delete-tag",
+                &[],
+                Some(&json!({"name": name, "version": version.to_string(), "key": key})),
             ),
             "model version",
             &format!("{name} version {version}"),

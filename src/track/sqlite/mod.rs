@@ -187,6 +187,8 @@ const USED_COLUMNS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Longest experiment tag value MLflow accepts (it refuses longer ones rather than cutting them).
+const MAX_EXPERIMENT_TAG_VALUE_LEN: usize = 20_000;
 /// MLflow's single-tenant workspace.
 const WORKSPACE: &str = "default";
 /// MLflow's busy timeout for SQLite.
@@ -539,6 +541,51 @@ impl SqliteStore {
         }))
     }
 
+    /// The experiment `id`, which must be in `stage` (`active` or `deleted`), as MLflow's
+    /// `_get_experiment(view_type)` finds it.
+    fn experiment_in_stage(
+        &self,
+        tx: &Connection,
+        id: i64,
+        shown: &str,
+        stage: &str,
+        already_deleted_is_done: bool,
+    ) -> Result<Experiment> {
+        let exp = self
+            .experiment_where(tx, "experiment_id = ?1", &id)?
+            .ok_or_else(|| Error::not_found("experiment", shown))?;
+        if exp.lifecycle_stage != stage {
+            let reason = if stage == "active" && already_deleted_is_done {
+                "it is already deleted".to_string()
+            } else if stage == "active" {
+                format!(
+                    "it is deleted; restore it first with `vintner experiments restore {}`",
+                    exp.experiment_id
+                )
+            } else {
+                "it is not deleted, so there is nothing to restore".to_string()
+            };
+            return Err(Error::invalid("experiment", exp.name, reason));
+        }
+        Ok(exp)
+    }
+
+    /// MLflow's `_mark_run_deleted`: the run is soft-deleted and the assessments it produced
+    /// (found by their `mlflow.assessment.sourceRunId` metadata) are removed.
+    fn mark_run_deleted(&self, tx: &Connection, run_id: &str) -> Result<()> {
+        tx.execute(
+            "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ?1 WHERE run_uuid = ?2",
+            params![now_ms(), run_id],
+        )
+        .ctx(&self.path, "deleting a run")?;
+        tx.execute(
+            "DELETE FROM assessments WHERE instr(assessment_metadata, ?1) > 0",
+            [format!("\"mlflow.assessment.sourceRunId\": \"{run_id}\"")],
+        )
+        .ctx(&self.path, "deleting a run's assessments")?;
+        Ok(())
+    }
+
     fn run_info(&self, tx: &Connection, run_id: &str) -> Result<RunInfo> {
         let mut stmt = tx
             .prepare_cached(
@@ -777,27 +824,15 @@ impl Tracker for SqliteStore {
     fn search_experiments(&self, query: &SearchExperiments) -> Result<ExperimentsPage> {
         let offset =
             filter::decode_page_token(query.page_token.as_deref()).map_err(Error::PageToken)?;
-        let clauses = match query.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-            Some(f) => filter::parse_registry_filter(f, &["name"])?,
-            None => Vec::new(),
-        };
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut sql =
+            String::from("SELECT e.experiment_id FROM experiments e WHERE e.workspace = 'default'");
+        search::push_stage_filter(&mut sql, "e.lifecycle_stage", query.view);
+        sql.push_str(&search::experiment_conditions(
+            query.filter.as_deref().unwrap_or(""),
+            &mut args,
+        )?);
         self.read("searching experiments", |tx| {
-            let mut sql = String::from(
-                "SELECT e.experiment_id FROM experiments e WHERE e.workspace = 'default'",
-            );
-            let mut args: Vec<rusqlite::types::Value> = Vec::new();
-            search::push_stage_filter(&mut sql, "e.lifecycle_stage", query.view);
-            for c in &clauses {
-                search::push_entity_clause(
-                    &mut sql,
-                    &mut args,
-                    c,
-                    "e.name",
-                    "experiment_tags",
-                    "e.experiment_id",
-                    "experiment_id",
-                );
-            }
             sql.push_str(" ORDER BY e.creation_time DESC, e.experiment_id ASC LIMIT ?");
             args.push((query.max_results as i64 + 1).into());
             sql.push_str(" OFFSET ?");
@@ -823,13 +858,126 @@ impl Tracker for SqliteStore {
         })
     }
 
+    fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
+        let id = parse_experiment_id(experiment_id)?;
+        self.write("deleting an experiment", |tx| {
+            self.experiment_in_stage(tx, id, experiment_id, "active", true)?;
+            tx.execute(
+                "UPDATE experiments SET lifecycle_stage = 'deleted', last_update_time = ?1 WHERE experiment_id = ?2",
+                params![now_ms(), id],
+            )
+            .ctx(&self.path, "deleting an experiment")?;
+            let runs: Vec<String> = tx
+                .prepare("SELECT run_uuid FROM runs WHERE experiment_id = ?1")
+                .ctx(&self.path, "deleting an experiment")?
+                .query_map([id], |r| r.get(0))
+                .ctx(&self.path, "deleting an experiment")?
+                .collect::<rusqlite::Result<_>>()
+                .ctx(&self.path, "deleting an experiment")?;
+            for run in runs {
+                self.mark_run_deleted(tx, &run)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        let id = parse_experiment_id(experiment_id)?;
+        self.write("restoring an experiment", |tx| {
+            self.experiment_in_stage(tx, id, experiment_id, "deleted", false)?;
+            tx.execute(
+                "UPDATE experiments SET lifecycle_stage = 'active', last_update_time = ?1 WHERE experiment_id = ?2",
+                params![now_ms(), id],
+            )
+            .ctx(&self.path, "restoring an experiment")?;
+            // As MLflow: every run of the experiment comes back, also one deleted before it.
+            tx.execute(
+                "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE experiment_id = ?1",
+                [id],
+            )
+            .ctx(&self.path, "restoring an experiment")?;
+            Ok(())
+        })
+    }
+
+    fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
+        validate::experiment_name(new_name)?;
+        let id = parse_experiment_id(experiment_id)?;
+        self.write("renaming an experiment", |tx| {
+            self.experiment_in_stage(tx, id, experiment_id, "active", false)?;
+            let taken: bool = tx
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM experiments WHERE workspace = ?1 AND name = ?2 AND experiment_id != ?3)",
+                    params![WORKSPACE, new_name, id],
+                    |r| r.get(0),
+                )
+                .ctx(&self.path, "renaming an experiment")?;
+            if taken {
+                return Err(Error::AlreadyExists {
+                    kind: "experiment",
+                    id: new_name.to_string(),
+                });
+            }
+            tx.execute(
+                "UPDATE experiments SET name = ?1, last_update_time = ?2 WHERE experiment_id = ?3",
+                params![new_name, now_ms(), id],
+            )
+            .ctx(&self.path, "renaming an experiment")?;
+            Ok(())
+        })
+    }
+
+    fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag) -> Result<()> {
+        validate::key("experiment tag key", &tag.key)?;
+        if tag.value.chars().count() > MAX_EXPERIMENT_TAG_VALUE_LEN {
+            return Err(Error::invalid(
+                "experiment tag value",
+                validate::truncate(&tag.value, 100),
+                format!("longer than {MAX_EXPERIMENT_TAG_VALUE_LEN} characters"),
+            ));
+        }
+        let id = parse_experiment_id(experiment_id)?;
+        self.write("tagging an experiment", |tx| {
+            self.experiment_in_stage(tx, id, experiment_id, "active", false)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO experiment_tags (key, value, experiment_id) VALUES (?1, ?2, ?3)",
+                params![tag.key, tag.value, id],
+            )
+            .ctx(&self.path, "tagging an experiment")?;
+            Ok(())
+        })
+    }
+
+    fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
+        let id = parse_experiment_id(experiment_id)?;
+        self.write("deleting an experiment tag", |tx| {
+            self.experiment_in_stage(tx, id, experiment_id, "active", false)?;
+            let n = tx
+                .execute(
+                    "DELETE FROM experiment_tags WHERE experiment_id = ?1 AND key = ?2",
+                    params![id, key],
+                )
+                .ctx(&self.path, "deleting an experiment tag")?;
+            if n == 0 {
+                return Err(Error::not_found(
+                    "tag",
+                    format!("{key}` of experiment `{experiment_id}"),
+                ));
+            }
+            Ok(())
+        })
+    }
+
     fn create_run(&self, new: &NewRun) -> Result<Run> {
         let exp = self.get_experiment(&new.experiment_id)?;
         if exp.lifecycle_stage != "active" {
             return Err(Error::invalid(
                 "experiment",
                 &exp.name,
-                "it is deleted; restore it or use another experiment",
+                format!(
+                    "it is deleted; restore it with `vintner experiments restore {}` or use another experiment",
+                    exp.experiment_id
+                ),
             ));
         }
         let mut tags: Vec<Tag> = Vec::with_capacity(new.tags.len() + 1);
@@ -891,11 +1039,52 @@ impl Tracker for SqliteStore {
     fn delete_run(&self, run_id: &str) -> Result<()> {
         self.write("deleting a run", |tx| {
             self.run_info(tx, run_id)?;
+            self.mark_run_deleted(tx, run_id)
+        })
+    }
+
+    fn restore_run(&self, run_id: &str) -> Result<()> {
+        self.write("restoring a run", |tx| {
+            self.run_info(tx, run_id)?;
             tx.execute(
-                "UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ?1 WHERE run_uuid = ?2",
-                params![now_ms(), run_id],
+                "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?1",
+                [run_id],
             )
-            .ctx(&self.path, "deleting a run")?;
+            .ctx(&self.path, "restoring a run")?;
+            Ok(())
+        })
+    }
+
+    fn set_tag(&self, run_id: &str, tag: &Tag) -> Result<()> {
+        validate::key("tag key", &tag.key)?;
+        let value = validate::truncate(&tag.value, validate::MAX_TAG_VALUE_LEN);
+        self.write("tagging a run", |tx| {
+            self.active_run(tx, run_id)?;
+            if tag.key == git::RUN_NAME {
+                set_run_name(tx, &self.path, run_id, value)
+            } else {
+                tx.execute(
+                    "INSERT OR REPLACE INTO tags (key, value, run_uuid) VALUES (?1, ?2, ?3)",
+                    params![tag.key, value, run_id],
+                )
+                .ctx(&self.path, "tagging a run")?;
+                Ok(())
+            }
+        })
+    }
+
+    fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        self.write("deleting a run tag", |tx| {
+            self.active_run(tx, run_id)?;
+            let n = tx
+                .execute(
+                    "DELETE FROM tags WHERE run_uuid = ?1 AND key = ?2",
+                    params![run_id, key],
+                )
+                .ctx(&self.path, "deleting a run tag")?;
+            if n == 0 {
+                return Err(Error::not_found("tag", format!("{key}` of run `{run_id}")));
+            }
             Ok(())
         })
     }
@@ -1120,6 +1309,26 @@ impl Tracker for SqliteStore {
     }
     fn set_model_version_tag(&self, name: &str, version: u64, tag: &Tag) -> Result<()> {
         registry::set_version_tag(self, name, version, tag)
+    }
+    fn delete_model_version(&self, name: &str, version: u64) -> Result<()> {
+        registry::delete_model_version(self, name, version)
+    }
+    fn update_registered_model(&self, name: &str, description: &str) -> Result<RegisteredModel> {
+        registry::update_model(self, name, description)
+    }
+    fn update_model_version(
+        &self,
+        name: &str,
+        version: u64,
+        description: &str,
+    ) -> Result<ModelVersion> {
+        registry::update_version(self, name, version, description)
+    }
+    fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
+        registry::delete_model_tag(self, name, key)
+    }
+    fn delete_model_version_tag(&self, name: &str, version: u64, key: &str) -> Result<()> {
+        registry::delete_version_tag(self, name, version, key)
     }
 }
 

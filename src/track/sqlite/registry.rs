@@ -5,11 +5,21 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Ctx, SqliteStore, WORKSPACE, search};
-use crate::track::filter::{self, Clause, Entity};
+use crate::track::filter::{self, Clause, Comparator, Entity, Value};
 use crate::track::{
     Alias, Error, ModelVersion, ModelVersionsPage, NewModelVersion, RegisteredModel,
     RegisteredModelsPage, Result, SearchModels, Tag, now_ms, validate,
 };
+
+/// The stage MLflow's SQL store gives a deleted model version; such a version is hidden from
+/// every read.
+pub(super) const DELETED_STAGE: &str = "Deleted_Internal";
+/// The tag that marks a registered model as a prompt; searches leave prompts out, as MLflow's do.
+const IS_PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+/// Longest registry tag value MLflow accepts.
+const MAX_REGISTRY_TAG_VALUE_LEN: usize = 100_000;
+/// The most versions one search may return (MLflow's `SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD`).
+const MAX_VERSIONS_PER_PAGE: usize = 200_000;
 
 fn model_exists(s: &SqliteStore, tx: &Connection, name: &str) -> Result<bool> {
     tx.query_row(
@@ -38,7 +48,7 @@ fn read_model(s: &SqliteStore, tx: &Connection, name: &str) -> Result<Registered
                     name: r.get(0)?,
                     creation_timestamp: r.get(1)?,
                     last_updated_timestamp: r.get(2)?,
-                    description: r.get(3)?,
+                    description: r.get::<_, Option<String>>(3)?.filter(|d| !d.is_empty()),
                     tags: Vec::new(),
                     aliases: Vec::new(),
                 })
@@ -87,15 +97,15 @@ fn read_version(
     let row = tx
         .query_row(
             "SELECT name, version, creation_time, last_updated_time, description, source, run_id, status, current_stage \
-             FROM model_versions WHERE workspace = ?1 AND name = ?2 AND version = ?3",
-            params![WORKSPACE, name, version as i64],
+             FROM model_versions WHERE workspace = ?1 AND name = ?2 AND version = ?3 AND current_stage != ?4",
+            params![WORKSPACE, name, version as i64, DELETED_STAGE],
             |r| {
                 Ok(ModelVersion {
                     name: r.get(0)?,
                     version: r.get::<_, i64>(1)? as u64,
                     creation_timestamp: r.get(2)?,
                     last_updated_timestamp: r.get(3)?,
-                    description: r.get(4)?,
+                    description: r.get::<_, Option<String>>(4)?.filter(|d| !d.is_empty()),
                     source: r.get(5)?,
                     run_id: r.get(6)?,
                     status: r.get::<_, Option<String>>(7)?.unwrap_or_else(|| "READY".into()),
@@ -195,42 +205,18 @@ pub(super) fn get_registered_model(s: &SqliteStore, name: &str) -> Result<Regist
     s.read("reading a registered model", |tx| read_model(s, tx, name))
 }
 
-/// The SQL condition for one registry clause.
-fn registry_clause(c: &Clause, args: &mut Vec<SqlValue>, versions: bool) -> String {
+/// The SQL condition for one registered-model clause (`name`, `tags.*`).
+fn model_clause(c: &Clause, args: &mut Vec<SqlValue>) -> String {
     let mut sql = String::new();
-    let (tag_table, outer, tag_id) = if versions {
-        ("model_version_tags", "", "")
-    } else {
-        ("registered_model_tags", "m.name", "name")
-    };
-    if versions && c.entity == Entity::Tag {
-        // Version tags are keyed by (name, version); write the EXISTS by hand.
-        args.push(SqlValue::Text(c.key.clone()));
-        let mut inner = Vec::new();
-        let cmp = match (&c.comparator, &c.value) {
-            (filter::Comparator::ILike, filter::Value::Str(v)) => {
-                inner.push(SqlValue::Text(v.clone()));
-                "lower(t.value) LIKE lower(?)".to_string()
-            }
-            (op, filter::Value::Str(v)) => {
-                inner.push(SqlValue::Text(v.clone()));
-                format!("t.value {} ?", op.as_str())
-            }
-            _ => "1".to_string(),
-        };
-        args.extend(inner);
-        return format!(
-            " AND EXISTS (SELECT 1 FROM model_version_tags t WHERE t.workspace = v.workspace AND t.name = v.name \
-             AND t.version = v.version AND t.key = ? AND {cmp})"
-        );
-    }
-    let column = match c.key.as_str() {
-        "run_id" => "v.run_id",
-        "source_path" => "v.source",
-        _ if versions => "v.name",
-        _ => "m.name",
-    };
-    search::push_entity_clause(&mut sql, args, c, column, tag_table, outer, tag_id);
+    search::push_entity_clause(
+        &mut sql,
+        args,
+        c,
+        "m.name",
+        "registered_model_tags",
+        "m.name",
+        "name",
+    );
     sql
 }
 
@@ -248,7 +234,7 @@ pub(super) fn search_registered_models(
             String::from("SELECT m.name FROM registered_models m WHERE m.workspace = 'default'");
         let mut args = Vec::new();
         for c in &clauses {
-            sql.push_str(&registry_clause(c, &mut args, false));
+            sql.push_str(&model_clause(c, &mut args));
         }
         sql.push_str(" ORDER BY m.name ASC LIMIT ? OFFSET ?");
         args.push(SqlValue::Integer(q.max_results as i64 + 1));
@@ -317,24 +303,166 @@ pub(super) fn get_model_version(s: &SqliteStore, name: &str, version: u64) -> Re
     })
 }
 
+/// MLflow's `search_model_versions` rules over the shared filter grammar: attributes `name`,
+/// `run_id` (both also with `IN`/`NOT IN`), `source_path`, `version_number` (numbers), and
+/// `tags.<key>` with `= != LIKE ILIKE`. Returns the SQL conditions on `model_versions v`.
+fn version_conditions(filter_text: &str, args: &mut Vec<SqlValue>) -> Result<String> {
+    let err = |reason: String| {
+        Error::Filter(filter::FilterError::Syntax {
+            filter: filter_text.to_string(),
+            reason,
+        })
+    };
+    let clauses = filter::parse_filter(filter_text)?;
+    let mut querying_prompts = None;
+    for c in &clauses {
+        match c.entity {
+            Entity::Tag => {
+                let ok = matches!(
+                    c.comparator,
+                    Comparator::Eq | Comparator::Ne | Comparator::Like | Comparator::ILike
+                ) && matches!(c.value, Value::Str(_));
+                if !ok {
+                    return Err(err(format!(
+                        "tag `{}` is compared with = != LIKE ILIKE and a quoted string",
+                        c.key
+                    )));
+                }
+                if c.key == IS_PROMPT_TAG
+                    && querying_prompts.is_none()
+                    && let Value::Str(v) = &c.value
+                {
+                    let v = v.to_lowercase();
+                    querying_prompts = Some(
+                        (c.comparator == Comparator::Eq && v == "true")
+                            || (c.comparator == Comparator::Ne && v == "false"),
+                    );
+                }
+            }
+            Entity::Attribute if c.key == "version_number" => {
+                let numeric = matches!(
+                    c.comparator,
+                    Comparator::Eq
+                        | Comparator::Ne
+                        | Comparator::Lt
+                        | Comparator::Le
+                        | Comparator::Gt
+                        | Comparator::Ge
+                );
+                let whole = match &c.value {
+                    Value::Number(n) => n.fract() == 0.0,
+                    Value::Str(s) => s.trim().parse::<i64>().is_ok(),
+                    _ => false,
+                };
+                if !numeric || !whole {
+                    return Err(err(
+                        "`version_number` is compared with = != < <= > >= and a whole number"
+                            .into(),
+                    ));
+                }
+            }
+            Entity::Attribute if ["name", "run_id", "source_path"].contains(&c.key.as_str()) => {
+                let ok = match (&c.comparator, &c.value) {
+                    (
+                        Comparator::Eq | Comparator::Ne | Comparator::Like | Comparator::ILike,
+                        Value::Str(_),
+                    ) => true,
+                    (Comparator::In | Comparator::NotIn, Value::List(_)) => c.key != "source_path",
+                    _ => false,
+                };
+                if !ok {
+                    return Err(err(format!(
+                        "`{}` is compared with = != LIKE ILIKE and a quoted string{}",
+                        c.key,
+                        if c.key == "source_path" {
+                            ""
+                        } else {
+                            ", or IN / NOT IN and a list"
+                        }
+                    )));
+                }
+            }
+            Entity::Attribute => {
+                return Err(err(format!(
+                    "invalid attribute `{}`; model versions are searched by name, version_number, \
+                     run_id, source_path and tags.<key>",
+                    c.key
+                )));
+            }
+            _ => {
+                return Err(err(
+                    "model versions are searched by name, version_number, run_id, source_path \
+                     and tags.<key>"
+                        .into(),
+                ));
+            }
+        }
+    }
+    let querying_prompts = querying_prompts.unwrap_or(false);
+    let mut sql = String::new();
+    for c in &clauses {
+        match (c.entity, c.key.as_str()) {
+            // Without a prompt query, MLflow drops the prompt tag's clauses and leaves prompts out.
+            (Entity::Tag, IS_PROMPT_TAG) if !querying_prompts => {}
+            (Entity::Tag, _) => {
+                args.push(SqlValue::Text(c.key.clone()));
+                let cmp = search::comparison("t.value", c, args);
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM model_version_tags t WHERE t.workspace = v.workspace \
+                     AND t.name = v.name AND t.version = v.version AND t.key = ? AND {cmp})"
+                ));
+            }
+            (_, "version_number") => {
+                let n = match &c.value {
+                    Value::Number(n) => *n as i64,
+                    Value::Str(s) => s.trim().parse().unwrap_or_default(),
+                    _ => 0,
+                };
+                args.push(SqlValue::Integer(n));
+                sql.push_str(&format!(" AND v.version {} ?", c.comparator.as_str()));
+            }
+            (_, key) => {
+                let column = match key {
+                    "run_id" => "v.run_id",
+                    "source_path" => "v.source",
+                    _ => "v.name",
+                };
+                sql.push_str(" AND ");
+                sql.push_str(&search::comparison(column, c, args));
+            }
+        }
+    }
+    if !querying_prompts {
+        args.push(SqlValue::Text(IS_PROMPT_TAG.into()));
+        sql.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM model_version_tags p WHERE p.workspace = v.workspace \
+             AND p.name = v.name AND p.key = ? AND p.value = 'true')",
+        );
+    }
+    Ok(sql)
+}
+
 pub(super) fn search_model_versions(
     s: &SqliteStore,
     q: &SearchModels,
 ) -> Result<ModelVersionsPage> {
+    if q.max_results < 1 || q.max_results > MAX_VERSIONS_PER_PAGE {
+        return Err(Error::invalid(
+            "max_results",
+            q.max_results.to_string(),
+            format!("it must be between 1 and {MAX_VERSIONS_PER_PAGE}"),
+        ));
+    }
     let offset = filter::decode_page_token(q.page_token.as_deref()).map_err(Error::PageToken)?;
-    let clauses = match q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        Some(f) => filter::parse_registry_filter(f, &["name", "run_id", "source_path"])?,
-        None => Vec::new(),
-    };
+    let mut args = vec![SqlValue::Text(DELETED_STAGE.into())];
+    let conditions = version_conditions(q.filter.as_deref().unwrap_or(""), &mut args)?;
     s.read("searching model versions", |tx| {
-        let mut sql = String::from(
-            "SELECT v.name, v.version FROM model_versions v WHERE v.workspace = 'default'",
+        // MLflow's default order: last updated first, then name, then the newest version.
+        let sql = format!(
+            "SELECT v.name, v.version FROM model_versions v WHERE v.workspace = 'default' \
+             AND v.current_stage != ?{conditions} \
+             ORDER BY v.last_updated_time DESC, v.name ASC, v.version DESC LIMIT ? OFFSET ?"
         );
-        let mut args = Vec::new();
-        for c in &clauses {
-            sql.push_str(&registry_clause(c, &mut args, true));
-        }
-        sql.push_str(" ORDER BY v.name ASC, v.version DESC LIMIT ? OFFSET ?");
         args.push(SqlValue::Integer(q.max_results as i64 + 1));
         args.push(SqlValue::Integer(offset as i64));
         let keys: Vec<(String, i64)> = tx
@@ -388,8 +516,8 @@ pub(super) fn get_by_alias(s: &SqliteStore, name: &str, alias: &str) -> Result<M
         require_model(s, tx, name)?;
         let version: Option<i64> = if alias.eq_ignore_ascii_case("latest") {
             tx.query_row(
-                "SELECT max(version) FROM model_versions WHERE workspace = ?1 AND name = ?2",
-                params![WORKSPACE, name],
+                "SELECT max(version) FROM model_versions WHERE workspace = ?1 AND name = ?2 AND current_stage != ?3",
+                params![WORKSPACE, name, DELETED_STAGE],
                 |r| r.get(0),
             )
             .ctx(&s.path, "resolving an alias")?
@@ -407,8 +535,23 @@ pub(super) fn get_by_alias(s: &SqliteStore, name: &str, alias: &str) -> Result<M
     })
 }
 
+/// MLflow's rules for a registered model or model version tag: a valid key, a value of at most
+/// 100,000 characters (refused, not cut).
+fn registry_tag(what: &'static str, tag: &Tag) -> Result<()> {
+    validate::key(what, &tag.key)?;
+    if tag.value.chars().count() > MAX_REGISTRY_TAG_VALUE_LEN {
+        return Err(Error::invalid(
+            what,
+            &tag.key,
+            format!("its value is longer than {MAX_REGISTRY_TAG_VALUE_LEN} characters"),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn set_model_tag(s: &SqliteStore, name: &str, tag: &Tag) -> Result<()> {
-    validate::key("model tag key", &tag.key)?;
+    validate::model_name(name)?;
+    registry_tag("model tag key", tag)?;
     s.write("tagging a registered model", |tx| {
         require_model(s, tx, name)?;
         tx.execute(
@@ -421,7 +564,8 @@ pub(super) fn set_model_tag(s: &SqliteStore, name: &str, tag: &Tag) -> Result<()
 }
 
 pub(super) fn set_version_tag(s: &SqliteStore, name: &str, version: u64, tag: &Tag) -> Result<()> {
-    validate::key("model version tag key", &tag.key)?;
+    validate::model_name(name)?;
+    registry_tag("model version tag key", tag)?;
     s.write("tagging a model version", |tx| {
         read_version(s, tx, name, version)?;
         tx.execute(
@@ -429,6 +573,105 @@ pub(super) fn set_version_tag(s: &SqliteStore, name: &str, version: u64, tag: &T
             params![tag.key, tag.value, name, version as i64, WORKSPACE],
         )
         .ctx(&s.path, "tagging a model version")?;
+        Ok(())
+    })
+}
+
+pub(super) fn delete_model_version(s: &SqliteStore, name: &str, version: u64) -> Result<()> {
+    validate::model_name(name)?;
+    s.write("deleting a model version", |tx| {
+        read_version(s, tx, name, version)?;
+        let now = now_ms();
+        tx.execute(
+            "UPDATE registered_models SET last_updated_time = ?1 WHERE workspace = ?2 AND name = ?3",
+            params![now, WORKSPACE, name],
+        )
+        .ctx(&s.path, "deleting a model version")?;
+        tx.execute(
+            "DELETE FROM registered_model_aliases WHERE workspace = ?1 AND name = ?2 AND version = ?3",
+            params![WORKSPACE, name, version as i64],
+        )
+        .ctx(&s.path, "deleting a model version")?;
+        // As MLflow's SQL store: the row stays (so the number is never reused), redacted and
+        // hidden; its tags are kept.
+        tx.execute(
+            "UPDATE model_versions SET current_stage = ?1, last_updated_time = ?2, description = NULL, \
+             user_id = NULL, source = 'REDACTED-SOURCE-PATH', run_id = 'REDACTED-RUN-ID', \
+             run_link = 'REDACTED-RUN-LINK', status_message = NULL \
+             WHERE workspace = ?3 AND name = ?4 AND version = ?5",
+            params![DELETED_STAGE, now, WORKSPACE, name, version as i64],
+        )
+        .ctx(&s.path, "deleting a model version")?;
+        Ok(())
+    })
+}
+
+pub(super) fn update_model(
+    s: &SqliteStore,
+    name: &str,
+    description: &str,
+) -> Result<RegisteredModel> {
+    validate::model_name(name)?;
+    s.write("describing a registered model", |tx| {
+        require_model(s, tx, name)?;
+        tx.execute(
+            "UPDATE registered_models SET description = ?1, last_updated_time = ?2 WHERE workspace = ?3 AND name = ?4",
+            params![description, now_ms(), WORKSPACE, name],
+        )
+        .ctx(&s.path, "describing a registered model")?;
+        read_model(s, tx, name)
+    })
+}
+
+pub(super) fn update_version(
+    s: &SqliteStore,
+    name: &str,
+    version: u64,
+    description: &str,
+) -> Result<ModelVersion> {
+    validate::model_name(name)?;
+    s.write("describing a model version", |tx| {
+        read_version(s, tx, name, version)?;
+        // MLflow updates the version's time only, not the registered model's.
+        tx.execute(
+            "UPDATE model_versions SET description = ?1, last_updated_time = ?2 \
+             WHERE workspace = ?3 AND name = ?4 AND version = ?5",
+            params![description, now_ms(), WORKSPACE, name, version as i64],
+        )
+        .ctx(&s.path, "describing a model version")?;
+        read_version(s, tx, name, version)
+    })
+}
+
+pub(super) fn delete_model_tag(s: &SqliteStore, name: &str, key: &str) -> Result<()> {
+    validate::model_name(name)?;
+    validate::key("model tag key", key)?;
+    s.write("deleting a registered model tag", |tx| {
+        require_model(s, tx, name)?;
+        tx.execute(
+            "DELETE FROM registered_model_tags WHERE workspace = ?1 AND name = ?2 AND key = ?3",
+            params![WORKSPACE, name, key],
+        )
+        .ctx(&s.path, "deleting a registered model tag")?;
+        Ok(())
+    })
+}
+
+pub(super) fn delete_version_tag(
+    s: &SqliteStore,
+    name: &str,
+    version: u64,
+    key: &str,
+) -> Result<()> {
+    validate::model_name(name)?;
+    validate::key("model version tag key", key)?;
+    s.write("deleting a model version tag", |tx| {
+        read_version(s, tx, name, version)?;
+        tx.execute(
+            "DELETE FROM model_version_tags WHERE workspace = ?1 AND name = ?2 AND version = ?3 AND key = ?4",
+            params![WORKSPACE, name, version as i64, key],
+        )
+        .ctx(&s.path, "deleting a model version tag")?;
         Ok(())
     })
 }

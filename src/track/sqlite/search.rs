@@ -4,8 +4,9 @@
 
 use rusqlite::types::Value as SqlValue;
 
-use crate::track::ViewType;
+use crate::track::filter::{self, FilterError};
 use crate::track::filter::{Clause, Comparator, Entity, OrderBy, Value};
+use crate::track::{Error, Result, ViewType};
 
 pub(super) fn push_stage_filter(sql: &mut String, column: &str, view: ViewType) {
     let stages: Vec<String> = view.stages().iter().map(|s| format!("'{s}'")).collect();
@@ -23,7 +24,7 @@ fn sql_value(v: &Value) -> SqlValue {
 
 /// `<column> <op> ?` for a scalar comparator (LIKE is case-sensitive: the connection sets
 /// `case_sensitive_like` as MLflow does; ILIKE lowers both sides as SQLAlchemy does on SQLite).
-fn comparison(column: &str, c: &Clause, args: &mut Vec<SqlValue>) -> String {
+pub(super) fn comparison(column: &str, c: &Clause, args: &mut Vec<SqlValue>) -> String {
     match (&c.comparator, &c.value) {
         (Comparator::ILike, v) => {
             args.push(sql_value(v));
@@ -201,4 +202,126 @@ pub(super) fn runs_query(
     where_args.push(SqlValue::Integer(offset as i64));
     join_args.extend(where_args);
     (sql, join_args)
+}
+
+/// MLflow's `search_experiments` rules over the shared filter grammar, as SQL conditions on
+/// `experiments e`: `name` (= != LIKE ILIKE), `experiment_id` (= != IN NOT IN, quoted ids),
+/// `creation_time` and `last_update_time` (compared with whole numbers), and `tags.<key>`
+/// (= != LIKE ILIKE, IS NULL, IS NOT NULL).
+pub(super) fn experiment_conditions(filter_text: &str, args: &mut Vec<SqlValue>) -> Result<String> {
+    let err = |reason: String| {
+        Error::Filter(FilterError::Syntax {
+            filter: filter_text.to_string(),
+            reason,
+        })
+    };
+    let mut sql = String::new();
+    for c in filter::parse_filter(filter_text)? {
+        let cond = match (c.entity, c.key.as_str()) {
+            (Entity::Tag, _) => {
+                let ok = match c.comparator {
+                    Comparator::IsNull | Comparator::IsNotNull => true,
+                    Comparator::Eq | Comparator::Ne | Comparator::Like | Comparator::ILike => {
+                        matches!(c.value, Value::Str(_))
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    return Err(err(format!(
+                        "tag `{}` is compared with = != LIKE ILIKE and a quoted string, or IS NULL / IS NOT NULL",
+                        c.key
+                    )));
+                }
+                child_exists(
+                    "experiment_tags",
+                    "experiment_id",
+                    "e.experiment_id",
+                    &c,
+                    args,
+                )
+            }
+            (Entity::Attribute, "name") => {
+                let ok = matches!(
+                    c.comparator,
+                    Comparator::Eq | Comparator::Ne | Comparator::Like | Comparator::ILike
+                ) && matches!(c.value, Value::Str(_));
+                if !ok {
+                    return Err(err(
+                        "`name` is compared with = != LIKE ILIKE and a quoted string".into(),
+                    ));
+                }
+                comparison("e.name", &c, args)
+            }
+            (Entity::Attribute, "experiment_id") => {
+                let id = |s: &str| {
+                    s.trim()
+                        .parse::<i64>()
+                        .map_err(|_| err(format!("experiment ids are integers, `{s}` is not one")))
+                };
+                match (c.comparator, &c.value) {
+                    (Comparator::Eq | Comparator::Ne, Value::Str(s)) => {
+                        args.push(SqlValue::Integer(id(s)?));
+                        format!("e.experiment_id {} ?", c.comparator.as_str())
+                    }
+                    (Comparator::In | Comparator::NotIn, Value::List(items)) => {
+                        for s in items {
+                            args.push(SqlValue::Integer(id(s)?));
+                        }
+                        format!(
+                            "e.experiment_id {} ({})",
+                            c.comparator.as_str(),
+                            vec!["?"; items.len()].join(",")
+                        )
+                    }
+                    _ => {
+                        return Err(err(
+                            "`experiment_id` is compared with = != and a quoted id, or IN / NOT IN and a list"
+                                .into(),
+                        ));
+                    }
+                }
+            }
+            (Entity::Attribute, key @ ("creation_time" | "last_update_time")) => {
+                let numeric = matches!(
+                    c.comparator,
+                    Comparator::Eq
+                        | Comparator::Ne
+                        | Comparator::Lt
+                        | Comparator::Le
+                        | Comparator::Gt
+                        | Comparator::Ge
+                );
+                let n = match &c.value {
+                    Value::Number(n) if n.fract() == 0.0 => Some(*n as i64),
+                    Value::Str(s) => s.trim().parse::<i64>().ok(),
+                    _ => None,
+                };
+                match (numeric, n) {
+                    (true, Some(n)) => {
+                        args.push(SqlValue::Integer(n));
+                        format!("e.{key} {} ?", c.comparator.as_str())
+                    }
+                    _ => {
+                        return Err(err(format!(
+                            "`{key}` is compared with = != < <= > >= and whole milliseconds"
+                        )));
+                    }
+                }
+            }
+            (Entity::Attribute, key) => {
+                return Err(err(format!(
+                    "invalid attribute `{key}`; experiments are searched by name, experiment_id, \
+                     creation_time, last_update_time and tags.<key>"
+                )));
+            }
+            _ => {
+                return Err(err(
+                    "experiments are searched by attributes and tags.<key> only".into(),
+                ));
+            }
+        };
+        sql.push_str(" AND ");
+        sql.push_str(&cond);
+    }
+    Ok(sql)
 }

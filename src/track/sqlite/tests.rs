@@ -693,3 +693,102 @@ fn revisions_are_checked() {
         Err(Error::NotMlflowDb { .. })
     ));
 }
+
+#[test]
+fn soft_deleted_versions_are_hidden_keep_their_number_and_refuse_aliases() {
+    let (_t, s) = store();
+    let run = run_in(&s, "e", "r");
+    s.create_registered_model("wine", &[], None).unwrap();
+    for _ in 0..3 {
+        s.create_model_version(&NewModelVersion {
+            name: "wine".into(),
+            source: "s3://b/m".into(),
+            run_id: Some(run.info.run_id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    s.set_registered_model_alias("wine", "champion", 3).unwrap();
+    s.set_model_version_tag("wine", 3, &Tag::new("k", "v"))
+        .unwrap();
+    s.delete_model_version("wine", 3).unwrap();
+
+    let listed = s.search_model_versions(&SearchModels::default()).unwrap();
+    let numbers: Vec<u64> = listed.model_versions.iter().map(|v| v.version).collect();
+    assert_eq!(numbers, [2, 1]);
+    assert!(matches!(
+        s.get_model_version("wine", 3),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(s.get_registered_model("wine").unwrap().aliases.is_empty());
+    assert!(s.set_registered_model_alias("wine", "back", 3).is_err());
+    assert!(
+        s.set_model_version_tag("wine", 3, &Tag::new("k", "w"))
+            .is_err()
+    );
+    assert!(s.delete_model_version("wine", 3).is_err());
+    assert_eq!(
+        s.get_model_version_by_alias("wine", "latest")
+            .unwrap()
+            .version,
+        2
+    );
+    // the row stays, redacted, with its tags, as MLflow's SQL store leaves it
+    let (stage, source, run_id): (String, String, String) = s
+        .lock()
+        .query_row(
+            "SELECT current_stage, source, run_id FROM model_versions WHERE name = 'wine' AND version = 3",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (stage.as_str(), source.as_str(), run_id.as_str()),
+        (
+            "Deleted_Internal",
+            "REDACTED-SOURCE-PATH",
+            "REDACTED-RUN-ID"
+        )
+    );
+    // and its number is never reused
+    let next = s
+        .create_model_version(&NewModelVersion {
+            name: "wine".into(),
+            source: "s3://b/m".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(next.version, 4);
+}
+
+#[test]
+fn deleting_an_experiment_deletes_its_runs_and_restoring_brings_all_back() {
+    let (_t, s) = store();
+    let a = run_in(&s, "e", "a");
+    let b = run_in(&s, "e", "b");
+    let id = a.info.experiment_id.clone();
+    s.delete_run(&b.info.run_id).unwrap();
+    s.delete_experiment(&id).unwrap();
+    assert_eq!(
+        s.get_run(&a.info.run_id).unwrap().info.lifecycle_stage,
+        "deleted"
+    );
+    assert!(s.delete_experiment(&id).is_err());
+    assert!(s.rename_experiment(&id, "f").is_err());
+    assert!(s.set_experiment_tag(&id, &Tag::new("k", "v")).is_err());
+    s.restore_experiment(&id).unwrap();
+    for r in [&a, &b] {
+        assert_eq!(
+            s.get_run(&r.info.run_id).unwrap().info.lifecycle_stage,
+            "active"
+        );
+    }
+    assert!(s.restore_experiment(&id).is_err());
+    s.get_or_create_experiment("taken").unwrap();
+    assert!(matches!(
+        s.rename_experiment(&id, "taken"),
+        Err(Error::AlreadyExists { .. })
+    ));
+    s.rename_experiment(&id, "renamed").unwrap();
+    assert_eq!(s.get_experiment(&id).unwrap().name, "renamed");
+}
