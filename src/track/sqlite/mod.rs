@@ -777,8 +777,8 @@ impl Tracker for SqliteStore {
     fn search_experiments(&self, query: &SearchExperiments) -> Result<ExperimentsPage> {
         let offset =
             filter::decode_page_token(query.page_token.as_deref()).map_err(Error::PageToken)?;
-        let clauses = match query.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-            Some(f) => filter::parse_registry_filter(f, &["name"])?,
+        let clauses = match query.filter.as_deref().filter(|f| !f.is_empty()) {
+            Some(f) => filter::parse_registry_filter(f, &filter::EXPERIMENTS)?,
             None => Vec::new(),
         };
         self.read("searching experiments", |tx| {
@@ -979,7 +979,8 @@ impl Tracker for SqliteStore {
     }
 
     fn search_runs(&self, query: &SearchRuns) -> Result<RunsPage> {
-        let clauses = match query.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        // As MLflow: an empty filter matches everything, a blank one is refused.
+        let clauses = match query.filter.as_deref().filter(|f| !f.is_empty()) {
             Some(f) => filter::parse_run_filter(f)?,
             None => Vec::new(),
         };
