@@ -6,6 +6,7 @@ mod clone;
 mod common;
 mod data;
 mod init;
+mod mlflow_parity;
 mod peers;
 mod proxy;
 mod s3;
