@@ -1531,14 +1531,13 @@ pub fn decode_page_token(token: Option<&str>) -> Result<usize, String> {
         .decode(token.trim())
         .map_err(|_| token.to_string())?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| token.to_string())?;
-    match v.get("offset") {
-        Some(serde_json::Value::Number(n)) => n
-            .as_u64()
-            .map(|n| n as usize)
-            .ok_or_else(|| token.to_string()),
-        Some(serde_json::Value::String(s)) => s.parse().map_err(|_| token.to_string()),
-        _ => Err(token.to_string()),
-    }
+    // As MLflow: an offset of 0 is no continuation, so a token never points at the first page.
+    let offset = match v.get("offset") {
+        Some(serde_json::Value::Number(n)) => n.as_u64().map(|n| n as usize),
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        _ => None,
+    };
+    offset.filter(|&o| o > 0).ok_or_else(|| token.to_string())
 }
 
 #[cfg(test)]
@@ -1728,6 +1727,7 @@ mod tests {
         assert_eq!(decode_page_token(Some("eyJvZmZzZXQiOiAyfQ==")), Ok(2));
         assert_eq!(decode_page_token(None), Ok(0));
         assert!(decode_page_token(Some("garbage!")).is_err());
+        assert!(decode_page_token(Some(&encode_page_token(0))).is_err());
     }
 
     #[test]

@@ -436,3 +436,207 @@ fn rest_search_runs_answers_every_filter_as_mlflow() {
         wrong.join("\n")
     );
 }
+
+/// Three versions registered by MLflow, the third deleted with MLflow's `delete_model_version`
+/// (a soft delete: the row stays with stage `Deleted_Internal`).
+const SOFT_DELETE: &str = r#"
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=sys.argv[1], registry_uri=sys.argv[1])
+c.create_registered_model("wine-model")
+for i in range(3):
+    c.create_model_version("wine-model", f"file:///models/v{i + 1}")
+c.set_registered_model_alias("wine-model", "champion", "2")
+c.delete_model_version("wine-model", "3")
+print(json.dumps({"versions": sorted(int(v.version) for v in c.search_model_versions("name = 'wine-model'"))}))
+"#;
+
+const RESOLVE_ALIASES: &str = r#"
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=sys.argv[1], registry_uri=sys.argv[1])
+out = {}
+for alias in ["champion", "resurrect"]:
+    try:
+        out[alias] = int(c.get_model_version_by_alias("wine-model", alias).version)
+    except Exception as e:
+        out[alias] = None
+print(json.dumps(out))
+"#;
+
+#[test]
+fn model_versions_deleted_by_mlflow_are_invisible_and_cannot_take_an_alias() {
+    let sb = Sandbox::new();
+    let dir = sb.mkdir("store");
+    let db = dir.join("mlflow.db");
+    let uri = format!("sqlite:///{}", db.display());
+    let seen = python(&sb, &dir, SOFT_DELETE, &[&uri]);
+    assert_eq!(seen["versions"], serde_json::json!([1, 2]));
+    let vintner_json = |args: &[&str]| -> Value {
+        let out = sb
+            .vintner(&dir)
+            .args(args)
+            .args(["--tracking-uri", &uri, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "vintner {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let shown = vintner_json(&["models", "show", "wine-model"]);
+    let versions: Vec<u64> = shown["model_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, vec![2, 1], "{shown}");
+    let text = sb
+        .vintner(&dir)
+        .args(["models", "list", "--tracking-uri", &uri])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    let row = text.lines().find(|l| l.contains("wine-model")).unwrap();
+    assert!(
+        row.split_whitespace().any(|w| w == "2") && !row.split_whitespace().any(|w| w == "3"),
+        "the latest live version is 2: {text}"
+    );
+    let store = SqliteStore::open(&db).unwrap();
+    assert!(store.get_model_version("wine-model", 3).is_err());
+    let out = sb
+        .vintner(&dir)
+        .args([
+            "models",
+            "alias",
+            "set",
+            "wine-model",
+            "resurrect",
+            "3",
+            "--tracking-uri",
+            &uri,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "an alias was set on a deleted version"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("version 3"), "{stderr}");
+    let aliases = python(&sb, &dir, RESOLVE_ALIASES, &[&uri]);
+    assert_eq!(
+        aliases,
+        serde_json::json!({"champion": 2, "resurrect": null})
+    );
+}
+
+/// `runs list`/`runs show` as an MLflow user expects: page sizes within MLflow's bounds, `-e 1`
+/// the experiment with id 1, deleted runs marked, no end time for a running run, tag values
+/// that cannot drive the terminal.
+#[test]
+fn runs_commands_follow_mlflow_limits_and_print_safely() {
+    use vintner::track::{NewRun, Tag};
+    let sb = Sandbox::new();
+    let dir = sb.mkdir("store");
+    let db = dir.join("mlflow.db");
+    let uri = format!("sqlite:///{}", db.display());
+    let store = SqliteStore::open(&db).unwrap();
+    let first = store
+        .create_experiment("first", None, &[])
+        .unwrap()
+        .experiment_id;
+    let named_one = store
+        .create_experiment("1", None, &[])
+        .unwrap()
+        .experiment_id;
+    assert_eq!(first, "1");
+    assert_ne!(named_one, "1");
+    let new_run = |exp: &str, name: &str, tags: Vec<Tag>| {
+        store
+            .create_run(&NewRun {
+                experiment_id: exp.into(),
+                run_name: Some(name.into()),
+                start_time: None,
+                user_id: None,
+                tags,
+            })
+            .unwrap()
+            .info
+            .run_id
+    };
+    let in_first = new_run(
+        &first,
+        "in-first",
+        vec![Tag::new("note", "\u{1b}[2J\u{1b}]0;pwned\u{7}")],
+    );
+    let in_named = new_run(&named_one, "in-named-one", vec![]);
+    let gone = new_run(&first, "gone", vec![]);
+    store.delete_run(&gone).unwrap();
+    drop(store);
+    let vintner = |args: &[&str]| {
+        sb.vintner(&dir)
+            .args(args)
+            .args(["--tracking-uri", &uri])
+            .output()
+            .unwrap()
+    };
+    for bad in ["0", "60000", "50001"] {
+        let out = vintner(&["runs", "list", "--max-results", bad]);
+        assert!(!out.status.success(), "--max-results {bad} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--max-results") && err.contains("50000"),
+            "{err}"
+        );
+    }
+    assert!(
+        vintner(&["runs", "list", "--max-results", "50000"])
+            .status
+            .success()
+    );
+    // -e 1: the experiment whose id is 1, not the one named "1"
+    let out = vintner(&["runs", "list", "-e", "1", "--json"]);
+    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = page["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["info"]["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![in_first.as_str()], "{page}");
+    assert!(!ids.contains(&in_named.as_str()));
+    // --all marks the deleted run
+    let out = vintner(&["runs", "list", "-e", "first", "--all"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text.lines().find(|l| l.contains(&gone)).unwrap();
+    assert!(row.contains("deleted"), "{text}");
+    let row = text.lines().find(|l| l.contains(&in_first)).unwrap();
+    assert!(!row.contains("deleted"), "{text}");
+    // a running run has no end; escapes in a tag are shown, not obeyed
+    let out = vintner(&["runs", "show", &in_first]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("RUNNING"), "{text}");
+    assert!(!text.contains("ended"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+    // `databricks` is Databricks, not a folder of MLflow's file store
+    let out = sb
+        .vintner(&dir)
+        .args(["runs", "list", "--tracking-uri", "databricks"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && !err.contains("file store"),
+        "{err}"
+    );
+}

@@ -78,6 +78,10 @@ fn read_model(s: &SqliteStore, tx: &Connection, name: &str) -> Result<Registered
     Ok(m)
 }
 
+/// MLflow's `delete_model_version` keeps the row with stage `Deleted_Internal`; such a version
+/// is invisible to every read, as in MLflow's SQL store.
+const LIVE_VERSION: &str = "current_stage != 'Deleted_Internal'";
+
 fn read_version(
     s: &SqliteStore,
     tx: &Connection,
@@ -86,8 +90,10 @@ fn read_version(
 ) -> Result<ModelVersion> {
     let row = tx
         .query_row(
-            "SELECT name, version, creation_time, last_updated_time, description, source, run_id, status, current_stage \
-             FROM model_versions WHERE workspace = ?1 AND name = ?2 AND version = ?3",
+            &format!(
+                "SELECT name, version, creation_time, last_updated_time, description, source, run_id, status, \
+                 current_stage FROM model_versions WHERE workspace = ?1 AND name = ?2 AND version = ?3 AND {LIVE_VERSION}"
+            ),
             params![WORKSPACE, name, version as i64],
             |r| {
                 Ok(ModelVersion {
@@ -330,6 +336,7 @@ pub(super) fn search_model_versions(
         let mut sql = String::from(
             "SELECT v.name, v.version FROM model_versions v WHERE v.workspace = 'default'",
         );
+        sql.push_str(&format!(" AND v.{LIVE_VERSION}"));
         let mut args = Vec::new();
         for c in &clauses {
             sql.push_str(&registry_clause(c, &mut args, true));
@@ -388,7 +395,9 @@ pub(super) fn get_by_alias(s: &SqliteStore, name: &str, alias: &str) -> Result<M
         require_model(s, tx, name)?;
         let version: Option<i64> = if alias.eq_ignore_ascii_case("latest") {
             tx.query_row(
-                "SELECT max(version) FROM model_versions WHERE workspace = ?1 AND name = ?2",
+                &format!(
+                    "SELECT max(version) FROM model_versions WHERE workspace = ?1 AND name = ?2 AND {LIVE_VERSION}"
+                ),
                 params![WORKSPACE, name],
                 |r| r.get(0),
             )
