@@ -513,13 +513,12 @@ fn group_infix(list: &mut Vec<Node>, delimited: bool, spec: &Infix) {
             continue;
         }
         let live = consumed_until.is_none_or(|c| idx > c);
-        if live && let Node::Group(g, _) = &list[tidx] {
-            if *g != spec.group {
-                let inner_delimited = *g == Group::Parenthesis;
-                if let Node::Group(_, kids) = &mut list[tidx] {
-                    group_infix(kids, inner_delimited, spec);
-                }
-            }
+        if live
+            && let Node::Group(g, kids) = &mut list[tidx]
+            && *g != spec.group
+        {
+            let inner_delimited = *g == Group::Parenthesis;
+            group_infix(kids, inner_delimited, spec);
         }
         if (spec.middle)(token) {
             let nidx = next_non_ws(list, tidx);

@@ -90,7 +90,7 @@ pub fn max_results(n: usize) -> Result<()> {
     if n == 0 || n > MAX_SEARCH_RESULTS {
         return Err(Error::invalid(
             "max_results",
-            &n.to_string(),
+            n.to_string(),
             format!("it must be between 1 and {MAX_SEARCH_RESULTS}, as MLflow requires"),
         ));
     }
