@@ -120,15 +120,17 @@ pub fn find_experiment(
     tracker: &dyn Tracker,
     name_or_id: &str,
 ) -> anyhow::Result<track::Experiment> {
-    if let Some(e) = tracker.get_experiment_by_name(name_or_id)? {
-        return Ok(e);
-    }
-    if name_or_id.chars().all(|c| c.is_ascii_digit()) {
+    // An all-digit argument that is an existing id means that id (as `mlflow runs list
+    // --experiment-id`); otherwise it is a name.
+    if !name_or_id.is_empty() && name_or_id.chars().all(|c| c.is_ascii_digit()) {
         match tracker.get_experiment(name_or_id) {
             Ok(e) => return Ok(e),
             Err(track::Error::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
         }
+    }
+    if let Some(e) = tracker.get_experiment_by_name(name_or_id)? {
+        return Ok(e);
     }
     Err(crate::cli::Hinted::new(
         format!(
@@ -140,13 +142,31 @@ pub fn find_experiment(
     .into())
 }
 
+/// Text from a store made safe for a terminal: control characters (an ANSI escape in a tag
+/// value, a carriage return) are shown escaped (`\u{1b}`) instead of acting on the terminal;
+/// newlines and tabs stay.
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A plain aligned table: no borders, a header row, the given columns right-aligned.
 pub fn table(header: &[&str], rows: Vec<Vec<String>>, right_aligned: &[usize]) -> String {
     let mut t = Table::new();
     t.load_style(presets::NOTHING);
     t.set_header(header.to_vec());
     for row in rows {
-        t.add_row(row);
+        t.add_row(row.iter().map(|c| printable(c)).collect::<Vec<_>>());
     }
     for col in t.column_iter_mut() {
         col.set_padding((0, 2));
@@ -200,6 +220,21 @@ pub fn duration(start: Option<i64>, end: Option<i64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(
+            printable("\u{1b}[31mred\u{1b}[0m"),
+            "\\u{1b}[31mred\\u{1b}[0m"
+        );
+        assert_eq!(printable("a\rb\tc\nd"), "a\\u{d}b\tc\nd");
+        let t = table(
+            &["Key", "Value"],
+            vec![vec!["k".into(), "\u{1b}]0;pwned\u{7}".into()]],
+            &[],
+        );
+        assert!(!t.contains('\u{1b}') && !t.contains('\u{7}'), "{t:?}");
+    }
 
     #[test]
     fn utc_formats_epoch_millis() {

@@ -68,3 +68,43 @@ impl ModelRef {
         )
     }
 }
+
+/// Where the whole dataset schema goes when it does not fit in the `vintner.schema` tag.
+pub const SCHEMA_ARTIFACT: &str = "vintner/schema.json";
+
+/// The `vintner.schema` tag for `schema`. A schema too large for a tag (a CSV with hundreds of
+/// columns) is logged whole as the run artifact `vintner/schema.json`, and the tag keeps a valid
+/// JSON summary that names it; a tag is never cut into invalid JSON.
+pub fn schema_tag(
+    tracker: &dyn crate::track::Tracker,
+    run_id: &str,
+    schema: &crate::ml::dataset::Schema,
+) -> crate::track::Result<crate::track::Tag> {
+    use crate::track::{Error, validate};
+    let fact = serde_json::to_value(schema).unwrap_or_default();
+    let summary = serde_json::json!({
+        "rows": schema.rows,
+        "columns": schema.columns.len(),
+        "target": schema.columns.last().map(|c| c.name.as_str()),
+        "files": schema.files.len(),
+    });
+    let split = validate::structured_tag(&fact, summary, SCHEMA_ARTIFACT);
+    if let Some((path, bytes)) = split.artifact {
+        let dir = std::env::temp_dir().join(format!("vintner-schema-{}", validate::new_run_id()));
+        let io = |source| Error::Io {
+            path: dir.clone(),
+            action: "writing the schema artifact",
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let file = dir.join(path.rsplit('/').next().unwrap_or("schema.json"));
+        let written = std::fs::write(&file, bytes).map_err(io);
+        let logged = written.and_then(|()| {
+            tracker.log_artifact(run_id, &file, path.rsplit_once('/').map(|(d, _)| d))
+        });
+        // the folder is ours alone (a fresh random name), so removing it loses nothing
+        let _ = std::fs::remove_dir_all(&dir);
+        logged?;
+    }
+    Ok(crate::track::Tag::new(SCHEMA, split.tag))
+}

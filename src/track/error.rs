@@ -81,6 +81,9 @@ pub enum Error {
         missing: String,
     },
 
+    #[error("`{}` cannot be opened as MLflow opens it: {detail}", path.display())]
+    SchemaRevision { path: PathBuf, detail: String },
+
     #[error(
         "`{}` is a SQLite file without MLflow's `alembic_version` table, so it is not an MLflow tracking database", path.display()
     )]
@@ -206,6 +209,10 @@ impl Error {
             Error::NoStore { .. } => "runs and the model registry live where they were recorded, and a clone has no \
                 `mlflow.db` (git ignores it): point at the team's server with `MLFLOW_TRACKING_URI=http://host:5000` \
                 or `--tracking-uri http://host:5000`; a command that records (`vintner train`) creates a store here"
+                .into(),
+            Error::SchemaRevision { .. } => "MLflow 3.17.2 refuses this file too: open it with the MLflow that wrote it \
+                (`mlflow server --backend-store-uri sqlite:///…`) and point --tracking-uri at the server, or restore \
+                it from a backup"
                 .into(),
             Error::NotMlflowDb { .. } => "choose another file with --tracking-uri or MLFLOW_TRACKING_URI".into(),
             Error::Auth { sent_credentials: false, .. } => {

@@ -104,7 +104,13 @@ impl TrackingUri {
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         });
-        if lower.starts_with("file:") || !has_scheme {
+        // MLflow's Databricks URIs (`databricks`, `databricks://profile`, `databricks-uc`) name
+        // a hosted backend, not a folder of the file store.
+        let databricks = lower == "databricks"
+            || lower == "databricks-uc"
+            || lower.starts_with("databricks:")
+            || lower.starts_with("databricks-uc:");
+        if !databricks && (lower.starts_with("file:") || !has_scheme) {
             return Err(Error::FileStore {
                 uri: uri.to_string(),
             });
@@ -246,5 +252,10 @@ mod tests {
         let e =
             TrackingUri::parse("postgresql://u@h/db", UriSource::Env, Path::new("/")).unwrap_err();
         assert!(matches!(e, Error::UnsupportedUri { .. }));
+        for uri in ["databricks", "databricks://profile", "databricks-uc"] {
+            let e = TrackingUri::parse(uri, UriSource::Flag, Path::new("/")).unwrap_err();
+            assert!(matches!(e, Error::UnsupportedUri { .. }), "{uri}: {e}");
+            assert!(!e.to_string().contains("file store"), "{uri}: {e}");
+        }
     }
 }

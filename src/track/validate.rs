@@ -81,6 +81,58 @@ fn normalize_posix(p: &str) -> String {
     }
 }
 
+/// Most runs one search page may ask for (MLflow's `SEARCH_MAX_RESULTS_THRESHOLD`).
+pub const MAX_SEARCH_RESULTS: usize = 50_000;
+
+/// A page size MLflow accepts: 1 to 50,000. (0 would return nothing and a next-page token at the
+/// same offset, so a script following tokens would never end.)
+pub fn max_results(n: usize) -> Result<()> {
+    if n == 0 || n > MAX_SEARCH_RESULTS {
+        return Err(Error::invalid(
+            "max_results",
+            n.to_string(),
+            format!("it must be between 1 and {MAX_SEARCH_RESULTS}, as MLflow requires"),
+        ));
+    }
+    Ok(())
+}
+
+/// A JSON fact too large for a run tag: the tag keeps a valid JSON `summary` (with `artifact`
+/// naming where the whole fact is) and the whole fact goes to that run artifact. Small facts
+/// stay whole in the tag and need no artifact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StructuredTag {
+    /// The tag value: always valid JSON, at most `MAX_TAG_VALUE_LEN` characters.
+    pub tag: String,
+    /// `(artifact path, bytes)` to log when the fact did not fit.
+    pub artifact: Option<(String, Vec<u8>)>,
+}
+
+/// Splits `fact` into a tag and, when it does not fit in `MAX_TAG_VALUE_LEN` characters, an
+/// artifact at `artifact_path` plus a `summary` kept in the tag (cut whole, never mid-JSON).
+pub fn structured_tag(
+    fact: &serde_json::Value,
+    summary: serde_json::Value,
+    artifact_path: &str,
+) -> StructuredTag {
+    let whole = fact.to_string();
+    if whole.chars().count() <= MAX_TAG_VALUE_LEN {
+        return StructuredTag {
+            tag: whole,
+            artifact: None,
+        };
+    }
+    let mut tag = serde_json::json!({ "artifact": artifact_path, "summary": summary }).to_string();
+    if tag.chars().count() > MAX_TAG_VALUE_LEN {
+        tag = serde_json::json!({ "artifact": artifact_path, "truncated": true }).to_string();
+    }
+    let bytes = serde_json::to_vec_pretty(fact).unwrap_or_else(|_| whole.into_bytes());
+    StructuredTag {
+        tag,
+        artifact: Some((artifact_path.to_string(), bytes)),
+    }
+}
+
 /// Cuts a value to `max` characters (not bytes), as MLflow truncates long values.
 pub fn truncate(value: &str, max: usize) -> &str {
     match value.char_indices().nth(max) {
@@ -230,6 +282,58 @@ mod tests {
         }
         assert!(key("k", &"x".repeat(251)).is_err());
         key("k", &"x".repeat(250)).unwrap();
+    }
+
+    #[test]
+    fn max_results_in_mlflow_bounds() {
+        assert!(max_results(0).is_err());
+        assert!(max_results(50_001).is_err());
+        assert!(max_results(60_000).is_err());
+        assert!(max_results(1).is_ok() && max_results(50_000).is_ok());
+    }
+
+    #[test]
+    fn a_large_structured_tag_stays_valid_json() {
+        let columns: Vec<serde_json::Value> = (0..300)
+            .map(
+                |i| serde_json::json!({"name": format!("feature_number_{i:03}"), "type": "double"}),
+            )
+            .collect();
+        let fact = serde_json::json!({ "columns": columns });
+        assert!(fact.to_string().len() > MAX_TAG_VALUE_LEN);
+        let t = structured_tag(
+            &fact,
+            serde_json::json!({"columns": 300}),
+            "vintner/schema.json",
+        );
+        assert!(t.tag.chars().count() <= MAX_TAG_VALUE_LEN);
+        let tag: serde_json::Value = serde_json::from_str(&t.tag).unwrap();
+        assert_eq!(tag["artifact"], "vintner/schema.json");
+        assert_eq!(tag["summary"]["columns"], 300);
+        let (path, bytes) = t.artifact.unwrap();
+        assert_eq!(path, "vintner/schema.json");
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+            fact
+        );
+        // what truncation used to do: cut mid-JSON
+        assert!(
+            serde_json::from_str::<serde_json::Value>(truncate(
+                &fact.to_string(),
+                MAX_TAG_VALUE_LEN
+            ))
+            .is_err()
+        );
+        // a small fact stays whole in the tag
+        let small = structured_tag(
+            &serde_json::json!({"columns": []}),
+            serde_json::json!({}),
+            "x",
+        );
+        assert_eq!(
+            (small.tag.as_str(), small.artifact),
+            ("{\"columns\":[]}", None)
+        );
     }
 
     #[test]

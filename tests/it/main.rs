@@ -10,6 +10,7 @@ mod hostile;
 mod init;
 mod interrupt;
 mod manage;
+mod mlflow_parity;
 mod peers;
 mod proxy;
 mod s3;

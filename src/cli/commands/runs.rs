@@ -7,7 +7,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::JsonFlag;
-use crate::cli::tracking::{self, TrackingArgs, duration, number, table, utc};
+use crate::cli::tracking::{self, TrackingArgs, duration, number, printable, table, utc};
 use crate::cli::{Context, Hinted};
 use crate::track::{
     Metric, Run, RunStatus, RunUpdate, SearchExperiments, SearchRuns, Tag, Tracker, ViewType,
@@ -33,8 +33,8 @@ enum Action {
         /// MLflow order_by clause (repeatable), e.g. "metrics.rmse ASC".
         #[arg(long, value_name = "CLAUSE")]
         order_by: Vec<String>,
-        /// At most this many runs (one page).
-        #[arg(long, default_value_t = 100)]
+        /// At most this many runs (one page), 1 to 50000 as MLflow allows.
+        #[arg(long, default_value_t = 100, value_parser = parse_max_results)]
         max_results: usize,
         /// Continue after a previous page (its `next_page_token`).
         #[arg(long)]
@@ -127,6 +127,21 @@ enum TagAction {
         #[command(flatten)]
         json: JsonFlag,
     },
+}
+
+/// `--max-results`: MLflow refuses 0 (a page of nothing whose token never advances) and more
+/// than 50,000.
+fn parse_max_results(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    crate::track::validate::max_results(n).map_err(|_| {
+        format!(
+            "{n} is out of range: MLflow pages hold 1 to {} runs",
+            crate::track::validate::MAX_SEARCH_RESULTS
+        )
+    })?;
+    Ok(n)
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
@@ -445,7 +460,11 @@ fn list_table(
                     .get(&r.info.experiment_id)
                     .cloned()
                     .unwrap_or_else(|| r.info.experiment_id.clone()),
-                r.info.status.to_string(),
+                if r.info.lifecycle_stage == "active" {
+                    r.info.status.to_string()
+                } else {
+                    format!("{} ({})", r.info.status, r.info.lifecycle_stage)
+                },
                 utc(r.info.start_time),
                 duration(r.info.start_time, r.info.end_time),
             ];
@@ -506,11 +525,13 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
 fn show_text(run: &Run, history: &BTreeMap<String, Vec<Metric>>) -> String {
     let i = &run.info;
     let mut out = String::new();
-    out.push_str(&format!("Run {} ({})\n", i.run_id, i.run_name));
+    out.push_str(&format!("Run {} ({})\n", i.run_id, printable(&i.run_name)));
     out.push_str(&format!("  experiment   {}\n", i.experiment_id));
     out.push_str(&format!("  status       {}\n", i.status));
     out.push_str(&format!("  started      {} UTC\n", utc(i.start_time)));
-    out.push_str(&format!("  ended        {} UTC\n", utc(i.end_time)));
+    if i.end_time.is_some() {
+        out.push_str(&format!("  ended        {} UTC\n", utc(i.end_time)));
+    }
     out.push_str(&format!(
         "  duration (s) {}\n",
         duration(i.start_time, i.end_time)

@@ -99,94 +99,6 @@ const KNOWN_REVISIONS: &[&str] = &[
     "f5a4f2784254",
 ];
 
-/// The tables and columns vintner reads and writes; a DB at an unknown (newer) revision is
-/// accepted when all of them exist and no other column of these tables is required.
-const USED_COLUMNS: &[(&str, &[&str])] = &[
-    (
-        "experiments",
-        &[
-            "experiment_id",
-            "name",
-            "artifact_location",
-            "lifecycle_stage",
-            "creation_time",
-            "last_update_time",
-            "workspace",
-        ],
-    ),
-    ("experiment_tags", &["key", "value", "experiment_id"]),
-    (
-        "runs",
-        &[
-            "run_uuid",
-            "name",
-            "source_type",
-            "source_name",
-            "entry_point_name",
-            "user_id",
-            "status",
-            "start_time",
-            "end_time",
-            "source_version",
-            "lifecycle_stage",
-            "artifact_uri",
-            "experiment_id",
-            "deleted_time",
-        ],
-    ),
-    ("params", &["key", "value", "run_uuid"]),
-    (
-        "metrics",
-        &["key", "value", "timestamp", "run_uuid", "step", "is_nan"],
-    ),
-    (
-        "latest_metrics",
-        &["key", "value", "timestamp", "step", "is_nan", "run_uuid"],
-    ),
-    ("tags", &["key", "value", "run_uuid"]),
-    (
-        "registered_models",
-        &[
-            "name",
-            "creation_time",
-            "last_updated_time",
-            "description",
-            "workspace",
-        ],
-    ),
-    (
-        "registered_model_tags",
-        &["key", "value", "name", "workspace"],
-    ),
-    (
-        "model_versions",
-        &[
-            "name",
-            "version",
-            "creation_time",
-            "last_updated_time",
-            "description",
-            "user_id",
-            "current_stage",
-            "source",
-            "run_id",
-            "status",
-            "status_message",
-            "run_link",
-            "storage_location",
-            "workspace",
-        ],
-    ),
-    (
-        "model_version_tags",
-        &["key", "value", "name", "version", "workspace"],
-    ),
-    (
-        "registered_model_aliases",
-        &["alias", "version", "name", "workspace"],
-    ),
-];
-
 /// Longest experiment tag value MLflow accepts (it refuses longer ones rather than cutting them).
 const MAX_EXPERIMENT_TAG_VALUE_LEN: usize = 20_000;
 /// MLflow's single-tenant workspace.
@@ -384,16 +296,36 @@ impl SqliteStore {
         self.ensure_default_experiment()
     }
 
+    /// Accepts exactly MLflow 3.17.2's head revision, as MLflow's own store does: it refuses an
+    /// empty `alembic_version`, two heads, and any other revision (older or newer).
     fn check_revision(&self) -> Result<()> {
         let conn = self.lock();
-        let revision: Option<String> = conn
-            .query_row("SELECT version_num FROM alembic_version", [], |r| r.get(0))
-            .optional()
+        let revisions: Vec<String> = conn
+            .prepare("SELECT version_num FROM alembic_version")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
             .ctx(&self.path, "reading the schema revision")?;
-        let Some(revision) = revision else {
-            return Err(Error::NotMlflowDb {
-                path: self.path.clone(),
-            });
+        let revision = match revisions.as_slice() {
+            [] => {
+                return Err(Error::SchemaRevision {
+                    path: self.path.clone(),
+                    detail: "its alembic_version table is empty, so its schema revision is unknown"
+                        .into(),
+                });
+            }
+            [one] => one.clone(),
+            many => {
+                return Err(Error::SchemaRevision {
+                    path: self.path.clone(),
+                    detail: format!(
+                        "its alembic_version table holds {} heads ({}); MLflow accepts exactly one",
+                        many.len(),
+                        many.join(", ")
+                    ),
+                });
+            }
         };
         if revision == HEAD_REVISION {
             return Ok(());
@@ -405,49 +337,12 @@ impl SqliteStore {
                 expected: HEAD_REVISION,
             });
         }
-        // A newer MLflow: fine if everything vintner touches is still there and nothing new is required.
-        let mut problems = Vec::new();
-        for (table, cols) in USED_COLUMNS {
-            let mut stmt = conn
-                .prepare(&format!("PRAGMA table_info(\"{table}\")"))
-                .ctx(&self.path, "reading the schema")?;
-            let info: Vec<(String, bool, bool, bool)> = stmt
-                .query_map([], |r| {
-                    let default: Option<String> = r.get(4)?;
-                    Ok((
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(3)? != 0,
-                        default.is_some(),
-                        r.get::<_, i64>(5)? != 0,
-                    ))
-                })
-                .ctx(&self.path, "reading the schema")?
-                .collect::<rusqlite::Result<_>>()
-                .ctx(&self.path, "reading the schema")?;
-            if info.is_empty() {
-                problems.push(format!("table {table} is missing"));
-                continue;
-            }
-            for col in *cols {
-                if !info.iter().any(|(name, ..)| name == col) {
-                    problems.push(format!("{table}.{col} is missing"));
-                }
-            }
-            for (name, notnull, has_default, pk) in &info {
-                if *notnull && !*has_default && !*pk && !cols.contains(&name.as_str()) {
-                    problems.push(format!("{table}.{name} is a new required column"));
-                }
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::SchemaIncompatible {
-                path: self.path.clone(),
-                revision,
-                missing: problems.join(", "),
-            })
-        }
+        Err(Error::SchemaRevision {
+            path: self.path.clone(),
+            detail: format!(
+                "it is at schema revision {revision}, which MLflow 3.17.2 (the schema vintner writes) does not know; a newer MLflow wrote it"
+            ),
+        })
     }
 
     /// MLflow expects experiment 0, `Default`, and creates it when it opens a store without it.
@@ -1168,7 +1063,9 @@ impl Tracker for SqliteStore {
     }
 
     fn search_runs(&self, query: &SearchRuns) -> Result<RunsPage> {
-        let clauses = match query.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        validate::max_results(query.max_results)?;
+        // As MLflow: an empty filter matches everything, a blank one is refused.
+        let clauses = match query.filter.as_deref().filter(|f| !f.is_empty()) {
             Some(f) => filter::parse_run_filter(f)?,
             None => Vec::new(),
         };

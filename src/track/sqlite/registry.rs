@@ -225,8 +225,8 @@ pub(super) fn search_registered_models(
     q: &SearchModels,
 ) -> Result<RegisteredModelsPage> {
     let offset = filter::decode_page_token(q.page_token.as_deref()).map_err(Error::PageToken)?;
-    let clauses = match q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        Some(f) => filter::parse_registry_filter(f, &["name"])?,
+    let clauses = match q.filter.as_deref().filter(|f| !f.is_empty()) {
+        Some(f) => filter::parse_registry_filter(f, &filter::REGISTERED_MODELS)?,
         None => Vec::new(),
     };
     s.read("searching registered models", |tx| {

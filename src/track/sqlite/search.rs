@@ -94,6 +94,30 @@ pub(super) fn push_entity_clause(
     sql.push_str(&cond);
 }
 
+/// A `datasets.*` clause: some dataset input of the run has a matching name or digest, or its
+/// input carries a matching `mlflow.data.context` tag (MLflow joins `inputs` the same way).
+fn dataset_exists(c: &Clause, args: &mut Vec<SqlValue>) -> String {
+    let base = "SELECT 1 FROM datasets d JOIN inputs i ON i.source_id = d.dataset_uuid";
+    match c.key.as_str() {
+        "context" => {
+            let cmp = comparison("t.value", c, args);
+            format!(
+                "EXISTS ({base} JOIN input_tags t ON t.input_uuid = i.input_uuid \
+                 AND t.name = 'mlflow.data.context' WHERE i.destination_id = r.run_uuid AND {cmp})"
+            )
+        }
+        key => {
+            let column = if key == "digest" {
+                "d.digest"
+            } else {
+                "d.name"
+            };
+            let cmp = comparison(column, c, args);
+            format!("EXISTS ({base} WHERE i.destination_id = r.run_uuid AND {cmp})")
+        }
+    }
+}
+
 fn run_column(key: &str) -> &'static str {
     match key {
         "run_id" => "r.run_uuid",
@@ -180,6 +204,7 @@ pub(super) fn runs_query(
             ),
             Entity::Param => child_exists("params", "run_uuid", "r.run_uuid", c, &mut where_args),
             Entity::Tag => child_exists("tags", "run_uuid", "r.run_uuid", c, &mut where_args),
+            Entity::Dataset => dataset_exists(c, &mut where_args),
             _ if c.key == "run_name" => {
                 // As MLflow: the run name is matched on the `mlflow.runName` tag.
                 let tag = Clause {
