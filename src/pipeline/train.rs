@@ -391,10 +391,8 @@ fn record(
             lineage::DATA,
             serde_json::to_string(data).unwrap_or_default(),
         ),
-        Tag::new(
-            lineage::SCHEMA,
-            serde_json::to_string(&dataset.schema).unwrap_or_default(),
-        ),
+        // Whole when it fits a tag; else a valid summary, the whole schema a run artifact.
+        lineage::schema_tag(tracker, run_id, &dataset.schema)?,
         Tag::new(lineage::SEED, cv.seed.to_string()),
         Tag::new(lineage::MODEL_FAMILY, spec.family.name()),
     ];
