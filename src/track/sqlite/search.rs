@@ -75,6 +75,27 @@ fn child_exists(
     }
 }
 
+/// A `datasets.name|digest|context` filter, as MLflow's SQLAlchemy store joins `datasets` to the
+/// run through `inputs` (the context is the input's `mlflow.data.context` tag).
+fn dataset_exists(c: &Clause, args: &mut Vec<SqlValue>) -> String {
+    let base = "SELECT 1 FROM datasets d JOIN inputs i ON i.source_id = d.dataset_uuid";
+    match c.key.as_str() {
+        "context" => {
+            let cmp = comparison("t.value", c, args);
+            format!(
+                "EXISTS ({base} JOIN input_tags t ON t.input_uuid = i.input_uuid \
+                 AND t.name = 'mlflow.data.context' AND {cmp} WHERE i.destination_id = r.run_uuid)"
+            )
+        }
+        "name" | "digest" => {
+            let cmp = comparison(&format!("d.{}", c.key), c, args);
+            format!("EXISTS ({base} WHERE i.destination_id = r.run_uuid AND {cmp})")
+        }
+        // the filter parser admits only the three keys above
+        _ => "0".into(),
+    }
+}
+
 /// Adds one experiment/registry clause: `name` on `name_col`, `tags.*` on `tag_table`.
 pub(super) fn push_entity_clause(
     sql: &mut String,
@@ -179,6 +200,7 @@ pub(super) fn runs_query(
             ),
             Entity::Param => child_exists("params", "run_uuid", "r.run_uuid", c, &mut where_args),
             Entity::Tag => child_exists("tags", "run_uuid", "r.run_uuid", c, &mut where_args),
+            Entity::Dataset => dataset_exists(c, &mut where_args),
             _ if c.key == "run_name" => {
                 // As MLflow: the run name is matched on the `mlflow.runName` tag.
                 let tag = Clause {
@@ -201,4 +223,43 @@ pub(super) fn runs_query(
     where_args.push(SqlValue::Integer(offset as i64));
     join_args.extend(where_args);
     (sql, join_args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dataset_clause(key: &str, comparator: Comparator, value: Value) -> Clause {
+        Clause {
+            entity: Entity::Dataset,
+            key: key.into(),
+            comparator,
+            value,
+        }
+    }
+
+    #[test]
+    fn dataset_filters_join_inputs_as_mlflow_does() {
+        let mut args = Vec::new();
+        let name = dataset_exists(
+            &dataset_clause("name", Comparator::Eq, Value::Str("wine".into())),
+            &mut args,
+        );
+        assert!(name.contains("i.source_id = d.dataset_uuid"), "{name}");
+        assert!(name.contains("d.name = ?"), "{name}");
+        let context = dataset_exists(
+            &dataset_clause(
+                "context",
+                Comparator::In,
+                Value::List(vec!["training".into(), "eval".into()]),
+            ),
+            &mut args,
+        );
+        assert!(
+            context.contains("t.name = 'mlflow.data.context'"),
+            "{context}"
+        );
+        assert!(context.contains("t.value IN (?,?)"), "{context}");
+        assert_eq!(args.len(), 3);
+    }
 }
