@@ -503,6 +503,52 @@ impl ArtifactUri {
 pub struct Resolved {
     pub root: String,
     pub path: Vec<String>,
+    /// For a `models:/` URI: what MLflow writes into `registered_model_meta` on download.
+    pub model_meta: Option<ModelMeta>,
+}
+
+/// The registered model a `models:/` URI named, as MLflow records it beside a downloaded model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelMeta {
+    /// `None` for a logged model (`models:/m-…`).
+    pub name: Option<String>,
+    pub version: Option<u64>,
+    /// MLflow keeps the version as the URI's text for `/3`, `/latest` and stages, and as a
+    /// number for an alias; the YAML it writes shows the difference.
+    pub version_is_text: bool,
+}
+
+impl ModelMeta {
+    /// The `registered_model_meta` file MLflow's `ModelsArtifactRepository` writes (PyYAML's
+    /// block style).
+    pub fn yaml(&self) -> String {
+        let name = self.name.as_deref().map_or("null".to_string(), yaml_str);
+        let version = match self.version {
+            None => "null".to_string(),
+            Some(v) if self.version_is_text => format!("'{v}'"),
+            Some(v) => v.to_string(),
+        };
+        format!("model_name: {name}\nmodel_version: {version}\n")
+    }
+}
+
+/// A YAML string as PyYAML's safe dumper writes a simple one: plain when it cannot be read as
+/// anything else, else single-quoted.
+fn yaml_str(s: &str) -> String {
+    let special = [
+        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n",
+    ];
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && !s.starts_with(['-', '.'])
+        && !special.contains(&s.to_ascii_lowercase().as_str())
+        && s.parse::<f64>().is_err();
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
 }
 
 impl Resolved {
@@ -542,11 +588,12 @@ fn resolve_hops(tracker: Option<&dyn Tracker>, uri: &str, hops: usize) -> Result
             "it resolves through too many models:/ and runs:/ URIs (a cycle?)",
         ));
     }
-    let (base, path) = match ArtifactUri::parse(uri)? {
+    let (base, path, meta) = match ArtifactUri::parse(uri)? {
         ArtifactUri::Location(u) => {
             return Ok(Resolved {
                 root: u,
                 path: Vec::new(),
+                model_meta: None,
             });
         }
         ArtifactUri::Run { run_id, path } => {
@@ -554,13 +601,22 @@ fn resolve_hops(tracker: Option<&dyn Tracker>, uri: &str, hops: usize) -> Result
                 .get_run(&run_id)?
                 .info
                 .artifact_uri;
-            return Ok(Resolved { root, path });
+            return Ok(Resolved {
+                root,
+                path,
+                model_meta: None,
+            });
         }
         ArtifactUri::LoggedModel { model_id, path } => (
             needs_tracker(tracker, uri)?
                 .get_logged_model(&model_id)?
                 .artifact_location,
             path,
+            ModelMeta {
+                name: None,
+                version: None,
+                version_is_text: false,
+            },
         ),
         ArtifactUri::ModelVersion {
             name,
@@ -568,6 +624,10 @@ fn resolve_hops(tracker: Option<&dyn Tracker>, uri: &str, hops: usize) -> Result
             path,
         } => {
             let tracker = needs_tracker(tracker, uri)?;
+            // an alias gives the version as the store has it: a number from MLflow's SQL store,
+            // text over REST (the proto's string)
+            let version_is_text =
+                !matches!(selector, VersionSelector::Alias(_)) || tracker.uri().starts_with("http");
             let version = match selector {
                 VersionSelector::Version(v) => v,
                 VersionSelector::Alias(a) => tracker.get_model_version_by_alias(&name, &a)?.version,
@@ -576,11 +636,17 @@ fn resolve_hops(tracker: Option<&dyn Tracker>, uri: &str, hops: usize) -> Result
             (
                 tracker.get_model_version_download_uri(&name, version)?,
                 path,
+                ModelMeta {
+                    name: Some(name),
+                    version: Some(version),
+                    version_is_text,
+                },
             )
         }
     };
     let mut inner = resolve_hops(tracker, &base, hops + 1)?;
     inner.path.extend(path);
+    inner.model_meta = Some(meta);
     Ok(inner)
 }
 
@@ -778,6 +844,7 @@ pub fn stage_download(tracker: Option<&dyn Tracker>, uri: &str, dest: &Path) -> 
             r = Resolved {
                 root: parent,
                 path: vec![last],
+                model_meta: None,
             };
             skip = 0;
         }
@@ -830,16 +897,39 @@ pub fn stage_download(tracker: Option<&dyn Tracker>, uri: &str, dest: &Path) -> 
             return Err(e);
         }
         entry.size = std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(0);
-        if target.exists() {
-            if same_bytes(&tmp, &target)? {
-                let _ = std::fs::remove_file(&tmp);
-                entry.tmp = None;
-                entry.outcome = Outcome::Unchanged;
-            } else {
-                entry.outcome = Outcome::Conflict;
-            }
-        }
+        compare_existing(&mut entry)?;
         staged.files.push(entry);
+    }
+    // as MLflow's `ModelsArtifactRepository.download_artifacts`: a whole model folder gets a
+    // `registered_model_meta` beside its `MLmodel`
+    if let Some(meta) = &r.model_meta {
+        let model_dir = dest.join(r.path[skip..].join("/"));
+        let has_mlmodel = model_dir.join("MLmodel").is_file()
+            || staged
+                .files
+                .iter()
+                .any(|f| f.target == model_dir.join("MLmodel"));
+        if has_mlmodel {
+            let target = model_dir.join("registered_model_meta");
+            let tmp = model_dir.join(format!(
+                ".registered_model_meta.vintner-{}.tmp",
+                std::process::id()
+            ));
+            let yaml = meta.yaml();
+            std::fs::write(&tmp, &yaml).map_err(|source| Error::Io {
+                path: tmp.clone(),
+                action: "writing registered_model_meta",
+                source,
+            })?;
+            let mut entry = StagedFile {
+                target: target.clone(),
+                size: yaml.len() as u64,
+                outcome: Outcome::Written,
+                tmp: Some(tmp.clone()),
+            };
+            compare_existing(&mut entry)?;
+            staged.files.push(entry);
+        }
     }
     Ok(staged)
 }
@@ -858,6 +948,24 @@ fn split_last(uri: &str) -> Option<(String, String)> {
         return head.is_empty().then(|| ("/".to_string(), last.to_string()));
     }
     Some((format!("{head}{parent}"), last.to_string()))
+}
+
+/// Marks a fetched file whose destination already exists: unchanged (the fetched copy is
+/// dropped) when the bytes are the same, a conflict otherwise.
+fn compare_existing(entry: &mut StagedFile) -> Result<()> {
+    let Some(tmp) = entry.tmp.clone() else {
+        return Ok(());
+    };
+    if entry.target.exists() {
+        if same_bytes(&tmp, &entry.target)? {
+            let _ = std::fs::remove_file(&tmp);
+            entry.tmp = None;
+            entry.outcome = Outcome::Unchanged;
+        } else {
+            entry.outcome = Outcome::Conflict;
+        }
+    }
+    Ok(())
 }
 
 fn same_bytes(a: &Path, b: &Path) -> Result<bool> {
@@ -909,6 +1017,122 @@ mod tests {
         assert!(Location::parse("gs://bucket/x").is_err());
         assert!(Location::parse("relative/x").is_err());
         assert!(Location::parse("s3:///x").is_err());
+    }
+
+    #[test]
+    fn runs_and_models_uris_are_read_as_mlflow_does() {
+        assert_eq!(
+            ArtifactUri::parse("runs:/abc/model/MLmodel").unwrap(),
+            ArtifactUri::Run {
+                run_id: "abc".into(),
+                path: vec!["model".into(), "MLmodel".into()]
+            }
+        );
+        assert_eq!(
+            ArtifactUri::parse("models:/wine@champion/sub").unwrap(),
+            ArtifactUri::ModelVersion {
+                name: "wine".into(),
+                selector: VersionSelector::Alias("champion".into()),
+                path: vec!["sub".into()]
+            }
+        );
+        assert_eq!(
+            ArtifactUri::parse("models:/wine/3").unwrap(),
+            ArtifactUri::ModelVersion {
+                name: "wine".into(),
+                selector: VersionSelector::Version(3),
+                path: vec![]
+            }
+        );
+        assert_eq!(
+            ArtifactUri::parse("models:/wine/Production").unwrap(),
+            ArtifactUri::ModelVersion {
+                name: "wine".into(),
+                selector: VersionSelector::Latest(Some("Production".into())),
+                path: vec![]
+            }
+        );
+        assert_eq!(
+            ArtifactUri::parse("models:/m-123").unwrap(),
+            ArtifactUri::LoggedModel {
+                model_id: "m-123".into(),
+                path: vec![]
+            }
+        );
+        for bad in [
+            "runs:/",
+            "runs://x",
+            "models:/",
+            "models:/wine@",
+            "models:/@a",
+            "runs:/id/../x",
+            "gs://b/x",
+        ] {
+            assert!(ArtifactUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plain_uris_split_off_their_last_component() {
+        assert_eq!(
+            split_last("s3://b/a/x/"),
+            Some(("s3://b/a".into(), "x".into()))
+        );
+        assert_eq!(split_last("s3://b/x"), Some(("s3://b".into(), "x".into())));
+        assert_eq!(split_last("s3://b"), None);
+        assert_eq!(
+            split_last("mlflow-artifacts:/1/r/artifacts"),
+            Some(("mlflow-artifacts:/1/r".into(), "artifacts".into()))
+        );
+        assert_eq!(split_last("/x"), Some(("/".into(), "x".into())));
+    }
+
+    #[test]
+    fn registered_model_meta_is_written_as_pyyaml_does() {
+        let meta = |name: Option<&str>, version: Option<u64>, text: bool| ModelMeta {
+            name: name.map(str::to_string),
+            version,
+            version_is_text: text,
+        };
+        assert_eq!(
+            meta(Some("wine"), Some(2), true).yaml(),
+            "model_name: wine\nmodel_version: '2'\n"
+        );
+        assert_eq!(
+            meta(Some("wine"), Some(2), false).yaml(),
+            "model_name: wine\nmodel_version: 2\n"
+        );
+        assert_eq!(
+            meta(None, None, false).yaml(),
+            "model_name: null\nmodel_version: null\n"
+        );
+        assert_eq!(
+            meta(Some("yes"), Some(1), true).yaml(),
+            "model_name: 'yes'\nmodel_version: '1'\n"
+        );
+    }
+
+    #[test]
+    fn staged_downloads_leave_nothing_behind_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join(".x.tmp");
+        std::fs::write(&tmp, b"new").unwrap();
+        std::fs::write(dir.path().join("x"), b"old").unwrap();
+        let mut entry = StagedFile {
+            target: dir.path().join("x"),
+            size: 3,
+            outcome: Outcome::Written,
+            tmp: Some(tmp.clone()),
+        };
+        compare_existing(&mut entry).unwrap();
+        assert_eq!(entry.outcome, Outcome::Conflict);
+        let staged = Staged {
+            source: "s3://b/x".into(),
+            files: vec![entry],
+        };
+        assert!(staged.commit(false).is_err());
+        assert!(!tmp.exists(), "the staged copy is removed");
+        assert_eq!(std::fs::read(dir.path().join("x")).unwrap(), b"old");
     }
 
     #[test]
