@@ -115,6 +115,8 @@ enum Command {
     Runs(commands::runs::Args),
     /// List and show registered models, and move their aliases.
     Models(commands::models::Args),
+    /// List and download run and model artifacts (`runs:/…`, `models:/…`, `s3://…`, …).
+    Artifacts(commands::artifacts::Args),
 }
 
 /// Runs the command line and turns the outcome into the process exit code.
@@ -229,6 +231,7 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Experiments(args) => commands::experiments::run(args, ctx),
         Command::Runs(args) => commands::runs::run(args, ctx),
         Command::Models(args) => commands::models::run(args, ctx),
+        Command::Artifacts(args) => commands::artifacts::run(args, ctx),
     }
 }
 

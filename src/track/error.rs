@@ -128,6 +128,13 @@ pub enum Error {
     )]
     Artifacts { location: String, detail: String },
 
+    #[error(
+        "could not read artifacts at `{}`: {}",
+        Redacted(location),
+        Redacted(detail)
+    )]
+    ArtifactRead { location: String, detail: String },
+
     // ---- REST --------------------------------------------------------------------------------
     #[error(
         "could not reach the MLflow tracking server at {}: {}",
@@ -223,6 +230,7 @@ impl Error {
             Error::RemoteArtifacts { .. } => "give the experiment an s3:// or local artifact location, or log through an MLflow server that proxies artifacts (--serve-artifacts, the default)".into(),
             Error::Unrecorded { .. } => "the server stayed unreachable past the retry bound (VINTNER_HTTP_RETRY_SECONDS, MLFLOW_HTTP_REQUEST_MAX_RETRIES); the run is not FINISHED, train again once the server is back".into(),
             Error::Artifacts { .. } => "check the AWS_* credentials and MLFLOW_S3_ENDPOINT_URL (as for MLflow's own client), or that the folder is writable".into(),
+            Error::ArtifactRead { .. } => "check the AWS_* credentials and MLFLOW_S3_ENDPOINT_URL (as for MLflow's own client)".into(),
             _ => return None,
         })
     }

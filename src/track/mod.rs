@@ -6,8 +6,10 @@
 //! ([`rest`]). This module knows nothing of `data`, `ml` or `cli`, and never prints.
 
 pub mod artifacts;
+pub mod entities;
 pub mod error;
 pub mod filter;
+pub mod gc;
 pub mod git;
 pub mod names;
 pub mod rest;
@@ -18,6 +20,7 @@ pub mod validate;
 
 use std::path::Path;
 
+pub use entities::{Dataset, DatasetInput, LoggedModel};
 pub use error::{Error, Result};
 pub use types::*;
 pub use uri::{TrackingUri, UriSource};
@@ -104,6 +107,26 @@ pub trait Tracker: Send + Sync {
     ) -> Result<()>;
     /// Lists the artifacts directly under `path` (relative to the run's artifact root).
     fn list_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<Vec<FileInfo>>;
+    /// Lists what is directly under `path` of an artifact location (`mlflow-artifacts:`, `s3://`,
+    /// a local folder), paths relative to `root_uri`, as MLflow's artifact repositories do: a
+    /// proxied location through the tracking server, the others directly.
+    fn list_artifacts_at(&self, root_uri: &str, path: Option<&str>) -> Result<Vec<FileInfo>>;
+    /// Downloads the file `path` of an artifact location into `dest` (created or truncated).
+    fn download_artifact_at(&self, root_uri: &str, path: &str, dest: &Path) -> Result<()>;
+    /// Where a model version's files are: its storage location, else its source (MLflow's
+    /// `get_model_version_download_uri`).
+    fn get_model_version_download_uri(&self, name: &str, version: u64) -> Result<String>;
+    /// The datasets the run used (MLflow 3's `run.inputs.dataset_inputs`).
+    fn get_run_inputs(&self, run_id: &str) -> Result<Vec<DatasetInput>>;
+    /// An MLflow 3 logged model, by id (`m-…`).
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel>;
+    /// The active logged models of the experiments, only those a run logged when `source_run_id`
+    /// is given.
+    fn search_logged_models(
+        &self,
+        experiment_ids: &[String],
+        source_run_id: Option<&str>,
+    ) -> Result<Vec<LoggedModel>>;
 
     // ---- registry ----------------------------------------------------------------------------
     fn create_registered_model(

@@ -1,6 +1,7 @@
 //! The one integration-test binary: runs the real `vintner` in temporary folders, and the real
 //! peers (DVC, MLflow, moto) where compatibility is the point. One module per area.
 
+mod artifacts;
 mod cli;
 mod clone;
 mod common;

@@ -1,17 +1,36 @@
 //! `vintner gc -w`: remove cache objects the workspace's `.dvc` files do not reference, and the
-//! copies `infer` unpacked of them.
+//! copies `infer` unpacked of them. `vintner gc --tracking`: permanently remove deleted runs and
+//! experiments from the embedded tracking store, as `mlflow gc` does.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::JsonFlag;
-use crate::cli::Context;
+use crate::cli::tracking::{self, TrackingArgs};
+use crate::cli::{Context, Hinted};
 use crate::data::{Error, Repo, gc};
+use crate::track::gc as tracking_gc;
+use crate::track::{TrackingUri, sqlite::SqliteStore};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Keep only what the workspace's `.dvc` files reference (required, as in DVC).
-    #[arg(short, long, required = true)]
+    /// Keep only what the workspace's `.dvc` files reference (required for the cache, as in DVC).
+    #[arg(short, long, required_unless_present = "tracking")]
     workspace: bool,
+    /// Permanently delete runs and experiments in the `deleted` lifecycle stage from the embedded
+    /// tracking store, with their local artifacts (as `mlflow gc`).
+    #[arg(long)]
+    tracking: bool,
+    /// With --tracking: only what was deleted longer ago than this (`#d#h#m#s`, e.g. `30d`, `1d2h`).
+    #[arg(long, requires = "tracking", value_name = "AGE")]
+    older_than: Option<String>,
+    /// With --tracking: only these deleted runs (comma-separated ids).
+    #[arg(long, requires = "tracking", value_name = "IDS", value_delimiter = ',')]
+    run_ids: Option<Vec<String>>,
+    /// With --tracking: only these deleted experiments, with all their runs (comma-separated ids).
+    #[arg(long, requires = "tracking", value_name = "IDS", value_delimiter = ',')]
+    experiment_ids: Option<Vec<String>>,
+    #[command(flatten)]
+    tracking_args: TrackingArgs,
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
@@ -23,8 +42,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
+    if args.tracking {
+        run_tracking(&args, ctx)?;
+        if !args.workspace {
+            return Ok(());
+        }
+    }
     let repo = Repo::find(&ctx.cwd)?;
-    let _ = args.workspace;
     if !args.dry && !args.force {
         let preview = gc::gc(&repo, true)?;
         if preview.removed.is_empty() && preview.unpacked_removed.is_empty() {
@@ -81,4 +105,110 @@ fn amounts(report: &gc::GcReport, adjective: &str) -> String {
         0 => objects,
         n => format!("{objects} and {n} unpacked model or data copies from {UNPACKED}"),
     }
+}
+
+/// Asks `question` on the terminal; `Ok(false)` unless the answer is yes. Without a terminal the
+/// caller must pass `--force`.
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::NeedsConfirmation("gc").into());
+    }
+    eprint!("{question} Are you sure you want to proceed? [y/n] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// `gc --tracking`: the embedded store only, as `mlflow gc` needs the backend store itself.
+fn run_tracking(args: &Args, ctx: &Context) -> anyhow::Result<()> {
+    let root = crate::git::toplevel(&ctx.cwd)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| ctx.cwd.clone());
+    let settings = crate::settings::Settings::load(&root)?;
+    let uri = tracking::resolve_at(
+        args.tracking_args.tracking_uri.as_deref(),
+        &settings,
+        &root,
+        ctx,
+    )?;
+    let path = match &uri {
+        TrackingUri::Http { .. } => {
+            return Err(Hinted::new(
+                format!(
+                    "`gc --tracking` cannot work through the tracking server {uri}: removing runs \
+                     permanently needs the server's backend store itself, as `mlflow gc` does"
+                ),
+                "run `mlflow gc --backend-store-uri <the server's store>` where the server runs, or \
+                 `vintner gc --tracking --tracking-uri sqlite:///path/to/mlflow.db` on its SQLite file",
+            )
+            .into());
+        }
+        TrackingUri::Sqlite { path, .. } => path.clone(),
+    };
+    // the store must exist: opened for reading first (nothing is created), then for writing
+    drop(tracking::open_uri(&uri, crate::track::Access::Read)?);
+    let store = SqliteStore::open(&path)?;
+    let options = tracking_gc::GcOptions {
+        older_than: args.older_than.clone(),
+        run_ids: args.run_ids.clone(),
+        experiment_ids: args.experiment_ids.clone(),
+    };
+    let plan = tracking_gc::plan(&store, &options)?;
+    if plan.is_empty() {
+        if args.json.json && !args.workspace {
+            return ctx.printer.json(&tracking_gc::GcReport::default());
+        }
+        ctx.printer
+            .status("No deleted runs or experiments to remove from the tracking store.");
+        return Ok(());
+    }
+    let amounts = format!(
+        "{} deleted run(s) and {} deleted experiment(s) from {}",
+        plan.runs.len(),
+        plan.experiments.len(),
+        path.display()
+    );
+    if args.dry {
+        if args.json.json && !args.workspace {
+            return ctx.printer.json(&plan);
+        }
+        for r in &plan.runs {
+            ctx.printer.data(format!("run {}", r.run_id));
+        }
+        for e in &plan.experiments {
+            ctx.printer.data(format!("experiment {e}"));
+        }
+        ctx.printer
+            .status(format!("Would permanently delete {amounts}."));
+        return Ok(());
+    }
+    if !args.force
+        && !confirm(&format!(
+            "This will permanently delete {amounts}, with their local artifacts."
+        ))?
+    {
+        ctx.printer.status("Nothing removed.");
+        return Ok(());
+    }
+    let report = tracking_gc::execute(&store, &plan)?;
+    for left in &report.artifacts_left {
+        ctx.printer.status(format!(
+            "Artifacts of run {} at {} were left in place: {}.",
+            left.run_id, left.artifact_uri, left.reason
+        ));
+    }
+    if args.json.json && !args.workspace {
+        return ctx.printer.json(&report);
+    }
+    for r in &report.runs {
+        ctx.printer.data(format!("run {r}"));
+    }
+    for e in &report.experiments {
+        ctx.printer.data(format!("experiment {e}"));
+    }
+    ctx.printer
+        .status(format!("Permanently deleted {amounts}."));
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! the library and prints through the [`Printer`](super::Printer).
 
 pub mod add;
+pub mod artifacts;
 pub mod cache;
 pub mod checkout;
 pub mod commit;

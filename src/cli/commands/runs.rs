@@ -1,5 +1,6 @@
-//! `vintner runs`: lists (with MLflow's filter grammar), shows and compares tracked runs, and
-//! manages them as MLflow's client does: delete/restore, tags, rename, set a final status.
+//! `vintner runs`: lists (with MLflow's filter grammar, nested runs as a tree), shows (with
+//! artifacts, dataset inputs and logged models) and compares tracked runs, as tables or CSV,
+//! and manages them as MLflow's client does: delete/restore, tags, rename, set a final status.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,9 +11,22 @@ use super::JsonFlag;
 use crate::cli::tracking::{self, TrackingArgs, duration, number, printable, table, utc};
 use crate::cli::{Context, Hinted};
 use crate::track::{
-    Metric, Run, RunStatus, RunUpdate, SearchExperiments, SearchRuns, Tag, Tracker, ViewType,
-    now_ms,
+    DatasetInput, FileInfo, LoggedModel, Metric, Run, RunStatus, RunUpdate, SearchExperiments,
+    SearchRuns, Tag, Tracker, ViewType, now_ms,
 };
+
+/// The tag MLflow links a nested run to its parent with.
+const PARENT_TAG: &str = "mlflow.parentRunId";
+
+/// How `list` and `compare` print (`--json` stays the machine-readable contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+enum Format {
+    /// An aligned table.
+    #[default]
+    Table,
+    /// Comma-separated values with a header row.
+    Csv,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,6 +56,12 @@ enum Action {
         /// Include deleted runs.
         #[arg(long)]
         all: bool,
+        /// One row per run in search order, without nesting child runs under their parent.
+        #[arg(long)]
+        flat: bool,
+        /// Output format (CSV has a column per metric, param and tag, as MLflow's `search_runs`).
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
         #[command(flatten)]
         tracking: TrackingArgs,
         #[command(flatten)]
@@ -55,10 +75,13 @@ enum Action {
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// Compare runs side by side (differing params are marked with `*`).
+    /// Compare runs side by side: params, metrics and tags (differing rows are marked with `*`).
     Compare {
         #[arg(required = true, num_args = 2..)]
         run_ids: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
         #[command(flatten)]
         tracking: TrackingArgs,
         #[command(flatten)]
@@ -153,6 +176,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             max_results,
             page_token,
             all,
+            flat,
+            format,
             tracking,
             json,
         } => {
@@ -173,12 +198,17 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             if json.json {
                 return ctx.printer.json(&page);
             }
-            ctx.printer.data(list_table(
-                &page.runs,
-                &experiments,
-                &order_by,
-                &registry_metric(ctx),
-            ));
+            let first = registry_metric(ctx);
+            if format == Format::Csv {
+                ctx.printer.data(list_csv(&page.runs)?.trim_end());
+            } else if flat {
+                ctx.printer
+                    .data(list_table(&page.runs, &experiments, &order_by, &first));
+            } else {
+                let (runs, depths) = tree_order(&page.runs);
+                ctx.printer
+                    .data(tree_table(&runs, &depths, &experiments, &order_by, &first));
+            }
             if let Some(t) = page.next_page_token {
                 ctx.printer
                     .status(format!("More runs: add --page-token {t}"));
@@ -196,16 +226,22 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             for m in &run.data.metrics {
                 history.insert(m.key.clone(), tracker.get_metric_history(&run_id, &m.key)?);
             }
+            let extras = RunExtras::load(tracker.as_ref(), &run);
             if json.json {
-                return ctx
-                    .printer
-                    .json(&json!({ "run": run, "metric_history": history }));
+                return ctx.printer.json(&json!({
+                    "run": run,
+                    "metric_history": history,
+                    "artifacts": extras.artifacts.as_ref().ok(),
+                    "dataset_inputs": extras.inputs,
+                    "logged_models": extras.models,
+                }));
             }
-            ctx.printer.data(show_text(&run, &history));
+            ctx.printer.data(show_text(&run, &history, &extras));
             Ok(())
         }
         Action::Compare {
             run_ids,
+            format,
             tracking,
             json,
         } => {
@@ -217,7 +253,10 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             if json.json {
                 return ctx.printer.json(&json!({ "runs": runs }));
             }
-            ctx.printer.data(compare_table(&runs));
+            match format {
+                Format::Table => ctx.printer.data(compare_table(&runs)),
+                Format::Csv => ctx.printer.data(compare_csv(&runs)?.trim_end()),
+            }
             Ok(())
         }
         Action::Delete {
@@ -522,7 +561,7 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
         .collect()
 }
 
-fn show_text(run: &Run, history: &BTreeMap<String, Vec<Metric>>) -> String {
+fn show_text(run: &Run, history: &BTreeMap<String, Vec<Metric>>, extras: &RunExtras) -> String {
     let i = &run.info;
     let mut out = String::new();
     out.push_str(&format!("Run {} ({})\n", i.run_id, printable(&i.run_name)));
@@ -595,6 +634,78 @@ fn show_text(run: &Run, history: &BTreeMap<String, Vec<Metric>>) -> String {
         ));
         out.push('\n');
     }
+    if !extras.inputs.is_empty() {
+        out.push_str("\nDatasets\n");
+        let rows = extras
+            .inputs
+            .iter()
+            .map(|i| {
+                vec![
+                    i.dataset.name.clone(),
+                    i.dataset.digest.clone(),
+                    i.context().unwrap_or("-").to_string(),
+                    i.dataset.source_type.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["Name", "Digest", "Context", "Source type"],
+            rows,
+            &[],
+        ));
+        out.push('\n');
+    }
+    if !extras.models.is_empty() {
+        out.push_str("\nLogged models\n");
+        let rows = extras
+            .models
+            .iter()
+            .map(|m| {
+                vec![
+                    m.model_id.clone(),
+                    m.name.clone(),
+                    m.status.clone(),
+                    m.model_type.clone().unwrap_or_else(|| "-".into()),
+                    m.artifact_location.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["Model ID", "Name", "Status", "Type", "Artifacts"],
+            rows,
+            &[],
+        ));
+        out.push('\n');
+    }
+    match &extras.artifacts {
+        Ok(files) if files.is_empty() => {}
+        Ok(files) => {
+            out.push_str("\nArtifacts\n");
+            let mut rows: Vec<Vec<String>> = files
+                .iter()
+                .take(MAX_SHOWN_ARTIFACTS)
+                .map(|f| {
+                    vec![
+                        f.path.clone(),
+                        f.file_size.map_or("-".into(), |s| s.to_string()),
+                    ]
+                })
+                .collect();
+            if files.len() > MAX_SHOWN_ARTIFACTS {
+                rows.push(vec![
+                    format!(
+                        "… {} more (vintner artifacts list runs:/{}/…)",
+                        files.len() - MAX_SHOWN_ARTIFACTS,
+                        i.run_id
+                    ),
+                    String::new(),
+                ]);
+            }
+            out.push_str(&table(&["Path", "Size (bytes)"], rows, &[1]));
+            out.push('\n');
+        }
+        Err(e) => out.push_str(&format!("\nArtifacts\n  could not be listed: {e}\n")),
+    }
     if !run.data.tags.is_empty() {
         out.push_str("\nTags\n");
         let rows = run
@@ -609,6 +720,62 @@ fn show_text(run: &Run, history: &BTreeMap<String, Vec<Metric>>) -> String {
     out.trim_end().to_string()
 }
 
+/// The rows of `runs compare`: a label and one cell per run.
+fn compare_rows(runs: &[Run]) -> Vec<(String, Vec<String>)> {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    rows.push((
+        "status".into(),
+        runs.iter().map(|r| r.info.status.to_string()).collect(),
+    ));
+    rows.push((
+        "started (UTC)".into(),
+        runs.iter().map(|r| utc(r.info.start_time)).collect(),
+    ));
+    rows.push((
+        "duration (s)".into(),
+        runs.iter()
+            .map(|r| duration(r.info.start_time, r.info.end_time))
+            .collect(),
+    ));
+    let params: BTreeSet<&str> = runs
+        .iter()
+        .flat_map(|r| r.data.params.iter().map(|p| p.key.as_str()))
+        .collect();
+    for k in params {
+        rows.push((
+            format!("params.{k}"),
+            runs.iter()
+                .map(|r| r.data.param(k).unwrap_or("-").to_string())
+                .collect(),
+        ));
+    }
+    let metrics: BTreeSet<&str> = runs
+        .iter()
+        .flat_map(|r| r.data.metrics.iter().map(|m| m.key.as_str()))
+        .collect();
+    for k in metrics {
+        rows.push((
+            format!("metrics.{k}"),
+            runs.iter()
+                .map(|r| r.data.metric(k).map_or("-".into(), |m| number(m.value)))
+                .collect(),
+        ));
+    }
+    let tags: BTreeSet<&str> = runs
+        .iter()
+        .flat_map(|r| r.data.tags.iter().map(|t| t.key.as_str()))
+        .collect();
+    for k in tags {
+        rows.push((
+            format!("tags.{k}"),
+            runs.iter()
+                .map(|r| r.data.tag(k).unwrap_or("-").to_string())
+                .collect(),
+        ));
+    }
+    rows
+}
+
 fn compare_table(runs: &[Run]) -> String {
     let short = |r: &Run| {
         format!(
@@ -620,56 +787,214 @@ fn compare_table(runs: &[Run]) -> String {
     let headers: Vec<String> = std::iter::once(String::new())
         .chain(runs.iter().map(short))
         .collect();
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut row = |label: String, cells: Vec<String>| {
-        let differs = cells.windows(2).any(|w| w[0] != w[1]);
-        let label = if differs {
-            format!("* {label}")
-        } else {
-            format!("  {label}")
-        };
-        rows.push(std::iter::once(label).chain(cells).collect());
-    };
-    row(
-        "status".into(),
-        runs.iter().map(|r| r.info.status.to_string()).collect(),
-    );
-    row(
-        "started (UTC)".into(),
-        runs.iter().map(|r| utc(r.info.start_time)).collect(),
-    );
-    row(
-        "duration (s)".into(),
-        runs.iter()
-            .map(|r| duration(r.info.start_time, r.info.end_time))
-            .collect(),
-    );
-    let params: BTreeSet<&str> = runs
-        .iter()
-        .flat_map(|r| r.data.params.iter().map(|p| p.key.as_str()))
+    let rows = compare_rows(runs)
+        .into_iter()
+        .map(|(label, cells)| {
+            let differs = cells.windows(2).any(|w| w[0] != w[1]);
+            let label = if differs {
+                format!("* {label}")
+            } else {
+                format!("  {label}")
+            };
+            std::iter::once(label).chain(cells).collect()
+        })
         .collect();
-    for k in params {
-        row(
-            format!("params.{k}"),
-            runs.iter()
-                .map(|r| r.data.param(k).unwrap_or("-").to_string())
-                .collect(),
-        );
-    }
-    let metrics: BTreeSet<&str> = runs
-        .iter()
-        .flat_map(|r| r.data.metrics.iter().map(|m| m.key.as_str()))
-        .collect();
-    for k in metrics {
-        row(
-            format!("metrics.{k}"),
-            runs.iter()
-                .map(|r| r.data.metric(k).map_or("-".into(), |m| number(m.value)))
-                .collect(),
-        );
-    }
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     table(&header_refs, rows, &[])
+}
+
+/// `runs compare --format csv`: a `field` column, then one column per run (headed by its id).
+fn compare_csv(runs: &[Run]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(std::iter::once("field").chain(runs.iter().map(|r| r.info.run_id.as_str())))?;
+    for (label, cells) in compare_rows(runs) {
+        w.write_record(std::iter::once(label).chain(cells))?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// A metric value for CSV: exact (shortest round-trip), `NaN`, `inf`, `-inf` as pandas writes them.
+fn csv_number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{v}")
+    }
+}
+
+fn csv_time(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// `runs list --format csv`: the columns of MLflow's `search_runs` data frame (`run_id`,
+/// `experiment_id`, `status`, `artifact_uri`, `start_time`, `end_time`, then `metrics.*`,
+/// `params.*`, `tags.*`), one row per run in search order.
+fn list_csv(runs: &[Run]) -> anyhow::Result<String> {
+    let keys = |f: &dyn Fn(&Run) -> Vec<&str>| -> Vec<String> {
+        let set: BTreeSet<&str> = runs.iter().flat_map(f).collect();
+        set.into_iter().map(str::to_string).collect()
+    };
+    let metrics = keys(&|r| r.data.metrics.iter().map(|m| m.key.as_str()).collect());
+    let params = keys(&|r| r.data.params.iter().map(|p| p.key.as_str()).collect());
+    let tags = keys(&|r| r.data.tags.iter().map(|t| t.key.as_str()).collect());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = [
+        "run_id",
+        "experiment_id",
+        "status",
+        "artifact_uri",
+        "start_time",
+        "end_time",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(metrics.iter().map(|k| format!("metrics.{k}")));
+    header.extend(params.iter().map(|k| format!("params.{k}")));
+    header.extend(tags.iter().map(|k| format!("tags.{k}")));
+    w.write_record(&header)?;
+    for r in runs {
+        let mut row = vec![
+            r.info.run_id.clone(),
+            r.info.experiment_id.clone(),
+            r.info.status.to_string(),
+            r.info.artifact_uri.clone(),
+            csv_time(r.info.start_time),
+            csv_time(r.info.end_time),
+        ];
+        row.extend(metrics.iter().map(|k| {
+            r.data
+                .metric(k)
+                .map_or(String::new(), |m| csv_number(m.value))
+        }));
+        row.extend(
+            params
+                .iter()
+                .map(|k| r.data.param(k).unwrap_or_default().to_string()),
+        );
+        row.extend(
+            tags.iter()
+                .map(|k| r.data.tag(k).unwrap_or_default().to_string()),
+        );
+        w.write_record(&row)?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// The runs of a page with each nested run (`mlflow.parentRunId`) right after its parent, and
+/// each one's depth; a run whose parent is not on the page is a root.
+fn tree_order(runs: &[Run]) -> (Vec<&Run>, Vec<usize>) {
+    let index: BTreeMap<&str, usize> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.info.run_id.as_str(), i))
+        .collect();
+    let parents: Vec<Option<usize>> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.data
+                .tag(PARENT_TAG)
+                .and_then(|p| index.get(p).copied())
+                .filter(|&p| p != i)
+        })
+        .collect();
+    let mut order = Vec::with_capacity(runs.len());
+    let mut depths = Vec::with_capacity(runs.len());
+    let mut placed = vec![false; runs.len()];
+    let roots = (0..runs.len()).filter(|&i| parents[i].is_none());
+    // runs in a parent cycle have no root: they come last, listed from wherever the cycle starts
+    for start in roots.chain(0..runs.len()).collect::<Vec<_>>() {
+        let mut stack = vec![(start, 0usize)];
+        while let Some((i, depth)) = stack.pop() {
+            if placed[i] {
+                continue;
+            }
+            placed[i] = true;
+            order.push(&runs[i]);
+            depths.push(depth);
+            let children = (0..runs.len()).filter(|&c| parents[c] == Some(i) && !placed[c]);
+            stack.extend(children.rev().map(|c| (c, depth + 1)).collect::<Vec<_>>());
+        }
+    }
+    (order, depths)
+}
+
+/// The list table with nested runs indented under their parent in the name column.
+fn tree_table(
+    runs: &[&Run],
+    depths: &[usize],
+    experiments: &BTreeMap<String, String>,
+    order_by: &[String],
+    registry_metric: &str,
+) -> String {
+    let shown: Vec<Run> = runs
+        .iter()
+        .zip(depths)
+        .map(|(r, &d)| {
+            let mut r = (*r).clone();
+            if d > 0 {
+                r.info.run_name = format!("{}└─ {}", "   ".repeat(d - 1), r.info.run_name);
+            }
+            r
+        })
+        .collect();
+    list_table(&shown, experiments, order_by, registry_metric)
+}
+
+/// How many artifact files `runs show` lists.
+const MAX_SHOWN_ARTIFACTS: usize = 50;
+
+/// What `runs show` adds to the run: its artifacts, dataset inputs and logged models. A store
+/// that cannot answer one of them (an older server) leaves that part out rather than failing.
+struct RunExtras {
+    artifacts: Result<Vec<FileInfo>, String>,
+    inputs: Vec<DatasetInput>,
+    models: Vec<LoggedModel>,
+}
+
+impl RunExtras {
+    fn load(tracker: &dyn Tracker, run: &Run) -> RunExtras {
+        let id = &run.info.run_id;
+        RunExtras {
+            artifacts: all_artifacts(tracker, id).map_err(|e| e.to_string()),
+            inputs: tracker.get_run_inputs(id).unwrap_or_else(|e| {
+                tracing::debug!("no dataset inputs for run {id}: {e}");
+                Vec::new()
+            }),
+            models: tracker
+                .search_logged_models(std::slice::from_ref(&run.info.experiment_id), Some(id))
+                .unwrap_or_else(|e| {
+                    tracing::debug!("no logged models for run {id}: {e}");
+                    Vec::new()
+                }),
+        }
+    }
+}
+
+/// Every artifact file of a run, recursively, sorted by path (at most a few thousand).
+fn all_artifacts(tracker: &dyn Tracker, run_id: &str) -> crate::track::Result<Vec<FileInfo>> {
+    const LIMIT: usize = 5000;
+    let mut out = Vec::new();
+    let mut pending: Vec<Option<String>> = vec![None];
+    while let Some(dir) = pending.pop() {
+        for f in tracker.list_artifacts(run_id, dir.as_deref())? {
+            if f.is_dir {
+                pending.push(Some(f.path));
+            } else {
+                out.push(f);
+            }
+        }
+        if out.len() >= LIMIT {
+            break;
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
 }
 
 #[cfg(test)]

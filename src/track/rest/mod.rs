@@ -15,10 +15,11 @@ use serde_json::{Value, json};
 pub use http::{Auth, RestConfig};
 
 use crate::track::{
-    Alias, Error, Experiment, ExperimentsPage, FileInfo, Metric, ModelVersion, ModelVersionsPage,
-    NewModelVersion, NewRun, Param, RegisteredModel, RegisteredModelsPage, Result, Run, RunData,
-    RunInfo, RunStatus, RunUpdate, RunsPage, SearchExperiments, SearchModels, SearchRuns, Tag,
-    Tracker, artifacts, now_ms, types, validate,
+    Alias, Dataset, DatasetInput, Error, Experiment, ExperimentsPage, FileInfo, LoggedModel,
+    Metric, ModelVersion, ModelVersionsPage, NewModelVersion, NewRun, Param, RegisteredModel,
+    RegisteredModelsPage, Result, Run, RunData, RunInfo, RunStatus, RunUpdate, RunsPage,
+    SearchExperiments, SearchModels, SearchRuns, Tag, Tracker, artifacts, entities, now_ms, types,
+    validate,
 };
 
 /// Per-request limits of `runs/log-batch`.
@@ -545,6 +546,102 @@ impl RestTracker {
     }
 }
 
+#[derive(Deserialize)]
+struct WDataset {
+    name: String,
+    #[serde(default)]
+    digest: String,
+    #[serde(default)]
+    source_type: String,
+    #[serde(default)]
+    source: String,
+    schema: Option<String>,
+    profile: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WDatasetInput {
+    #[serde(default)]
+    tags: Vec<WTag>,
+    dataset: WDataset,
+}
+
+impl From<WDatasetInput> for DatasetInput {
+    fn from(w: WDatasetInput) -> Self {
+        DatasetInput {
+            dataset: Dataset {
+                name: w.dataset.name,
+                digest: w.dataset.digest,
+                source_type: w.dataset.source_type,
+                source: w.dataset.source,
+                schema: w.dataset.schema,
+                profile: w.dataset.profile,
+            },
+            tags: tags(w.tags),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WLoggedModelInfo {
+    model_id: String,
+    #[serde(default)]
+    experiment_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    artifact_uri: String,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    creation_timestamp_ms: Option<i64>,
+    #[serde(default, deserialize_with = "de_i64_opt")]
+    last_updated_timestamp_ms: Option<i64>,
+    #[serde(default)]
+    status: String,
+    model_type: Option<String>,
+    source_run_id: Option<String>,
+    #[serde(default)]
+    tags: Vec<WTag>,
+}
+
+#[derive(Deserialize, Default)]
+struct WLoggedModelData {
+    #[serde(default)]
+    params: Vec<WTag>,
+}
+
+#[derive(Deserialize)]
+struct WLoggedModel {
+    info: WLoggedModelInfo,
+    #[serde(default)]
+    data: WLoggedModelData,
+}
+
+impl From<WLoggedModel> for LoggedModel {
+    fn from(w: WLoggedModel) -> Self {
+        let i = w.info;
+        let mut params: Vec<Param> = w
+            .data
+            .params
+            .into_iter()
+            .map(|p| Param::new(p.key, p.value))
+            .collect();
+        params.sort_by(|a, b| a.key.cmp(&b.key));
+        LoggedModel {
+            model_id: i.model_id,
+            experiment_id: i.experiment_id,
+            name: i.name,
+            artifact_location: i.artifact_uri,
+            creation_timestamp: i.creation_timestamp_ms.unwrap_or(0),
+            last_updated_timestamp: i.last_updated_timestamp_ms.unwrap_or(0),
+            status: entities::logged_model_status_from_wire(&i.status).to_string(),
+            model_type: i.model_type,
+            source_run_id: i.source_run_id,
+            tags: tags(i.tags),
+            params,
+        }
+    }
+}
+
 impl Tracker for RestTracker {
     fn uri(&self) -> &str {
         &self.http.config.base_url
@@ -948,6 +1045,176 @@ impl Tracker for RestTracker {
                 file_size: f.file_size.map(|s| s.max(0) as u64),
             })
             .collect())
+    }
+
+    fn list_artifacts_at(&self, root_uri: &str, path: Option<&str>) -> Result<Vec<FileInfo>> {
+        let artifacts::Location::Proxy(root) = artifacts::Location::parse(root_uri)? else {
+            return artifacts::list_direct(root_uri, path);
+        };
+        // as MLflow's `HttpArtifactRepository.list_artifacts`: the server answers base names
+        let path = artifacts::clean_path(path)?.join("/");
+        let full = [root.as_str(), path.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts",
+            self.http.config.base_url
+        );
+        let resp = self
+            .http
+            .send(Method::GET, &url, &[("path", full)], http::Body::None)?;
+        let v = decode("mlflow-artifacts/artifacts", &self.http.config, resp)?;
+        let files: Option<Vec<WFile>> = field("mlflow-artifacts/artifacts", &v, "files")?;
+        let mut out: Vec<FileInfo> = Vec::new();
+        for f in files.unwrap_or_default() {
+            let name = artifacts::clean_path(Some(&f.path))?.join("/");
+            out.push(FileInfo {
+                path: if path.is_empty() {
+                    name
+                } else {
+                    format!("{path}/{name}")
+                },
+                is_dir: f.is_dir,
+                file_size: f.file_size.map(|s| s.max(0) as u64),
+            });
+        }
+        // a path that is a file lists itself; MLflow's clients treat that as "not a folder"
+        let last = path.rsplit('/').next().unwrap_or_default();
+        if let [only] = out.as_slice()
+            && !only.is_dir
+            && !path.is_empty()
+            && only.path == format!("{path}/{last}")
+        {
+            return Ok(Vec::new());
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    fn download_artifact_at(&self, root_uri: &str, path: &str, dest: &Path) -> Result<()> {
+        let artifacts::Location::Proxy(root) = artifacts::Location::parse(root_uri)? else {
+            return artifacts::get_direct(root_uri, path, dest);
+        };
+        let path = artifacts::clean_path(Some(path))?.join("/");
+        let full = [root.as_str(), path.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{}",
+            self.http.config.base_url,
+            encode_path(&full)
+        );
+        let resp = self.http.send(Method::GET, &url, &[], http::Body::None)?;
+        if !resp.status.is_success() {
+            let status = resp.status.as_u16();
+            let err = decode("mlflow-artifacts/artifacts", &self.http.config, resp);
+            return match not_found(err, "artifact", &full) {
+                Err(Error::BadResponse { .. }) if status == 404 => {
+                    Err(Error::not_found("artifact", full))
+                }
+                Err(e) => Err(e),
+                Ok(_) => Err(Error::not_found("artifact", full)),
+            };
+        }
+        std::fs::write(dest, &resp.body).map_err(|source| Error::Io {
+            path: dest.to_path_buf(),
+            action: "writing a downloaded artifact",
+            source,
+        })
+    }
+
+    fn get_model_version_download_uri(&self, name: &str, version: u64) -> Result<String> {
+        let v = not_found(
+            self.get(
+                "model-versions/get-download-uri",
+                &[("name", name.to_string()), ("version", version.to_string())],
+            ),
+            "model version",
+            &format!("{name} version {version}"),
+        )?;
+        let uri: Option<String> = field("model-versions/get-download-uri", &v, "artifact_uri")?;
+        uri.ok_or_else(|| Error::BadResponse {
+            endpoint: "model-versions/get-download-uri".into(),
+            status: 200,
+            detail: "no `artifact_uri` in the answer".into(),
+        })
+    }
+
+    fn get_run_inputs(&self, run_id: &str) -> Result<Vec<DatasetInput>> {
+        let v = not_found(
+            self.get(
+                "runs/get",
+                &[
+                    ("run_id", run_id.to_string()),
+                    ("run_uuid", run_id.to_string()),
+                ],
+            ),
+            "run",
+            run_id,
+        )?;
+        let inputs = v
+            .pointer("/run/inputs/dataset_inputs")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let inputs: Option<Vec<WDatasetInput>> =
+            serde_json::from_value(inputs).map_err(|e| Error::BadResponse {
+                endpoint: "runs/get".into(),
+                status: 200,
+                detail: format!("unexpected `inputs`: {e}"),
+            })?;
+        Ok(inputs
+            .unwrap_or_default()
+            .into_iter()
+            .map(DatasetInput::from)
+            .collect())
+    }
+
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        let v = not_found(
+            self.get(&format!("logged-models/{}", encode_path(model_id)), &[]),
+            "logged model",
+            model_id,
+        )?;
+        let m: WLoggedModel = field("logged-models", &v, "model")?;
+        Ok(m.into())
+    }
+
+    fn search_logged_models(
+        &self,
+        experiment_ids: &[String],
+        source_run_id: Option<&str>,
+    ) -> Result<Vec<LoggedModel>> {
+        if experiment_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut body = json!({"experiment_ids": experiment_ids, "max_results": 100});
+            if let Some(run) = source_run_id {
+                body["filter"] = json!(format!("source_run_id = '{}'", run.replace('\'', "''")));
+            }
+            if let Some(t) = &token {
+                body["page_token"] = json!(t);
+            }
+            let v = self.post("logged-models/search", body)?;
+            let models: Option<Vec<WLoggedModel>> = field("logged-models/search", &v, "models")?;
+            out.extend(
+                models
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(LoggedModel::from),
+            );
+            match next_token(&v) {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        Ok(out)
     }
 
     fn create_registered_model(

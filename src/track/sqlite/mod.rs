@@ -6,6 +6,8 @@
 //! concurrent writer (MLflow's own `busy_timeout`) instead of failing with "database is locked".
 //! Artifacts go to local folders, where MLflow puts them for this store (`mlruns/<exp>/<run>/artifacts`).
 
+mod entities;
+mod gc;
 mod registry;
 mod search;
 
@@ -16,10 +18,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::track::{
-    Error, Experiment, ExperimentsPage, FileInfo, Metric, ModelVersion, ModelVersionsPage,
-    NewModelVersion, NewRun, Param, RegisteredModel, RegisteredModelsPage, Result, Run, RunData,
-    RunInfo, RunStatus, RunUpdate, RunsPage, SearchExperiments, SearchModels, SearchRuns, Tag,
-    Tracker, artifacts, filter, git, now_ms, validate,
+    DatasetInput, Error, Experiment, ExperimentsPage, FileInfo, LoggedModel, Metric, ModelVersion,
+    ModelVersionsPage, NewModelVersion, NewRun, Param, RegisteredModel, RegisteredModelsPage,
+    Result, Run, RunData, RunInfo, RunStatus, RunUpdate, RunsPage, SearchExperiments, SearchModels,
+    SearchRuns, Tag, Tracker, artifacts, filter, git, now_ms, validate,
 };
 
 /// The alembic revision of MLflow 3.17.2, the schema vintner creates.
@@ -567,17 +569,6 @@ impl SqliteStore {
         let info = self.read("reading a run", |tx| self.run_info(tx, run_id))?;
         artifacts::Location::parse(&info.artifact_uri)
     }
-
-    fn artifact_dir(&self, run_id: &str) -> Result<PathBuf> {
-        match self.artifact_location(run_id)? {
-            artifacts::Location::Local(p) => Ok(p),
-            _ => Err(Error::RemoteArtifacts {
-                location: self
-                    .read("reading a run", |tx| self.run_info(tx, run_id))?
-                    .artifact_uri,
-            }),
-        }
-    }
 }
 
 fn run_info_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {
@@ -1122,48 +1113,36 @@ impl Tracker for SqliteStore {
     }
 
     fn list_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<Vec<FileInfo>> {
-        let parts = artifacts::clean_path(path)?;
-        let mut dir = self.artifact_dir(run_id)?;
-        for p in &parts {
-            dir.push(p);
-        }
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(Error::Io {
-                    path: dir,
-                    action: "listing artifacts",
-                    source,
-                });
-            }
-        };
-        let prefix = parts.join("/");
-        let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| Error::Io {
-                path: dir.clone(),
-                action: "listing artifacts",
-                source,
-            })?;
-            let meta = entry.metadata().map_err(|source| Error::Io {
-                path: entry.path(),
-                action: "listing artifacts",
-                source,
-            })?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            out.push(FileInfo {
-                path: if prefix.is_empty() {
-                    name
-                } else {
-                    format!("{prefix}/{name}")
-                },
-                is_dir: meta.is_dir(),
-                file_size: (!meta.is_dir()).then_some(meta.len()),
-            });
-        }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(out)
+        let info = self.read("reading a run", |tx| self.run_info(tx, run_id))?;
+        artifacts::list_direct(&info.artifact_uri, path)
+    }
+
+    fn list_artifacts_at(&self, root_uri: &str, path: Option<&str>) -> Result<Vec<FileInfo>> {
+        artifacts::list_direct(root_uri, path)
+    }
+
+    fn download_artifact_at(&self, root_uri: &str, path: &str, dest: &Path) -> Result<()> {
+        artifacts::get_direct(root_uri, path, dest)
+    }
+
+    fn get_model_version_download_uri(&self, name: &str, version: u64) -> Result<String> {
+        entities::model_version_download_uri(self, name, version)
+    }
+
+    fn get_run_inputs(&self, run_id: &str) -> Result<Vec<DatasetInput>> {
+        entities::run_inputs(self, run_id)
+    }
+
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        entities::logged_model(self, model_id)
+    }
+
+    fn search_logged_models(
+        &self,
+        experiment_ids: &[String],
+        source_run_id: Option<&str>,
+    ) -> Result<Vec<LoggedModel>> {
+        entities::search_logged_models(self, experiment_ids, source_run_id)
     }
 
     fn create_registered_model(

@@ -76,6 +76,27 @@ fn child_exists(
     }
 }
 
+/// A `datasets.name|digest|context` filter, as MLflow's SQLAlchemy store joins `datasets` to the
+/// run through `inputs` (the context is the input's `mlflow.data.context` tag).
+fn dataset_exists(c: &Clause, args: &mut Vec<SqlValue>) -> String {
+    let base = "SELECT 1 FROM datasets d JOIN inputs i ON i.source_id = d.dataset_uuid";
+    match c.key.as_str() {
+        "context" => {
+            let cmp = comparison("t.value", c, args);
+            format!(
+                "EXISTS ({base} JOIN input_tags t ON t.input_uuid = i.input_uuid \
+                 AND t.name = 'mlflow.data.context' AND {cmp} WHERE i.destination_id = r.run_uuid)"
+            )
+        }
+        "name" | "digest" => {
+            let cmp = comparison(&format!("d.{}", c.key), c, args);
+            format!("EXISTS ({base} WHERE i.destination_id = r.run_uuid AND {cmp})")
+        }
+        // the filter parser admits only the three keys above
+        _ => "0".into(),
+    }
+}
+
 /// Adds one experiment/registry clause: `name` on `name_col`, `tags.*` on `tag_table`.
 pub(super) fn push_entity_clause(
     sql: &mut String,
@@ -92,30 +113,6 @@ pub(super) fn push_entity_clause(
     };
     sql.push_str(" AND ");
     sql.push_str(&cond);
-}
-
-/// A `datasets.*` clause: some dataset input of the run has a matching name or digest, or its
-/// input carries a matching `mlflow.data.context` tag (MLflow joins `inputs` the same way).
-fn dataset_exists(c: &Clause, args: &mut Vec<SqlValue>) -> String {
-    let base = "SELECT 1 FROM datasets d JOIN inputs i ON i.source_id = d.dataset_uuid";
-    match c.key.as_str() {
-        "context" => {
-            let cmp = comparison("t.value", c, args);
-            format!(
-                "EXISTS ({base} JOIN input_tags t ON t.input_uuid = i.input_uuid \
-                 AND t.name = 'mlflow.data.context' WHERE i.destination_id = r.run_uuid AND {cmp})"
-            )
-        }
-        key => {
-            let column = if key == "digest" {
-                "d.digest"
-            } else {
-                "d.name"
-            };
-            let cmp = comparison(column, c, args);
-            format!("EXISTS ({base} WHERE i.destination_id = r.run_uuid AND {cmp})")
-        }
-    }
 }
 
 fn run_column(key: &str) -> &'static str {
@@ -349,4 +346,43 @@ pub(super) fn experiment_conditions(filter_text: &str, args: &mut Vec<SqlValue>)
         sql.push_str(&cond);
     }
     Ok(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dataset_clause(key: &str, comparator: Comparator, value: Value) -> Clause {
+        Clause {
+            entity: Entity::Dataset,
+            key: key.into(),
+            comparator,
+            value,
+        }
+    }
+
+    #[test]
+    fn dataset_filters_join_inputs_as_mlflow_does() {
+        let mut args = Vec::new();
+        let name = dataset_exists(
+            &dataset_clause("name", Comparator::Eq, Value::Str("wine".into())),
+            &mut args,
+        );
+        assert!(name.contains("i.source_id = d.dataset_uuid"), "{name}");
+        assert!(name.contains("d.name = ?"), "{name}");
+        let context = dataset_exists(
+            &dataset_clause(
+                "context",
+                Comparator::In,
+                Value::List(vec!["training".into(), "eval".into()]),
+            ),
+            &mut args,
+        );
+        assert!(
+            context.contains("t.name = 'mlflow.data.context'"),
+            "{context}"
+        );
+        assert!(context.contains("t.value IN (?,?)"), "{context}");
+        assert_eq!(args.len(), 3);
+    }
 }

@@ -799,3 +799,115 @@ fn deleting_an_experiment_deletes_its_runs_and_restoring_brings_all_back() {
     s.rename_experiment(&id, "renamed").unwrap();
     assert_eq!(s.get_experiment(&id).unwrap().name, "renamed");
 }
+
+#[test]
+fn dataset_inputs_are_read_and_filtered_as_mlflow_stores_them() {
+    use crate::track::filter::{Clause, Comparator, Entity, Value};
+    let (_t, s) = store();
+    let a = run_in(&s, "ds", "a");
+    let b = run_in(&s, "ds", "b");
+    let exp: i64 = a.info.experiment_id.parse().unwrap();
+    s.lock()
+        .execute_batch(&format!(
+            "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, \
+             dataset_source) VALUES ('d1', {exp}, 'wine', 'abc', 'local', '{{\"uri\": \"w.csv\"}}');
+             INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) \
+             VALUES ('i1', 'DATASET', 'd1', 'RUN', '{}');
+             INSERT INTO input_tags (input_uuid, name, value) \
+             VALUES ('i1', 'mlflow.data.context', 'training');",
+            a.info.run_id
+        ))
+        .unwrap();
+    let inputs = s.get_run_inputs(&a.info.run_id).unwrap();
+    assert_eq!(inputs.len(), 1);
+    assert_eq!(inputs[0].dataset.name, "wine");
+    assert_eq!(inputs[0].context(), Some("training"));
+    assert!(s.get_run_inputs(&b.info.run_id).unwrap().is_empty());
+    assert!(matches!(
+        s.get_run_inputs("nope"),
+        Err(Error::NotFound { .. })
+    ));
+
+    let clause = |key: &str, comparator, value: &str| Clause {
+        entity: Entity::Dataset,
+        key: key.into(),
+        comparator,
+        value: Value::Str(value.into()),
+    };
+    for (c, expected) in [
+        (clause("name", Comparator::Eq, "wine"), vec![&a]),
+        (clause("context", Comparator::Eq, "training"), vec![&a]),
+        (clause("context", Comparator::Like, "train%"), vec![&a]),
+        (clause("digest", Comparator::Ne, "abc"), vec![]),
+        (clause("name", Comparator::Eq, "other"), vec![]),
+    ] {
+        let (sql, args) = search::runs_query(
+            &[exp],
+            ViewType::ActiveOnly,
+            std::slice::from_ref(&c),
+            &[],
+            100,
+            0,
+        );
+        let conn = s.lock();
+        let got: Vec<String> = conn
+            .prepare(&sql)
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(args), |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let want: Vec<String> = expected.iter().map(|r| r.info.run_id.clone()).collect();
+        assert_eq!(got, want, "{c:?}");
+    }
+}
+
+#[test]
+fn hard_deletes_remove_a_run_or_an_experiment_with_everything_under_it() {
+    let (_t, s) = store();
+    let keep = run_in(&s, "keep", "k");
+    let gone = run_in(&s, "gone", "g");
+    for r in [&keep, &gone] {
+        s.log_batch(
+            &r.info.run_id,
+            &[Metric {
+                key: "m".into(),
+                value: 1.0,
+                timestamp: 1,
+                step: 0,
+            }],
+            &[Param::new("p", "1")],
+            &[Tag::new("t", "1")],
+        )
+        .unwrap();
+    }
+    let count = |table: &str, run: &str| -> i64 {
+        s.lock()
+            .query_row(
+                &format!("SELECT count(*) FROM {table} WHERE run_uuid = ?1"),
+                [run],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    s.hard_delete_run(&keep.info.run_id).unwrap();
+    assert!(matches!(
+        s.get_run(&keep.info.run_id),
+        Err(Error::NotFound { .. })
+    ));
+    for table in ["metrics", "latest_metrics", "params", "tags"] {
+        assert_eq!(count(table, &keep.info.run_id), 0, "{table}");
+        assert!(count(table, &gone.info.run_id) > 0, "{table}");
+    }
+    s.hard_delete_experiment(&gone.info.experiment_id).unwrap();
+    assert!(matches!(
+        s.get_run(&gone.info.run_id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.get_experiment(&gone.info.experiment_id),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(count("tags", &gone.info.run_id), 0);
+    assert!(s.get_experiment(&keep.info.experiment_id).is_ok());
+}
