@@ -1,5 +1,6 @@
-//! `vintner gc -w`: remove cache objects the workspace's `.dvc` files do not reference, and the
-//! copies `infer` unpacked of them.
+//! `vintner gc -w`: remove cache objects the workspace's `.dvc` files (and with `-a`/`-T`/
+//! `--all-commits`, those of other git revisions) do not reference, and the copies `infer`
+//! unpacked of them.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -9,9 +10,13 @@ use crate::data::{Error, Repo, gc};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Keep only what the workspace's `.dvc` files reference (required, as in DVC).
-    #[arg(short, long, required = true)]
+    /// Keep what the workspace's `.dvc` files reference (always kept; this or a revision flag
+    /// is required, as in DVC).
+    #[arg(short, long, required_unless_present_any = ["all_branches", "all_tags", "all_commits"])]
     workspace: bool,
+    /// Also keep what the `.dvc` files of other git revisions reference.
+    #[command(flatten)]
+    revs: super::RevArgs,
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
@@ -26,7 +31,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let _ = args.workspace;
     if !args.dry && !args.force {
-        let preview = gc::gc(&repo, true)?;
+        let preview = gc::gc(&repo, true, args.revs.revisions())?;
         if preview.removed.is_empty() && preview.unpacked_removed.is_empty() {
             ctx.printer.status("No unused cache to remove.");
             return Ok(());
@@ -46,7 +51,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let report = gc::gc(&repo, args.dry)?;
+    let report = gc::gc(&repo, args.dry, args.revs.revisions())?;
     if args.json.json {
         return ctx.printer.json(&report);
     }
