@@ -158,6 +158,35 @@ pub fn ls_tree(dir: &Path, rev: &str) -> Result<Vec<String>, GitError> {
         .collect())
 }
 
+/// The commits of every branch tip, every tag, and (`all_commits`) every commit reachable from
+/// a ref, each once, in that order.
+pub fn commits(
+    dir: &Path,
+    branches: bool,
+    tags: bool,
+    all_commits: bool,
+) -> Result<Vec<String>, GitError> {
+    let mut found: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |out: String| {
+        for c in out.lines().map(str::trim).filter(|c| !c.is_empty()) {
+            if seen.insert(c.to_string()) {
+                found.push(c.to_string());
+            }
+        }
+    };
+    if branches {
+        add(git(dir, ["rev-list", "--no-walk", "--branches"])?);
+    }
+    if tags {
+        add(git(dir, ["rev-list", "--no-walk", "--tags"])?);
+    }
+    if all_commits {
+        add(git(dir, ["rev-list", "--all"])?);
+    }
+    Ok(found)
+}
+
 /// The content of `path` (relative to the top) at `rev`.
 pub fn show(dir: &Path, rev: &str, path: &str) -> Result<String, GitError> {
     git(dir, ["show", &format!("{rev}:{path}")])

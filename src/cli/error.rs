@@ -1,5 +1,6 @@
 //! How failures reach a person: `error:` / `Caused by:` / `hint:` on stderr, and the exit code
-//! (1 for a user or input error, 2 for usage, unbuilt commands and internal errors).
+//! (1 for a user or input error, 2 for usage, unbuilt commands and internal errors, and DVC's
+//! codes where scripts test them: 253 outside a DVC repository, 251 for a malformed config).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -46,6 +47,24 @@ impl fmt::Display for NotBuilt {
 
 impl StdError for NotBuilt {}
 
+/// A failure that was already shown, or that is meant to be silent (`status -q` with changes):
+/// prints nothing and exits with its code.
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl StdError for Exit {}
+
+/// DVC's exit code outside a DVC repository.
+pub const NOT_A_REPO: u8 = 253;
+/// DVC's exit code for a configuration error.
+pub const CONFIG_ERROR: u8 = 251;
+
 /// The hint of the first error in the chain that has one.
 fn hint_of(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|cause| {
@@ -77,6 +96,9 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
 /// Prints `err` as `error:` / `Caused by:` / `hint:` lines on stderr. Every URL in them is
 /// redacted (`http://***@host`, `?token=***`), whichever library wrote the message.
 pub fn report(printer: &Printer, err: &anyhow::Error) {
+    if err.downcast_ref::<Exit>().is_some() {
+        return;
+    }
     printer.error(&render(printer, err));
 }
 
@@ -100,8 +122,20 @@ fn render(printer: &Printer, err: &anyhow::Error) -> String {
     text
 }
 
-/// 2 for commands that are not built and internal errors, 1 for everything a user can fix.
+/// 2 for commands that are not built and internal errors, DVC's 253 outside a repository and
+/// 251 for a malformed config, 1 for everything else a user can fix.
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
+    if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
+        return ExitCode::from(*code);
+    }
+    let data = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<crate::data::Error>());
+    match data {
+        Some(crate::data::Error::NotARepo(_)) => return ExitCode::from(NOT_A_REPO),
+        Some(crate::data::Error::Config { .. }) => return ExitCode::from(CONFIG_ERROR),
+        _ => {}
+    }
     let internal = err.chain().any(|cause| {
         cause.downcast_ref::<NotBuilt>().is_some()
             || cause
@@ -126,5 +160,23 @@ mod tests {
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("http://***@h:1 said no"), "{text}");
         assert!(text.contains("?token=***"), "{text}");
+    }
+
+    #[test]
+    fn exit_codes_follow_dvc_where_scripts_test_them() {
+        let code = |e: anyhow::Error| format!("{:?}", exit_code(&e));
+        let not_repo = anyhow::Error::new(crate::data::Error::NotARepo("/x".into()));
+        assert_eq!(code(not_repo), format!("{:?}", ExitCode::from(253)));
+        let config = anyhow::Error::new(crate::data::Error::Config {
+            path: "c".into(),
+            line: 1,
+            message: "bad".into(),
+        })
+        .context("Failed to read the config");
+        assert_eq!(code(config), format!("{:?}", ExitCode::from(251)));
+        let quiet = anyhow::Error::new(Exit(1));
+        assert_eq!(code(quiet), format!("{:?}", ExitCode::from(1)));
+        let other = anyhow::Error::new(crate::data::Error::NoRemote);
+        assert_eq!(code(other), format!("{:?}", ExitCode::from(1)));
     }
 }

@@ -31,6 +31,11 @@ impl Printer {
         }
     }
 
+    /// Whether `--quiet` was given (`status -q` then answers with its exit code alone).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Data for stdout, followed by a newline.
     pub fn data(&self, text: impl AsRef<str>) {
         let mut out = std::io::stdout().lock();

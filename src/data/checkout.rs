@@ -48,25 +48,96 @@ enum Op {
     Chmod(PathBuf),
 }
 
-/// Checks out the targets' outputs (all when none).
+/// How `checkout` may change the workspace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckoutOptions {
+    /// Overwrite or delete workspace files whose content is not in the cache.
+    pub force: bool,
+    /// Write every file again from the cache with the configured link type, even those whose
+    /// content is already right (`dvc checkout --relink`).
+    pub relink: bool,
+}
+
+/// How many files checkout added, modified and deleted (DVC's summary counts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub added: usize,
+    pub modified: usize,
+    pub deleted: usize,
+}
+
+/// What one checkout did, and what it could not do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckoutReport {
+    pub changed: Vec<Changed>,
+    /// Outputs left exactly as they were because objects they need are not in the cache
+    /// (absolute paths), in the order met.
+    pub failed: Vec<PathBuf>,
+    /// Those objects (md5s, `.dir` for a folder's manifest), sorted.
+    pub missing: Vec<String>,
+    pub stats: Stats,
+}
+
+/// Checks out the targets' outputs (all when none); see [`checkout_all`].
 pub fn checkout(
     repo: &Repo,
     targets: &[PathBuf],
     cwd: &Path,
-    force: bool,
+    opts: CheckoutOptions,
     progress: &dyn Progress,
-) -> Result<Vec<Changed>> {
+) -> Result<CheckoutReport> {
     let outs = index::collect(repo, targets, cwd)?;
-    checkout_outs(repo, &outs, force, progress)
+    checkout_all(repo, &outs, opts, progress)
 }
 
-/// [`checkout`] for already collected outputs.
+/// [`checkout_all`], failing if an output could not be checked out (for callers that need
+/// every output in place).
 pub fn checkout_outs(
     repo: &Repo,
     outs: &[Tracked],
     force: bool,
     progress: &dyn Progress,
 ) -> Result<Vec<Changed>> {
+    let report = checkout_all(
+        repo,
+        outs,
+        CheckoutOptions {
+            force,
+            relink: false,
+        },
+        progress,
+    )?;
+    if !report.missing.is_empty() {
+        return Err(Error::MissingFromCache {
+            missing: report.missing,
+        });
+    }
+    Ok(report.changed)
+}
+
+/// The plan for one output.
+#[derive(Default)]
+struct Plan {
+    ops: Vec<Op>,
+    unsaved: Vec<String>,
+    missing: Vec<String>,
+    stats: Stats,
+    /// Whether the output changes (ops that only relink do not count).
+    changes: bool,
+}
+
+/// Checks out the outputs as `dvc checkout` does: every output whose objects are in the cache
+/// is restored, and the others are reported in [`CheckoutReport::failed`] — and, unlike DVC,
+/// left untouched, never deleted. Without `force` nothing is changed at all if a workspace
+/// file whose content is not in the cache would be overwritten or deleted. Everything is
+/// decided before anything changes.
+pub fn checkout_all(
+    repo: &Repo,
+    outs: &[Tracked],
+    opts: CheckoutOptions,
+    progress: &dyn Progress,
+) -> Result<CheckoutReport> {
+    let force = opts.force;
     let _lock = super::lock::RepoLock::acquire(&repo.dvc_dir, super::add::LOCK_WAIT)?;
     let config = repo.config()?;
     let cache = repo.cache(&config);
@@ -84,8 +155,7 @@ pub fn checkout_outs(
     let in_cache = |o: &Oid| known.has(o);
     let mut ops: Vec<Op> = Vec::new();
     let mut unsaved: Vec<String> = Vec::new();
-    let mut missing: Vec<String> = Vec::new();
-    let mut changed: Vec<Changed> = Vec::new();
+    let mut report = CheckoutReport::default();
     let mut empty_dirs: Vec<PathBuf> = Vec::new();
     // Folders files will be written into, each checked once to stay inside the repository
     // (a folder in the workspace may be a symlink leading out of it).
@@ -101,7 +171,7 @@ pub fn checkout_outs(
         }
         let kind = t.out.hash;
         let oid = Oid::new(md5, kind);
-        let before = ops.len();
+        let mut plan = Plan::default();
         let is_dir = oid.is_dir();
         let empty_dir = oid_is_empty_dir(&oid);
         let existed = std::fs::symlink_metadata(&t.path).is_ok();
@@ -116,80 +186,104 @@ pub fn checkout_outs(
                 .check_parents(&t.path, true)
                 .map_err(|why| unsafe_path(why, ""))?;
             if !cache.contains(&oid) {
-                missing.push(format!("{} ({})", t.display(repo), oid.rel_path()));
-                continue;
-            }
-            let entries = cache.read_manifest(&oid)?;
-            if entries.is_empty() {
-                empty_dirs.push(t.path.clone());
-            }
-            let mut current: BTreeMap<String, PathBuf> = BTreeMap::new();
-            if t.path.is_dir() {
-                for (rel, abs, _) in workspace::walk(&t.path)? {
-                    current.insert(rel, abs);
+                plan.missing.push(oid.md5.clone());
+            } else {
+                let entries: Vec<_> = cache
+                    .read_manifest(&oid)?
+                    .into_iter()
+                    .filter(|e| t.covers(&e.relpath))
+                    .collect();
+                if entries.is_empty() && t.only.is_none() {
+                    empty_dirs.push(t.path.clone());
                 }
-            } else if existed {
-                // A file where the folder should be.
-                plan_replace(
-                    &t.path,
-                    kind,
-                    &cache,
-                    &state,
-                    force,
-                    &mut ops,
-                    &mut unsaved,
-                    progress,
-                )?;
-            }
-            for e in &entries {
-                let dest = t.path.join(&e.relpath);
-                if let Some(parent) = dest.parent().filter(|p| *p != t.path)
-                    && !checked.contains(parent)
-                {
-                    inside
-                        .check_parents(parent, true)
-                        .map_err(|why| unsafe_path(why, &format!("/{}", e.relpath)))?;
-                    checked.insert(parent.to_path_buf());
+                let mut current: BTreeMap<String, PathBuf> = BTreeMap::new();
+                if t.path.is_dir() {
+                    for (rel, abs, _) in workspace::walk(&t.path)? {
+                        if t.covers(&rel) {
+                            current.insert(rel, abs);
+                        }
+                    }
+                } else if existed {
+                    // A file where the folder should be.
+                    plan_replace(&t.path, kind, &cache, &state, force, &mut plan, progress)?;
                 }
-                let want = Oid::new(e.md5.clone(), kind);
-                if let Some(abs) = current.remove(&e.relpath) {
-                    let meta = std::fs::metadata(&abs).map_err(Error::io("stat", &abs))?;
-                    let have = ws_md5(&abs, &(&meta).into(), kind, &state, progress)?;
-                    if have == e.md5 {
+                for e in &entries {
+                    let dest = t.path.join(&e.relpath);
+                    if let Some(parent) = dest.parent().filter(|p| *p != t.path)
+                        && !checked.contains(parent)
+                    {
+                        inside
+                            .check_parents(parent, true)
+                            .map_err(|why| unsafe_path(why, &format!("/{}", e.relpath)))?;
+                        checked.insert(parent.to_path_buf());
+                    }
+                    let want = Oid::new(e.md5.clone(), kind);
+                    let mut modified = false;
+                    if let Some(abs) = current.remove(&e.relpath) {
+                        let meta = std::fs::metadata(&abs).map_err(Error::io("stat", &abs))?;
+                        let have = ws_md5(&abs, &(&meta).into(), kind, &state, progress)?;
+                        if have == e.md5 {
+                            if opts.relink {
+                                plan.ops.push(Op::Write {
+                                    oid: want,
+                                    dest,
+                                    isexec: false,
+                                    occupied: true,
+                                });
+                            }
+                            continue;
+                        }
+                        if !force && !in_cache(&Oid::new(have, kind)) {
+                            plan.unsaved.push(display(repo, &abs));
+                        }
+                        modified = true;
+                    }
+                    if !in_cache(&want) {
+                        plan.missing.push(want.md5.clone());
                         continue;
                     }
-                    if !force && !in_cache(&Oid::new(have, kind)) {
-                        unsaved.push(display(repo, &abs));
+                    plan.ops.push(Op::Write {
+                        oid: want,
+                        dest,
+                        isexec: false,
+                        occupied: existed,
+                    });
+                    plan.changes = true;
+                    if modified {
+                        plan.stats.modified += 1;
+                    } else {
+                        plan.stats.added += 1;
                     }
                 }
-                if !in_cache(&want) {
-                    missing.push(format!("{} ({})", display(repo, &dest), want.rel_path()));
-                    continue;
+                // Files in the folder that the manifest does not list.
+                for (_, abs) in current {
+                    let meta = std::fs::metadata(&abs).map_err(Error::io("stat", &abs))?;
+                    let have = ws_md5(&abs, &(&meta).into(), kind, &state, progress)?;
+                    if !force && !in_cache(&Oid::new(have, kind)) {
+                        plan.unsaved.push(display(repo, &abs));
+                    }
+                    plan.ops.push(Op::Remove(abs));
+                    plan.changes = true;
+                    plan.stats.deleted += 1;
                 }
-                ops.push(Op::Write {
-                    oid: want,
-                    dest,
-                    isexec: false,
-                    occupied: existed,
-                });
-            }
-            // Files in the folder that the manifest does not list.
-            for (_, abs) in current {
-                let meta = std::fs::metadata(&abs).map_err(Error::io("stat", &abs))?;
-                let have = ws_md5(&abs, &(&meta).into(), kind, &state, progress)?;
-                if !force && !in_cache(&Oid::new(have, kind)) {
-                    unsaved.push(display(repo, &abs));
-                }
-                ops.push(Op::Remove(abs));
             }
         } else {
+            let mut occupied_by_file = false;
             if let Ok(meta) = std::fs::metadata(&t.path) {
                 if meta.is_dir() {
+                    // A folder where the file should be (a branch switch): replaced when all
+                    // its files are saved in the cache, as DVC does.
                     if !force {
-                        unsaved.push(display(repo, &t.path));
+                        for (_, abs, stat) in workspace::walk(&t.path)? {
+                            let have = ws_md5(&abs, &stat, kind, &state, progress)?;
+                            if !in_cache(&Oid::new(have, kind)) {
+                                plan.unsaved.push(display(repo, &abs));
+                            }
+                        }
                     }
-                    ops.push(Op::Remove(t.path.clone()));
+                    plan.ops.push(Op::Remove(t.path.clone()));
                 } else {
+                    occupied_by_file = true;
                     let have = ws_md5(&t.path, &(&meta).into(), kind, &state, progress)?;
                     if have == oid.md5 {
                         // Same content; DVC still gives back a recorded execute bit.
@@ -200,9 +294,25 @@ pub fn checkout_outs(
                             std::fs::symlink_metadata(&t.path)
                                 .is_ok_and(|m| m.is_file() && m.nlink() == 1)
                         };
-                        if wants_bit && plain() {
-                            ops.push(Op::Chmod(t.path.clone()));
-                            changed.push(Changed {
+                        if opts.relink && cache.contains(&oid) {
+                            plan.ops.push(Op::Write {
+                                oid: oid.clone(),
+                                dest: t.path.clone(),
+                                isexec: t.out.isexec,
+                                occupied: true,
+                            });
+                            plan.changes = wants_bit;
+                        } else if wants_bit && plain() {
+                            plan.ops.push(Op::Chmod(t.path.clone()));
+                            plan.changes = true;
+                        }
+                        let changes = plan.changes;
+                        if changes {
+                            plan.stats.modified += 1;
+                        }
+                        merge(&mut ops, &mut unsaved, &mut report, plan);
+                        if changes {
+                            report.changed.push(Changed {
                                 path: t.display(repo),
                                 change: Change::Modified,
                                 is_dir,
@@ -211,23 +321,37 @@ pub fn checkout_outs(
                         continue;
                     }
                     if !force && !in_cache(&Oid::new(have, kind)) {
-                        unsaved.push(display(repo, &t.path));
+                        plan.unsaved.push(display(repo, &t.path));
                     }
                 }
             }
             if !cache.contains(&oid) {
-                missing.push(format!("{} ({})", t.display(repo), oid.rel_path()));
-                continue;
+                plan.missing.push(oid.md5.clone());
+            } else {
+                plan.ops.push(Op::Write {
+                    oid,
+                    dest: t.path.clone(),
+                    isexec: t.out.isexec,
+                    occupied: existed,
+                });
+                plan.changes = true;
+                if occupied_by_file {
+                    plan.stats.modified += 1;
+                } else {
+                    plan.stats.added += 1;
+                }
             }
-            ops.push(Op::Write {
-                oid,
-                dest: t.path.clone(),
-                isexec: t.out.isexec,
-                occupied: existed,
-            });
         }
-        if ops.len() > before || (!existed && empty_dir) {
-            changed.push(Changed {
+        if !plan.missing.is_empty() {
+            // Nothing of this output is touched; its unsaved files stay as they are.
+            report.failed.push(t.path.clone());
+            report.missing.append(&mut plan.missing);
+            continue;
+        }
+        let changes = plan.changes || (!existed && empty_dir);
+        merge(&mut ops, &mut unsaved, &mut report, plan);
+        if changes {
+            report.changed.push(Changed {
                 path: t.display(repo),
                 change: if existed {
                     Change::Modified
@@ -241,9 +365,8 @@ pub fn checkout_outs(
     if !unsaved.is_empty() {
         return Err(Error::UnsavedChanges { paths: unsaved });
     }
-    if !missing.is_empty() {
-        return Err(Error::MissingFromCache { missing });
-    }
+    report.missing.sort();
+    report.missing.dedup();
     progress.begin("checkout", Some(ops.len() as u64));
     // Removals first, deepest first, so a file may become a folder and the other way round.
     let mut removals: Vec<&PathBuf> = ops
@@ -309,7 +432,16 @@ pub fn checkout_outs(
         std::fs::create_dir_all(&d).map_err(Error::io("create folder", &d))?;
     }
     state.save();
-    Ok(changed)
+    Ok(report)
+}
+
+/// Adds an output's plan to the whole checkout's.
+fn merge(ops: &mut Vec<Op>, unsaved: &mut Vec<String>, report: &mut CheckoutReport, plan: Plan) {
+    ops.extend(plan.ops);
+    unsaved.extend(plan.unsaved);
+    report.stats.added += plan.stats.added;
+    report.stats.modified += plan.stats.modified;
+    report.stats.deleted += plan.stats.deleted;
 }
 
 fn oid_is_empty_dir(oid: &Oid) -> bool {
@@ -337,22 +469,20 @@ fn ws_md5(
 }
 
 /// A file standing where a folder output goes: replace it if its content is saved.
-#[allow(clippy::too_many_arguments)]
 fn plan_replace(
     path: &Path,
     kind: HashKind,
     cache: &Odb,
     state: &State,
     force: bool,
-    ops: &mut Vec<Op>,
-    unsaved: &mut Vec<String>,
+    plan: &mut Plan,
     progress: &dyn Progress,
 ) -> Result<()> {
     let meta = std::fs::metadata(path).map_err(Error::io("stat", path))?;
     let have = ws_md5(path, &(&meta).into(), kind, state, progress)?;
     if !force && !cache.contains(&Oid::new(have, kind)) {
-        unsaved.push(path.display().to_string());
+        plan.unsaved.push(path.display().to_string());
     }
-    ops.push(Op::Remove(path.to_path_buf()));
+    plan.ops.push(Op::Remove(path.to_path_buf()));
     Ok(())
 }

@@ -71,6 +71,34 @@ impl DiffReport {
             && self.not_in_cache.as_ref().is_none_or(Vec::is_empty)
     }
 
+    /// Keeps only the entries at or below the given paths (relative to the repository root,
+    /// `/`-separated), as `dvc diff --targets` does; a pair is kept when either side is.
+    pub fn only(mut self, targets: &[String]) -> DiffReport {
+        let under = |p: &str| {
+            let p = p.trim_end_matches('/');
+            targets.iter().any(|t| {
+                let t = t.trim_end_matches('/');
+                t == "." || p == t || p.strip_prefix(t).is_some_and(|r| r.starts_with('/'))
+            })
+        };
+        let keep = |e: &Entry| match &e.path {
+            Field::One(p) => under(p),
+            Field::Two { old, new } => under(old) || under(new),
+        };
+        for list in [
+            &mut self.added,
+            &mut self.deleted,
+            &mut self.modified,
+            &mut self.renamed,
+        ] {
+            list.retain(keep);
+        }
+        if let Some(list) = self.not_in_cache.as_mut() {
+            list.retain(keep);
+        }
+        self
+    }
+
     /// Drops the hashes (`dvc diff` shows them only with `--show-hash`).
     pub fn without_hashes(mut self) -> DiffReport {
         for list in [

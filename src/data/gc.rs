@@ -1,6 +1,7 @@
 //! `gc -w`: remove cache objects that no `.dvc` file and no pipeline output recorded in a
 //! `dvc.lock` of the workspace references (the `.dir` manifests and their files included), as
-//! `dvc gc -w` does. Never touches a referenced object.
+//! `dvc gc -w` does — and with `-a`/`-T`/`--all-commits` none that the `.dvc` files of those git
+//! revisions reference either. Never touches a referenced object.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -26,14 +27,23 @@ pub struct GcReport {
     pub unpacked_removed: Vec<String>,
 }
 
-/// Every object the workspace's `.dvc` files and `dvc.lock` files reference.
-fn referenced(repo: &Repo) -> Result<HashSet<Oid>> {
+/// Every object the workspace's `.dvc` files and `dvc.lock` files reference, and those the
+/// `.dvc` files of `revs` reference.
+fn referenced(repo: &Repo, revs: index::Revisions) -> Result<HashSet<Oid>> {
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let mut outs: Vec<(String, Oid)> = Vec::new();
     for t in index::collect(repo, &[], &repo.root)? {
         if let Some(md5) = t.out.md5.clone() {
             outs.push((t.display(repo), Oid::new(md5, t.out.hash)));
+        }
+    }
+    for t in index::at_revisions(repo, revs)? {
+        if let Some(md5) = t.out.md5.clone() {
+            outs.push((
+                format!("{} (in another revision)", t.display(repo)),
+                Oid::new(md5, t.out.hash),
+            ));
         }
     }
     let inside = Inside::new(&repo.root);
@@ -119,9 +129,9 @@ fn lock_outs(path: &Path, inside: &Inside) -> Result<Vec<(String, Oid)>> {
 }
 
 /// Lists (dry) or removes unreferenced cache objects. The caller asks for confirmation.
-pub fn gc(repo: &Repo, dry: bool) -> Result<GcReport> {
+pub fn gc(repo: &Repo, dry: bool, revs: index::Revisions) -> Result<GcReport> {
     let _lock = super::lock::RepoLock::acquire(&repo.dvc_dir, super::add::LOCK_WAIT)?;
-    let keep = referenced(repo)?;
+    let keep = referenced(repo, revs)?;
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let mut report = GcReport {

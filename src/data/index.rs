@@ -1,6 +1,8 @@
 //! Which outputs a command works on: every `.dvc` file of the repository (found by walking it as
-//! DVC does), or the ones named by targets — a `.dvc` file, an output path, or a folder holding
-//! `.dvc` files.
+//! DVC does), or the ones named by targets — a `.dvc` file, an output path, a folder holding
+//! `.dvc` files, or a path inside a tracked folder (the granular operations of DVC) — and the
+//! outputs the `.dvc` files of other git revisions record (`--all-branches`, `--all-tags`,
+//! `--all-commits`).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -8,6 +10,7 @@ use std::sync::Arc;
 
 use super::dvcfile::{DvcFile, Out};
 use super::fsutil::normalize;
+use super::hash::HashKind;
 use super::paths::Inside;
 use super::repo::Repo;
 use super::workspace;
@@ -21,6 +24,9 @@ pub struct Tracked {
     pub out: Out,
     /// The output's absolute path.
     pub path: PathBuf,
+    /// For a target inside a tracked folder: the part of the folder it names (`/`-separated,
+    /// relative to the output), so that only those files are transferred or checked out.
+    pub only: Option<String>,
 }
 
 impl Tracked {
@@ -31,6 +37,19 @@ impl Tracked {
             .unwrap_or(&self.path)
             .to_string_lossy()
             .into_owned()
+    }
+
+    /// Whether a folder member (`relpath` inside the output) is part of what this names.
+    pub fn covers(&self, relpath: &str) -> bool {
+        match &self.only {
+            None => true,
+            Some(only) => {
+                relpath == only
+                    || relpath
+                        .strip_prefix(only.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }
+        }
     }
 
     /// The `.dvc` file relative to the repository root.
@@ -251,6 +270,7 @@ fn outs_of(file: &DvcFile) -> Vec<Tracked> {
             dvc_path: file.path.clone(),
             path: file.out_path(out),
             out: out.clone(),
+            only: None,
         })
         .collect()
 }
@@ -304,16 +324,157 @@ pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Track
         match all.iter().find(|t| t.path == abs) {
             Some(t) => picked.push(t.clone()),
             None => {
-                if let Some(owner) = all.iter().find(|t| abs.starts_with(&t.path)) {
-                    return Err(Error::AlreadyTracked {
-                        path: abs,
-                        by: owner.dvc_path.clone(),
-                    });
+                // A path inside a tracked folder: the granular part of that output.
+                let owner = all.iter().find(|t| abs.starts_with(&t.path));
+                match owner {
+                    Some(owner) if owner.out.is_dir() => {
+                        let rel = abs.strip_prefix(&owner.path).unwrap_or(&abs);
+                        let mut part = owner.clone();
+                        part.only = Some(rel.to_string_lossy().into_owned());
+                        picked.push(part);
+                    }
+                    Some(owner) => {
+                        return Err(Error::AlreadyTracked {
+                            path: abs,
+                            by: owner.dvc_path.clone(),
+                        });
+                    }
+                    None => return Err(Error::NotTracked(abs)),
                 }
-                return Err(Error::NotTracked(abs));
             }
         }
     }
-    picked.dedup_by(|a, b| a.dvc_path == b.dvc_path && a.out.path == b.out.path);
+    dedup(&mut picked);
     Ok(picked)
+}
+
+/// Drops repeated outputs (the same output named twice, or a part of an output also named
+/// whole), keeping the first mention's place.
+pub fn dedup(picked: &mut Vec<Tracked>) {
+    let whole: HashSet<(PathBuf, String)> = picked
+        .iter()
+        .filter(|t| t.only.is_none())
+        .map(|t| (t.dvc_path.clone(), t.out.path.clone()))
+        .collect();
+    let mut seen: HashSet<(PathBuf, String, Option<String>)> = HashSet::new();
+    picked.retain(|t| {
+        let key = (t.dvc_path.clone(), t.out.path.clone());
+        if t.only.is_some() && whole.contains(&key) {
+            return false;
+        }
+        seen.insert((key.0, key.1, t.only.clone()))
+    });
+}
+
+/// Drops outputs whose objects an earlier output already names with the same remote and
+/// `push` flag (the same data recorded at several revisions), keeping the first. For
+/// transfers only: checkout needs every path.
+pub fn dedup_objects(outs: &mut Vec<Tracked>) {
+    type Key = (
+        Option<String>,
+        Option<String>,
+        HashKind,
+        Option<String>,
+        bool,
+    );
+    let mut seen: HashSet<Key> = HashSet::new();
+    outs.retain(|t| {
+        seen.insert((
+            t.out.md5.clone(),
+            t.only.clone(),
+            t.out.hash,
+            t.out.remote.clone(),
+            t.out.push,
+        ))
+    });
+}
+
+/// Which git revisions besides the workspace a command reads `.dvc` files from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Revisions {
+    pub all_branches: bool,
+    pub all_tags: bool,
+    pub all_commits: bool,
+}
+
+impl Revisions {
+    pub fn any(&self) -> bool {
+        self.all_branches || self.all_tags || self.all_commits
+    }
+}
+
+/// The outputs the `.dvc` files of the revisions record, read through git as `dvc` reads them
+/// (the commits of every branch tip, tag or commit; each commit once). Their paths are where
+/// the outputs would be in the workspace; only their objects matter. Every path they name is
+/// checked to stay inside the repository, as for the workspace's own `.dvc` files.
+pub fn at_revisions(repo: &Repo, revs: Revisions) -> Result<Vec<Tracked>> {
+    if !revs.any() {
+        return Ok(Vec::new());
+    }
+    let commits = crate::git::commits(
+        &repo.root,
+        revs.all_branches,
+        revs.all_tags,
+        revs.all_commits,
+    )?;
+    let inside = Inside::new(&repo.root);
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut found = Vec::new();
+    for commit in commits {
+        // `ls-tree` run at the repository's root lists the paths below it, relative to it.
+        for path in crate::git::ls_tree(&repo.root, &commit)? {
+            if !path.ends_with(".dvc") {
+                continue;
+            }
+            let text = crate::git::show(&repo.root, &commit, &format!("./{path}"))?;
+            let abs = repo.root.join(&path);
+            // A `.dvc` file an old commit got wrong is skipped, as DVC skips what it cannot
+            // collect at a revision.
+            let Ok(file) = DvcFile::parse(&text, &abs) else {
+                continue;
+            };
+            for out in &file.outs {
+                inside
+                    .resolve(file.dir(), Path::new(&out.path))
+                    .map_err(|why| Error::UnsafePath {
+                        file: PathBuf::from(format!("{}@{}", path, &commit[..commit.len().min(7)])),
+                        path: out.path.clone(),
+                        why,
+                    })?;
+            }
+            for t in outs_of(&file) {
+                let key = (t.out.md5.clone().unwrap_or_default(), t.out.path.clone());
+                if seen.insert(key) {
+                    found.push(t);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// `path` as DVC shows it to someone in `cwd`: relative, with `..` where it is above.
+pub fn shown_from(path: &Path, cwd: &Path) -> String {
+    let path = normalize(path);
+    let cwd = normalize(cwd);
+    let mut base = cwd.as_path();
+    let mut ups = 0;
+    while !path.starts_with(base) {
+        match base.parent() {
+            Some(p) => {
+                base = p;
+                ups += 1;
+            }
+            None => return path.to_string_lossy().into_owned(),
+        }
+    }
+    let mut out = PathBuf::new();
+    for _ in 0..ups {
+        out.push("..");
+    }
+    out.push(path.strip_prefix(base).unwrap_or(&path));
+    if out.as_os_str().is_empty() {
+        return ".".into();
+    }
+    out.to_string_lossy().into_owned()
 }

@@ -108,6 +108,7 @@ fn unsaved_outputs(
                 dvc_path: file.path.clone(),
                 path: file.out_path(out),
                 out: out.clone(),
+                only: None,
             };
             if std::fs::symlink_metadata(&t.path).is_err() {
                 continue;

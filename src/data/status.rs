@@ -99,36 +99,42 @@ pub fn out_state(
             }
         },
     );
-    let Some(h) = hashed? else {
+    let hashed = hashed?;
+    if folder {
+        // A folder with files missing from the cache is `not in cache` whatever the workspace
+        // holds, as DVC says. When the workspace matches, the files' ids are the manifest's:
+        // no need to read the cached manifest back.
+        let matching = hashed
+            .as_ref()
+            .filter(|h| h.md5 == md5 && h.manifest.is_some());
+        let (objects, complete) = match matching {
+            Some(h) => {
+                let mut all: Vec<Oid> = h
+                    .files
+                    .iter()
+                    .map(|f| Oid::new(f.md5.clone(), t.out.hash))
+                    .collect();
+                all.push(Oid::new(md5, t.out.hash));
+                (all, true)
+            }
+            None => objects_of(md5, t.out.hash, cache)?,
+        };
+        let known = listed.get_or_init(|| cache.listing());
+        if !complete || objects.iter().any(|o| !known.has(o)) {
+            return Ok(Some(OutState::NotInCache));
+        }
+    }
+    let Some(h) = hashed else {
         return Ok(Some(OutState::Deleted));
     };
     if h.md5 != md5 {
         return Ok(Some(OutState::Modified));
     }
-    if !t.out.cache {
+    if !t.out.cache || folder {
         return Ok(None);
     }
-    // The workspace matches the manifest, so the files' ids are the manifest's: no need to
-    // read the cached manifest back.
-    let (objects, complete) = if h.manifest.is_some() {
-        let mut all: Vec<Oid> = h
-            .files
-            .iter()
-            .map(|f| Oid::new(f.md5.clone(), t.out.hash))
-            .collect();
-        all.push(Oid::new(md5, t.out.hash));
-        (all, true)
-    } else {
-        objects_of(md5, t.out.hash, cache)?
-    };
-    let unlisted;
-    let known = match listed.get().filter(|_| folder) {
-        Some(l) => l,
-        None => {
-            unlisted = cache.unlisted();
-            &unlisted
-        }
-    };
+    let (objects, complete) = objects_of(md5, t.out.hash, cache)?;
+    let known = cache.unlisted();
     if !complete || objects.iter().any(|o| !known.has(o)) {
         return Ok(Some(OutState::NotInCache));
     }
@@ -143,7 +149,8 @@ pub struct Change {
     pub state: OutState,
 }
 
-/// Workspace status of the targets (all outputs when none).
+/// Workspace status of the targets (all outputs when none). A target inside a tracked folder
+/// reports that folder's output, as DVC does; paths are shown from `cwd`, as DVC shows them.
 pub fn status(
     repo: &Repo,
     targets: &[PathBuf],
@@ -155,11 +162,16 @@ pub fn status(
     let state = repo.state();
     let listed = OnceLock::new();
     let mut changes = Vec::new();
-    for t in index::collect(repo, targets, cwd)? {
+    let mut outs = index::collect(repo, targets, cwd)?;
+    for t in &mut outs {
+        t.only = None;
+    }
+    index::dedup(&mut outs);
+    for t in outs {
         if let Some(s) = out_state(&t, &cache, &listed, &state, progress)? {
             changes.push(Change {
-                dvc_file: t.dvc_display(repo),
-                path: t.display(repo),
+                dvc_file: index::shown_from(&t.dvc_path, cwd),
+                path: index::shown_from(&t.path, cwd),
                 state: s,
             });
         }
@@ -187,15 +199,14 @@ pub fn to_dvc_json(changes: &[Change]) -> DvcStatusJson {
     out
 }
 
-/// `status -c`: for every object of the targets' outputs that the cache and the remote do not
-/// both hold, `new` (cache only), `deleted` (remote only) or `missing` (neither), keyed by the
-/// output path (and `path/file` for folder members), as DVC reports it. Also returns the
-/// remote's name.
+/// `status -c`: for every object of the outputs (as [`index::collect`] and
+/// [`index::at_revisions`] find them) that the cache and the remote do not both hold, `new`
+/// (cache only), `deleted` (remote only) or `missing` (neither), keyed by the output path (and
+/// `path/file` for folder members), as DVC reports it. Also returns the remote's name.
 pub fn cloud_status(
     repo: &Repo,
-    targets: &[PathBuf],
+    outs: &[Tracked],
     remote_name: Option<&str>,
-    cwd: &Path,
 ) -> Result<(String, BTreeMap<String, &'static str>)> {
     use std::collections::HashSet;
     let config = repo.config()?;
@@ -203,7 +214,7 @@ pub fn cloud_status(
     let remote = super::remote::open(&config, remote_name)?;
     // Every object of every output, then one question to each side for all of them.
     let mut oids: Vec<(String, Oid)> = Vec::new();
-    for t in index::collect(repo, targets, cwd)? {
+    for t in outs {
         let Some(md5) = t.out.md5.as_deref() else {
             continue;
         };
@@ -233,6 +244,7 @@ pub fn cloud_status(
             oids.extend(
                 entries
                     .into_iter()
+                    .filter(|e| t.covers(&e.relpath))
                     .map(|e| (format!("{name}/{}", e.relpath), Oid::new(e.md5, t.out.hash))),
             );
         }

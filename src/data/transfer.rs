@@ -35,6 +35,30 @@ pub struct TransferReport {
     pub skipped: usize,
     /// Remotes used.
     pub remotes: Vec<String>,
+    /// Objects neither the cache nor the remote holds (their md5, `.dir` for a folder's
+    /// manifest), sorted: the rest was transferred, as DVC does, and these are reported.
+    pub missing: Vec<String>,
+    /// Files a folder's manifest on the remote lists that the remote could not give (fetch).
+    pub failed: Vec<String>,
+}
+
+impl TransferReport {
+    /// The objects it could not transfer, as one error (for callers that need everything).
+    pub fn complete(self, push: bool) -> Result<TransferReport> {
+        if self.missing.is_empty() && self.failed.is_empty() {
+            return Ok(self);
+        }
+        let mut missing = self.missing.clone();
+        missing.extend(self.failed.iter().cloned());
+        Err(if push {
+            Error::MissingFromCache { missing }
+        } else {
+            Error::MissingFromRemote {
+                remote: self.remotes.join(", "),
+                missing,
+            }
+        })
+    }
 }
 
 fn jobs(opt: Option<usize>) -> usize {
@@ -79,19 +103,32 @@ fn by_remote<'a>(
         .collect()
 }
 
-/// Uploads the cached objects of the targets' outputs.
+/// Uploads the cached objects of the targets' outputs; fails if any is missing from both the
+/// cache and the remote (for callers that need every object there).
 pub fn push(
     repo: &Repo,
     opts: &TransferOptions,
     cwd: &Path,
     progress: &dyn Progress,
 ) -> Result<TransferReport> {
+    let outs = index::collect(repo, &opts.targets, cwd)?;
+    push_outs(repo, &outs, opts, progress)?.complete(true)
+}
+
+/// Uploads everything the outputs need that the cache holds and the remote lacks, as
+/// `dvc push` does: objects missing from both are listed in the report, not an error. Outputs
+/// marked `push: false` are skipped; a folder's manifest goes up only once the remote holds
+/// all of its files (so a remote never lists a folder it cannot give back), and for a target
+/// inside a folder only the files it names go up.
+pub fn push_outs(
+    repo: &Repo,
+    outs: &[Tracked],
+    opts: &TransferOptions,
+    progress: &dyn Progress,
+) -> Result<TransferReport> {
     let config = repo.config()?;
     let cache = repo.cache(&config);
-    let outs: Vec<Tracked> = index::collect(repo, &opts.targets, cwd)?
-        .into_iter()
-        .filter(|t| t.out.push)
-        .collect();
+    let outs: Vec<Tracked> = outs.iter().filter(|t| t.out.push).cloned().collect();
     let pool = pool(jobs(opts.jobs))?;
     let mut report = TransferReport::default();
     for (remote, outs) in by_remote(&outs, opts, &config)? {
@@ -99,35 +136,43 @@ pub fn push(
         // Plain objects first, each `.dir` after all of its files.
         let mut files: BTreeSet<Oid> = BTreeSet::new();
         let mut dirs: Vec<(Oid, Vec<Oid>)> = Vec::new();
-        let mut missing = Vec::new();
+        let mut absent: BTreeSet<Oid> = BTreeSet::new();
         for t in outs {
             let oid = Oid::new(t.out.md5.clone().unwrap_or_default(), t.out.hash);
             if !cache.contains(&oid) {
-                missing.push(format!("{} ({})", t.display(repo), oid.rel_path()));
+                // A folder whose manifest is gone: its files are unknown.
+                absent.insert(oid);
                 continue;
             }
             if oid.is_dir() {
-                let members: Vec<Oid> = cache
-                    .read_manifest(&oid)?
-                    .into_iter()
-                    .map(|e| Oid::new(e.md5, t.out.hash))
+                let entries = cache.read_manifest(&oid)?;
+                let members: Vec<Oid> = entries
+                    .iter()
+                    .map(|e| Oid::new(e.md5.clone(), t.out.hash))
                     .collect();
-                for m in cache.missing(&members) {
-                    missing.push(format!("{}/… ({})", t.display(repo), m.rel_path()));
+                for (e, m) in entries.iter().zip(&members) {
+                    if t.covers(&e.relpath) {
+                        files.insert(m.clone());
+                    }
                 }
-                files.extend(members.iter().cloned());
-                dirs.push((oid, members));
+                if !dirs.iter().any(|(d, _)| *d == oid) {
+                    dirs.push((oid, members));
+                }
             } else {
                 files.insert(oid);
             }
         }
-        if !missing.is_empty() {
-            return Err(Error::MissingFromCache { missing });
-        }
         let files: Vec<Oid> = files.into_iter().collect();
-        progress.begin("pushing", Some(files.len() as u64 + dirs.len() as u64));
-        let todo = pool.install(|| remote.missing(&files))?;
-        progress.advance((files.len() - todo.len()) as u64);
+        let (have, lost): (Vec<Oid>, Vec<Oid>) = files.into_iter().partition(|o| cache.contains(o));
+        absent.extend(lost);
+        // What the cache lacks is only missing if the remote lacks it too.
+        let absent: Vec<Oid> = absent.into_iter().collect();
+        let gone = pool.install(|| remote.missing(&absent))?;
+        report.missing.extend(gone.iter().map(|o| o.md5.clone()));
+        report.skipped += absent.len() - gone.len();
+        progress.begin("pushing", Some(have.len() as u64 + dirs.len() as u64));
+        let todo = pool.install(|| remote.missing(&have))?;
+        progress.advance((have.len() - todo.len()) as u64);
         let failures: Mutex<Vec<Error>> = Mutex::new(Vec::new());
         let done = std::sync::atomic::AtomicUsize::new(0);
         pool.install(|| {
@@ -147,8 +192,11 @@ pub fn push(
             return Err(failures.swap_remove(0));
         }
         let mut transferred = done.into_inner();
-        for (dir, _members) in &dirs {
-            if !remote.contains(dir)? {
+        let mut dirs_skipped = 0;
+        for (dir, members) in &dirs {
+            if remote.contains(dir)? {
+                dirs_skipped += 1;
+            } else if pool.install(|| remote.missing(members))?.is_empty() {
                 remote.put(&cache.path(dir), dir)?;
                 transferred += 1;
             }
@@ -156,12 +204,15 @@ pub fn push(
         }
         progress.end();
         report.transferred += transferred;
-        report.skipped += files.len() + dirs.len() - transferred;
+        report.skipped += have.len() - todo.len() + dirs_skipped;
     }
+    report.missing.sort();
+    report.missing.dedup();
     Ok(report)
 }
 
-/// Downloads what the targets' outputs need into the cache, verifying each object.
+/// Downloads what the targets' outputs need into the cache, verifying each object, as
+/// [`fetch_all`] does.
 pub fn fetch(
     repo: &Repo,
     opts: &TransferOptions,
@@ -171,11 +222,26 @@ pub fn fetch(
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let outs = index::collect(repo, &opts.targets, cwd)?;
-    fetch_outs(repo, &cache, &outs, opts, progress)
+    fetch_all(repo, &cache, &outs, opts, progress)
 }
 
-/// [`fetch`] for already collected outputs.
+/// [`fetch_all`], failing if any object could not be fetched (for callers that need them all).
 pub fn fetch_outs(
+    repo: &Repo,
+    cache: &Odb,
+    outs: &[Tracked],
+    opts: &TransferOptions,
+    progress: &dyn Progress,
+) -> Result<TransferReport> {
+    fetch_all(repo, cache, outs, opts, progress)?.complete(false)
+}
+
+/// Downloads everything the outputs need that the cache lacks, verifying each object, as
+/// `dvc fetch` does: what the remote does not hold is listed in the report (`missing`, or
+/// `failed` for the files of a folder whose manifest the remote has), not an error, and the
+/// rest is fetched. The objects of `push: false` outputs are fetched when the remote happens
+/// to hold them, and not reported when it does not (they are never pushed).
+pub fn fetch_all(
     repo: &Repo,
     cache: &Odb,
     outs: &[Tracked],
@@ -189,12 +255,24 @@ pub fn fetch_outs(
     for (remote, outs) in by_remote(outs, opts, &config)? {
         report.remotes.push(remote.name().to_string());
         let mut wanted: BTreeSet<Oid> = BTreeSet::new();
+        // Objects an output names itself (not as a folder's file), and those never pushed.
+        let mut top: BTreeSet<Oid> = BTreeSet::new();
+        let mut unpushed: BTreeSet<Oid> = BTreeSet::new();
         let mut have = 0usize;
         for t in outs {
             let oid = Oid::new(t.out.md5.clone().unwrap_or_default(), t.out.hash);
             if oid.is_dir() {
                 if !cache.contains(&oid) {
-                    let bytes = remote.read_verified(&oid)?;
+                    let bytes = match remote.read_verified(&oid) {
+                        Ok(bytes) => bytes,
+                        Err(Error::MissingFromRemote { .. }) => {
+                            if t.out.push {
+                                report.missing.push(oid.md5.clone());
+                            }
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
                     super::manifest::parse(&bytes).map_err(|e| Error::BadManifest {
                         oid: oid.rel_path(),
                         location: remote.describe(),
@@ -206,9 +284,19 @@ pub fn fetch_outs(
                     have += 1;
                 }
                 for e in cache.read_manifest(&oid)? {
-                    wanted.insert(Oid::new(e.md5, t.out.hash));
+                    if t.covers(&e.relpath) {
+                        let m = Oid::new(e.md5, t.out.hash);
+                        if !t.out.push {
+                            unpushed.insert(m.clone());
+                        }
+                        wanted.insert(m);
+                    }
                 }
             } else {
+                if !t.out.push {
+                    unpushed.insert(oid.clone());
+                }
+                top.insert(oid.clone());
                 wanted.insert(oid);
             }
         }
@@ -226,20 +314,21 @@ pub fn fetch_outs(
                 .collect()
         });
         progress.end();
-        let mut missing = Vec::new();
         for (oid, r) in results {
             match r {
                 Ok(()) => report.transferred += 1,
-                Err(Error::MissingFromRemote { .. }) => missing.push(oid.rel_path()),
+                Err(Error::MissingFromRemote { .. }) if unpushed.contains(&oid) => {}
+                Err(Error::MissingFromRemote { .. }) if top.contains(&oid) => {
+                    report.missing.push(oid.md5.clone())
+                }
+                Err(Error::MissingFromRemote { .. }) => report.failed.push(oid.md5.clone()),
                 Err(e) => return Err(e),
             }
         }
-        if !missing.is_empty() {
-            return Err(Error::MissingFromRemote {
-                remote: remote.name().to_string(),
-                missing,
-            });
-        }
+    }
+    for list in [&mut report.missing, &mut report.failed] {
+        list.sort();
+        list.dedup();
     }
     Ok(report)
 }

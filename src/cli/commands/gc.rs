@@ -1,6 +1,7 @@
-//! `vintner gc -w`: remove cache objects the workspace's `.dvc` files do not reference, and the
-//! copies `infer` unpacked of them. `vintner gc --tracking`: permanently remove deleted runs and
-//! experiments from the embedded tracking store, as `mlflow gc` does.
+//! `vintner gc -w`: remove cache objects the workspace's `.dvc` files (and with `-a`/`-T`/
+//! `--all-commits`, those of other git revisions) do not reference, and the copies `infer`
+//! unpacked of them. `vintner gc --tracking`: permanently remove deleted runs and experiments
+//! from the embedded tracking store, as `mlflow gc` does.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -13,8 +14,9 @@ use crate::track::{TrackingUri, sqlite::SqliteStore};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Keep only what the workspace's `.dvc` files reference (required for the cache, as in DVC).
-    #[arg(short, long, required_unless_present = "tracking")]
+    /// Keep what the workspace's `.dvc` files reference (always kept; this, a revision flag or
+    /// --tracking is required, as in DVC).
+    #[arg(short, long, required_unless_present_any = ["all_branches", "all_tags", "all_commits", "tracking"])]
     workspace: bool,
     /// Permanently delete runs and experiments in the `deleted` lifecycle stage from the embedded
     /// tracking store, with their local artifacts (as `mlflow gc`).
@@ -31,6 +33,9 @@ pub struct Args {
     experiment_ids: Option<Vec<String>>,
     #[command(flatten)]
     tracking_args: TrackingArgs,
+    /// Also keep what the `.dvc` files of other git revisions reference.
+    #[command(flatten)]
+    revs: super::RevArgs,
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
@@ -44,13 +49,13 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     if args.tracking {
         run_tracking(&args, ctx)?;
-        if !args.workspace {
+        if !args.workspace && !args.revs.any() {
             return Ok(());
         }
     }
     let repo = Repo::find(&ctx.cwd)?;
     if !args.dry && !args.force {
-        let preview = gc::gc(&repo, true)?;
+        let preview = gc::gc(&repo, true, args.revs.revisions())?;
         if preview.removed.is_empty() && preview.unpacked_removed.is_empty() {
             ctx.printer.status("No unused cache to remove.");
             return Ok(());
@@ -70,7 +75,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let report = gc::gc(&repo, args.dry)?;
+    let report = gc::gc(&repo, args.dry, args.revs.revisions())?;
     if args.json.json {
         return ctx.printer.json(&report);
     }

@@ -1,36 +1,65 @@
 //! `vintner status`: the workspace against the `.dvc` files, or with `-c` the cache against a
-//! remote, in DVC's words and layout (and `--json` in DVC's JSON shape). Takes no lock.
+//! remote, in DVC's words and layout (and `--json` in DVC's JSON shape). Takes no lock. With
+//! `-q` it prints nothing and answers with its exit code (1 when anything changed), as DVC.
 
 use std::path::PathBuf;
 
 use super::JsonFlag;
-use crate::cli::Context;
-use crate::data::{Repo, status};
+use crate::cli::{Context, Exit};
+use crate::data::{Repo, index, status};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Outputs or `.dvc` files; every `.dvc` file of the repository when omitted.
+    /// Outputs, `.dvc` files or paths inside tracked folders; every `.dvc` file of the
+    /// repository when omitted.
     targets: Vec<PathBuf>,
     /// Compare the cache with the remote instead of the workspace with the cache.
     #[arg(short, long)]
     cloud: bool,
-    /// Remote for `-c` (default: the configured default remote).
-    #[arg(short, long, requires = "cloud")]
+    /// Remote for `-c` (default: the configured default remote); implies `-c`, as in DVC.
+    #[arg(short, long)]
     remote: Option<String>,
+    /// With `-c`: also the outputs the other git revisions record.
+    #[command(flatten)]
+    revs: super::RevArgs,
     #[command(flatten)]
     json: JsonFlag,
 }
 
+/// DVC's words for a repository with nothing tracked.
+const EMPTY_PROJECT: &str = "There are no data or pipelines tracked in this project yet.\n\
+                             See <https://dvc.org/doc/start> to get started!";
+
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let p = &ctx.printer;
-    if args.cloud {
-        let (remote, states) =
-            status::cloud_status(&repo, &args.targets, args.remote.as_deref(), &ctx.cwd)?;
+    let cloud = args.cloud || args.remote.is_some();
+    if args.revs.revisions().any() && !cloud {
+        return Err(crate::cli::Hinted::new(
+            "`-a`, `-T` and `--all-commits` compare the cache with a remote",
+            "add `-c` (`vintner status -c -a`)",
+        )
+        .into());
+    }
+    if cloud {
+        let nothing_tracked = args.targets.is_empty() && nothing_tracked(&repo)?;
+        let changed = if nothing_tracked {
+            Default::default()
+        } else {
+            let outs = super::collect_outs(&repo, &args.targets, args.revs, &ctx.cwd)?;
+            status::cloud_status(&repo, &outs, args.remote.as_deref())
+                .map_err(|e| super::explain_no_remote(e.into(), &repo, "status -c"))?
+        };
+        let (remote, states) = changed;
         if args.json.json {
             return p.json(&states);
         }
-        if states.is_empty() {
+        if p.is_quiet() {
+            return quiet_answer(!states.is_empty());
+        }
+        if nothing_tracked {
+            p.data(EMPTY_PROJECT);
+        } else if states.is_empty() {
             p.data(format!("Cache and remote '{remote}' are in sync."));
         }
         for (path, state) in states {
@@ -43,8 +72,15 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     if args.json.json {
         return p.json(&status::to_dvc_json(&changes));
     }
+    if p.is_quiet() {
+        return quiet_answer(!changes.is_empty());
+    }
     if changes.is_empty() {
-        p.data("Data and pipelines are up to date.");
+        p.data(if args.targets.is_empty() && nothing_tracked(&repo)? {
+            EMPTY_PROJECT
+        } else {
+            "Data and pipelines are up to date."
+        });
         return Ok(());
     }
     let mut last = None;
@@ -60,4 +96,18 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `status -q`: nothing printed, exit 1 when anything changed.
+fn quiet_answer(changed: bool) -> anyhow::Result<()> {
+    if changed {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
+/// Whether the repository tracks nothing: no `.dvc` file, no `dvc.lock`, no `dvc.yaml`.
+fn nothing_tracked(repo: &Repo) -> anyhow::Result<bool> {
+    let found = index::walk(repo)?;
+    Ok(found.dvc.is_empty() && found.locks.is_empty() && !repo.root.join("dvc.yaml").is_file())
 }
