@@ -46,6 +46,23 @@ impl fmt::Display for NotBuilt {
 
 impl StdError for NotBuilt {}
 
+/// A configuration error of a config-editing command (`remote …`): exits with 251, DVC's code
+/// for configuration errors, so scripts written for `dvc` can test it.
+#[derive(Debug)]
+pub struct ConfigFailed(pub crate::data::Error);
+
+impl fmt::Display for ConfigFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for ConfigFailed {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
 /// The hint of the first error in the chain that has one.
 fn hint_of(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|cause| {
@@ -54,6 +71,9 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
         }
         if let Some(n) = cause.downcast_ref::<NotBuilt>() {
             return Some(n.meanwhile.to_string());
+        }
+        if let Some(c) = cause.downcast_ref::<ConfigFailed>() {
+            return c.0.hint();
         }
         if let Some(e) = cause.downcast_ref::<crate::data::Error>() {
             return e.hint();
@@ -100,8 +120,15 @@ fn render(printer: &Printer, err: &anyhow::Error) -> String {
     text
 }
 
-/// 2 for commands that are not built and internal errors, 1 for everything a user can fix.
+/// 2 for commands that are not built and internal errors, 251 for a configuration error of a
+/// config-editing command (as DVC), 1 for everything else a user can fix.
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
+    if err
+        .chain()
+        .any(|c| c.downcast_ref::<ConfigFailed>().is_some())
+    {
+        return ExitCode::from(251);
+    }
     let internal = err.chain().any(|cause| {
         cause.downcast_ref::<NotBuilt>().is_some()
             || cause

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use error::{Hinted, NotBuilt, exit_code, report};
+pub use error::{ConfigFailed, Hinted, NotBuilt, exit_code, report};
 pub use printer::Printer;
 
 /// What every command receives besides its own arguments.
