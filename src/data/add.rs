@@ -390,6 +390,10 @@ fn add_inside(ctx: &Ctx, abs: &Path, owner: &Tracked, no_commit: bool) -> Result
         let h = workspace::hash_output(abs, &ctx.state, store, ctx.progress)?
             .ok_or_else(|| Error::Missing(abs.to_path_buf()))?;
         refuse_dvc_files_inside(abs, &h)?;
+        if let (Some(bytes), false) = (&h.manifest, no_commit) {
+            // DVC stores the sub-folder's own manifest too.
+            ctx.cache.add_bytes(bytes, &h.oid())?;
+        }
         if h.manifest.is_some() {
             entries.extend(h.files.iter().map(|f| Entry {
                 relpath: format!("{under}{}", f.rel),

@@ -1277,6 +1277,78 @@ mod tests {
     }
 
     #[test]
+    fn schema_checks_options_per_remote_type_as_dvc() {
+        let check = |text: &str| {
+            let cfg = ConfigFile::parse(text, Path::new("config")).unwrap();
+            Merged::of([&cfg]).validate()
+        };
+        let local = "['remote \"r\"']\n    url = /x\n";
+        assert_eq!(check(local), Ok(()));
+        assert_eq!(
+            check(&format!(
+                "{local}    jobs = 1_0\n    verify = TRUE\n    shared = Group\n"
+            )),
+            Ok(())
+        );
+        for (extra, message) in [
+            (
+                "bogus = 1",
+                "extra keys not allowed @ data['remote']['r']['bogus']",
+            ),
+            (
+                "jobs = x",
+                "expected int for dictionary value @ data['remote']['r']['jobs']",
+            ),
+            ("jobs = 0", "value must be at least 1 for dictionary value"),
+            (
+                "verify = maybe",
+                "expected true or false for dictionary value",
+            ),
+            (
+                "region = eu",
+                "extra keys not allowed @ data['remote']['r']['region']",
+            ),
+        ] {
+            let err = check(&format!("{local}    {extra}\n")).unwrap_err();
+            assert!(err.starts_with(message), "{extra}: {err}");
+        }
+        let s3 = "['remote \"s\"']\n    url = s3://b/p\n    region = eu\n    connect_timeout = 5\n";
+        assert_eq!(check(s3), Ok(()));
+        assert!(
+            check(&format!("{s3}    cache_regions = true\n"))
+                .unwrap_err()
+                .starts_with("expected bool")
+        );
+        assert!(
+            check("['remote \"f\"']\n    url = foo://h/x\n")
+                .unwrap_err()
+                .starts_with("Unsupported URL type foo://")
+        );
+        // `s3:///x` has no host: DVC takes it for a local path.
+        assert_eq!(
+            check("['remote \"l\"']\n    url = s3:///x\n    shared = group\n"),
+            Ok(())
+        );
+        assert!(check("[core]\n    autostage = yes\n").is_err());
+        assert!(
+            check("[nosuch]\n    a = b\n")
+                .unwrap_err()
+                .contains("data['nosuch']")
+        );
+    }
+
+    #[test]
+    fn a_new_plain_section_goes_before_the_remotes_as_dvc_writes_it() {
+        let mut cfg =
+            ConfigFile::parse("['remote \"r\"']\n    url = /x\n", Path::new("c")).unwrap();
+        cfg.set("core", "remote", "r");
+        assert_eq!(
+            cfg.render(),
+            "[core]\n    remote = r\n['remote \"r\"']\n    url = /x\n"
+        );
+    }
+
+    #[test]
     fn unset_drops_empty_section() {
         let mut cfg = ConfigFile::parse("[cache]\n    type = copy\n", Path::new("c")).unwrap();
         assert!(cfg.unset("cache", "type"));

@@ -384,7 +384,12 @@ fn update_sized(old: &str, h: &Hashes, size: Option<u64>) -> Option<String> {
     };
     find(&item, "md5")?;
     set(&mut item, "md5", Some(h.md5.clone()), &[]);
-    set(&mut item, "size", size.map(|n| n.to_string()), &["md5"]);
+    match (find(&item, "size"), size) {
+        // A key DVC adds to an existing output goes at its end (after a granular change left
+        // the folder's size out, a later add puts it back there).
+        (None, Some(n)) => item.push(format!("  size: {n}")),
+        (_, size) => set(&mut item, "size", size.map(|n| n.to_string()), &["md5"]),
+    }
     set(
         &mut item,
         "nfiles",
@@ -462,6 +467,51 @@ mod tests {
         );
         let parsed = DvcFile::parse(&new, Path::new("x.dvc")).unwrap();
         assert_eq!(parsed.outs[0].hash, HashKind::Md5);
+    }
+
+    #[test]
+    fn a_folder_size_left_out_comes_back_at_the_end_as_dvc_writes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("data.dvc");
+        let folder = |md5: &str| Hashes {
+            md5: md5.into(),
+            size: 11,
+            nfiles: Some(3),
+            isexec: false,
+        };
+        std::fs::write(
+            &p,
+            render_new("data", &folder("8b47a3ae5a3ae112fbd9f7b236d71d4e.dir")),
+        )
+        .unwrap();
+        write_without_size(&p, "data", &folder("8b47a3ae5a3ae112fbd9f7b236d71d4e.dir")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "outs:\n- md5: 8b47a3ae5a3ae112fbd9f7b236d71d4e.dir\n  nfiles: 3\n  hash: md5\n  path: data\n"
+        );
+        write(&p, "data", &folder("8b47a3ae5a3ae112fbd9f7b236d71d4e.dir")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "outs:\n- md5: 8b47a3ae5a3ae112fbd9f7b236d71d4e.dir\n  nfiles: 3\n  hash: md5\n  path: data\n  size: 11\n"
+        );
+    }
+
+    #[test]
+    fn keys_dvc_does_not_allow_are_refused_naming_the_file() {
+        let ok = "outs:\n- md5: 1f87ef17ae7086d8cf9fcc17dd02baba\n  path: a\n  desc: d\nfrozen: true\nmeta: {x: 1}\n";
+        DvcFile::parse(ok, Path::new("a.dvc")).unwrap();
+        for (text, key) in [
+            ("outs:\n- path: a\nbogus: 1\n", "bogus"),
+            ("outs:\n- path: a\n  extra: 2\n", "extra"),
+        ] {
+            let err = DvcFile::parse(text, Path::new("dir/a.dvc"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("unknown key `{key}`")) && err.contains("dir/a.dvc"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

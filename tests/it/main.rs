@@ -5,6 +5,7 @@ mod cli;
 mod clone;
 mod common;
 mod data;
+mod dvc_add_config;
 mod hostile;
 mod init;
 mod peers;
