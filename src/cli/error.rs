@@ -65,6 +65,23 @@ pub const NOT_A_REPO: u8 = 253;
 /// DVC's exit code for a configuration error.
 pub const CONFIG_ERROR: u8 = 251;
 
+/// A configuration error of a config-editing command (`remote …`): exits with 251, DVC's code
+/// for configuration errors, so scripts written for `dvc` can test it.
+#[derive(Debug)]
+pub struct ConfigFailed(pub crate::data::Error);
+
+impl fmt::Display for ConfigFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for ConfigFailed {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
 /// The hint of the first error in the chain that has one.
 fn hint_of(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|cause| {
@@ -73,6 +90,9 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
         }
         if let Some(n) = cause.downcast_ref::<NotBuilt>() {
             return Some(n.meanwhile.to_string());
+        }
+        if let Some(c) = cause.downcast_ref::<ConfigFailed>() {
+            return c.0.hint();
         }
         if let Some(e) = cause.downcast_ref::<crate::data::Error>() {
             return e.hint();
@@ -123,10 +143,17 @@ fn render(printer: &Printer, err: &anyhow::Error) -> String {
 }
 
 /// 2 for commands that are not built and internal errors, DVC's 253 outside a repository and
-/// 251 for a malformed config, 1 for everything else a user can fix.
+/// 251 for a malformed config or a configuration error of a config-editing command, 1 for
+/// everything else a user can fix.
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
     if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
         return ExitCode::from(*code);
+    }
+    if err
+        .chain()
+        .any(|c| c.downcast_ref::<ConfigFailed>().is_some())
+    {
+        return ExitCode::from(CONFIG_ERROR);
     }
     let data = err
         .chain()

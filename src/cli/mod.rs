@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use error::{Exit, Hinted, NotBuilt, exit_code, report};
+pub use error::{ConfigFailed, Exit, Hinted, NotBuilt, exit_code, report};
 pub use printer::Printer;
 
 /// What every command receives besides its own arguments.

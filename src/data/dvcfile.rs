@@ -53,6 +53,54 @@ pub struct Hashes {
     pub isexec: bool,
 }
 
+/// The top-level keys DVC's schema allows in a `.dvc` file (`SINGLE_STAGE_SCHEMA`); it refuses
+/// the file for any other.
+const TOP_KEYS: [&str; 9] = [
+    "md5",
+    "wdir",
+    "deps",
+    "outs",
+    "locked",
+    "frozen",
+    "meta",
+    "always_changed",
+    "desc",
+];
+
+/// The keys DVC's schema allows in an output of a `.dvc` file (`output.SCHEMA`).
+const OUT_KEYS: [&str; 20] = [
+    "md5",
+    "checksum",
+    "etag",
+    "size",
+    "nfiles",
+    "isexec",
+    "version_id",
+    "path",
+    "persist",
+    "cloud",
+    "hash",
+    "desc",
+    "type",
+    "labels",
+    "meta",
+    "cache",
+    "remote",
+    "push",
+    "files",
+    "fs_config",
+];
+
+/// A YAML key as written, for messages.
+fn key_text(key: &Value) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        other => serde_norway::to_string(other)
+            .map(|s| s.trim_end().to_string())
+            .unwrap_or_else(|_| "?".into()),
+    }
+}
+
 fn malformed(path: &Path, message: impl Into<String>) -> Error {
     Error::MalformedDvcFile {
         path: path.to_path_buf(),
@@ -76,6 +124,19 @@ impl DvcFile {
             Value::Null => return Err(malformed(path, "the file is empty")),
             _ => return Err(malformed(path, "expected a mapping with an `outs` list")),
         };
+        for key in map.keys() {
+            let known = key.as_str().is_some_and(|k| TOP_KEYS.contains(&k));
+            if !known {
+                return Err(malformed(
+                    path,
+                    format!(
+                        "unknown key `{}` (DVC allows {})",
+                        key_text(key),
+                        TOP_KEYS.join(", ")
+                    ),
+                ));
+            }
+        }
         let outs = match map.get("outs") {
             Some(Value::Sequence(items)) => items,
             Some(_) => return Err(malformed(path, "`outs` must be a list")),
@@ -86,6 +147,19 @@ impl DvcFile {
             let m = item
                 .as_mapping()
                 .ok_or_else(|| malformed(path, format!("`outs[{i}]` must be a mapping")))?;
+            if let Some(key) = m
+                .keys()
+                .find(|k| k.as_str().is_none_or(|k| !OUT_KEYS.contains(&k)))
+            {
+                return Err(malformed(
+                    path,
+                    format!(
+                        "unknown key `{}` in `outs[{i}]` (DVC allows {})",
+                        key_text(key),
+                        OUT_KEYS.join(", ")
+                    ),
+                ));
+            }
             let get_str = |k: &str| -> Result<Option<String>> {
                 match m.get(k) {
                     None | Some(Value::Null) => Ok(None),
@@ -175,9 +249,16 @@ impl DvcFile {
 
 /// The text of a new single-output `.dvc` file, byte-identical to DVC's.
 pub fn render_new(out_path: &str, h: &Hashes) -> String {
+    render(out_path, h, Some(h.size))
+}
+
+/// [`render_new`], with the `size` line only when the size is known.
+fn render(out_path: &str, h: &Hashes, size: Option<u64>) -> String {
     let mut s = String::from("outs:\n");
     s.push_str(&format!("- md5: {}\n", h.md5));
-    s.push_str(&format!("  size: {}\n", h.size));
+    if let Some(size) = size {
+        s.push_str(&format!("  size: {size}\n"));
+    }
     if let Some(n) = h.nfiles {
         s.push_str(&format!("  nfiles: {n}\n"));
     }
@@ -191,10 +272,20 @@ pub fn render_new(out_path: &str, h: &Hashes) -> String {
 
 /// Writes (or updates in place) the `.dvc` file at `dvc_path` for one output.
 pub fn write(dvc_path: &Path, out_path: &str, h: &Hashes) -> Result<()> {
+    write_sized(dvc_path, out_path, h, Some(h.size))
+}
+
+/// [`write`] for a folder whose total size is not known (`None`): DVC leaves `size` out after
+/// some granular changes to a folder (files removed or replaced), and so does this.
+pub fn write_without_size(dvc_path: &Path, out_path: &str, h: &Hashes) -> Result<()> {
+    write_sized(dvc_path, out_path, h, None)
+}
+
+fn write_sized(dvc_path: &Path, out_path: &str, h: &Hashes, size: Option<u64>) -> Result<()> {
     let text = match std::fs::read_to_string(dvc_path) {
         Ok(old) => {
             DvcFile::parse(&old, dvc_path)?;
-            match update_text(&old, h) {
+            match update_sized(&old, h, size) {
                 Some(text) => text,
                 None if has_user_keys(&old) => {
                     return Err(malformed(
@@ -203,10 +294,10 @@ pub fn write(dvc_path: &Path, out_path: &str, h: &Hashes) -> Result<()> {
                          without losing its other keys",
                     ));
                 }
-                None => render_new(out_path, h),
+                None => render(out_path, h, size),
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => render_new(out_path, h),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => render(out_path, h, size),
         Err(e) => return Err(Error::io("read", dvc_path)(e)),
     };
     write_atomic(dvc_path, text.as_bytes())
@@ -239,6 +330,11 @@ fn has_user_keys(text: &str) -> bool {
 /// `isexec`, adds `hash: md5` after `path` when missing (as DVC does), keeps
 /// everything else. `None` when the layout is not the block style DVC writes.
 pub fn update_text(old: &str, h: &Hashes) -> Option<String> {
+    update_sized(old, h, Some(h.size))
+}
+
+/// [`update_text`] with the size given apart (`None` drops the `size` line).
+fn update_sized(old: &str, h: &Hashes, size: Option<u64>) -> Option<String> {
     let lines: Vec<&str> = old.lines().collect();
     let outs_at = lines.iter().position(|l| l.trim_end() == "outs:")?;
     let start = (outs_at + 1..lines.len()).find(|&i| lines[i].starts_with("- "))?;
@@ -288,7 +384,12 @@ pub fn update_text(old: &str, h: &Hashes) -> Option<String> {
     };
     find(&item, "md5")?;
     set(&mut item, "md5", Some(h.md5.clone()), &[]);
-    set(&mut item, "size", Some(h.size.to_string()), &["md5"]);
+    match (find(&item, "size"), size) {
+        // A key DVC adds to an existing output goes at its end (after a granular change left
+        // the folder's size out, a later add puts it back there).
+        (None, Some(n)) => item.push(format!("  size: {n}")),
+        (_, size) => set(&mut item, "size", size.map(|n| n.to_string()), &["md5"]),
+    }
     set(
         &mut item,
         "nfiles",
@@ -366,6 +467,51 @@ mod tests {
         );
         let parsed = DvcFile::parse(&new, Path::new("x.dvc")).unwrap();
         assert_eq!(parsed.outs[0].hash, HashKind::Md5);
+    }
+
+    #[test]
+    fn a_folder_size_left_out_comes_back_at_the_end_as_dvc_writes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("data.dvc");
+        let folder = |md5: &str| Hashes {
+            md5: md5.into(),
+            size: 11,
+            nfiles: Some(3),
+            isexec: false,
+        };
+        std::fs::write(
+            &p,
+            render_new("data", &folder("8b47a3ae5a3ae112fbd9f7b236d71d4e.dir")),
+        )
+        .unwrap();
+        write_without_size(&p, "data", &folder("8b47a3ae5a3ae112fbd9f7b236d71d4e.dir")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "outs:\n- md5: 8b47a3ae5a3ae112fbd9f7b236d71d4e.dir\n  nfiles: 3\n  hash: md5\n  path: data\n"
+        );
+        write(&p, "data", &folder("8b47a3ae5a3ae112fbd9f7b236d71d4e.dir")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "outs:\n- md5: 8b47a3ae5a3ae112fbd9f7b236d71d4e.dir\n  nfiles: 3\n  hash: md5\n  path: data\n  size: 11\n"
+        );
+    }
+
+    #[test]
+    fn keys_dvc_does_not_allow_are_refused_naming_the_file() {
+        let ok = "outs:\n- md5: 1f87ef17ae7086d8cf9fcc17dd02baba\n  path: a\n  desc: d\nfrozen: true\nmeta: {x: 1}\n";
+        DvcFile::parse(ok, Path::new("a.dvc")).unwrap();
+        for (text, key) in [
+            ("outs:\n- path: a\nbogus: 1\n", "bogus"),
+            ("outs:\n- path: a\n  extra: 2\n", "extra"),
+        ] {
+            let err = DvcFile::parse(text, Path::new("dir/a.dvc"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("unknown key `{key}`")) && err.contains("dir/a.dvc"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

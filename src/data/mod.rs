@@ -124,6 +124,14 @@ pub enum Error {
     Locked(PathBuf),
     #[error("`{0}` needs confirmation, and there is no terminal to ask on")]
     NeedsConfirmation(&'static str),
+    #[error("`{}` would not be a valid DVC config, so nothing was written: {message}", path.display())]
+    InvalidConfig { path: PathBuf, message: String },
+    #[error("`{}` is ignored by `{rule}`", path.display())]
+    Ignored { path: PathBuf, rule: String },
+    #[error("Cannot add `{}`: `{}` is a symlink to a folder", path.display(), link.display())]
+    SymlinkedFolder { path: PathBuf, link: PathBuf },
+    #[error("`{}` already exists", .0.display())]
+    OutExists(PathBuf),
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
 }
@@ -162,7 +170,8 @@ impl Error {
             }
             Error::RemoteExists(name) => {
                 format!(
-                    "change it with `vintner remote modify {name} url <url>` or pick another name"
+                    "pick another name, change it with `vintner remote modify {name} url <url>`, \
+                     or replace it with `vintner remote add -f {name} <url>`"
                 )
             }
             Error::NoRemote => {
@@ -230,6 +239,10 @@ impl Error {
                 "wait for the other process to finish, then run the command again".into()
             }
             Error::NeedsConfirmation(_) => "pass `--force` to go ahead without asking".into(),
+            Error::InvalidConfig { .. } => "use an option DVC knows for this remote type, with a value of the right kind (as `dvc remote modify` accepts them)".into(),
+            Error::Ignored { .. } => "remove or narrow that pattern in `.dvcignore` to version it (DVC refuses ignored paths too)".into(),
+            Error::SymlinkedFolder { .. } => "DVC does not add files inside symlinked folders: add the folder the link points to, or copy the data into the repository".into(),
+            Error::OutExists(_) => "pass `--force` to replace it, or choose another path with `-o`".into(),
             Error::Io { .. } | Error::NoLinkType => return None,
         })
     }

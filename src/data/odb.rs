@@ -67,6 +67,9 @@ impl std::fmt::Display for Oid {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Odb {
     pub root: PathBuf,
+    /// `cache.shared = group`: folders are made `rwxrwsr-x` (group-writable, new entries
+    /// inheriting the group), as DVC makes them for a cache a team shares.
+    shared: bool,
 }
 
 /// What a store holds, for many existence questions: either a listing taken once
@@ -141,7 +144,47 @@ pub const OBJECT_MODE: u32 = 0o444;
 
 impl Odb {
     pub fn new(root: impl Into<PathBuf>) -> Odb {
-        Odb { root: root.into() }
+        Odb {
+            root: root.into(),
+            shared: false,
+        }
+    }
+
+    /// The same store, shared by a group (`cache.shared = group`) or not.
+    pub fn shared(mut self, shared: bool) -> Odb {
+        self.shared = shared;
+        self
+    }
+
+    /// For a shared store, makes the folder of `dest` as DVC does: missing folders from the
+    /// store's root down are created `rwxrwsr-x`, and the object's own folder is set so (a
+    /// folder someone else owns keeps its mode, as DVC shrugs that off too).
+    fn prepare_folder(&self, dest: &Path) -> Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        const SHARED_DIR_MODE: u32 = 0o2775;
+        let Some(dir) = dest.parent().filter(|_| self.shared) else {
+            return Ok(());
+        };
+        let mut missing: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|a| a.starts_with(&self.root) && !a.is_dir())
+            .collect();
+        missing.reverse();
+        for d in missing {
+            match std::fs::DirBuilder::new().mode(SHARED_DIR_MODE).create(d) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("create folder", d)(e)),
+            }
+            // The umask took bits away, and `mkdir` ignores the setgid bit on some systems.
+            let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(SHARED_DIR_MODE));
+        }
+        if let Ok(meta) = std::fs::metadata(dir)
+            && meta.permissions().mode() & 0o7777 != SHARED_DIR_MODE
+        {
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(SHARED_DIR_MODE));
+        }
+        Ok(())
     }
 
     pub fn path(&self, oid: &Oid) -> PathBuf {
@@ -272,6 +315,7 @@ impl Odb {
     /// read-only file and are hashed; [`Pending::commit`] verifies and names it. Dropping it
     /// leaves nothing behind.
     pub fn begin(&self, oid: &Oid, dest: &Path) -> Result<Pending> {
+        self.prepare_folder(dest)?;
         // Created read-only: the open descriptor can still write.
         let mut file = NewFile::create(dest, OBJECT_MODE)?;
         file.exact_mode(OBJECT_MODE)?;
@@ -284,6 +328,7 @@ impl Odb {
 
     /// Writes a new object whose content is in memory and already hashed.
     fn write_object(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
+        self.prepare_folder(dest)?;
         let mut f = NewFile::create(dest, OBJECT_MODE)?;
         f.exact_mode(OBJECT_MODE)?;
         f.file()
@@ -318,6 +363,7 @@ impl Odb {
         }
         drop(input);
         let staging = self.root.join("files").join("md5").join("ingest");
+        self.prepare_folder(&staging)?;
         let mut out = NewFile::create(&staging, OBJECT_MODE)?;
         out.exact_mode(OBJECT_MODE)?;
         let mut input = File::open(src).map_err(Error::io("open", src))?;
@@ -362,6 +408,7 @@ impl Odb {
         write_result.map_err(Error::io("write", &staging))?;
         let oid = Oid::new(hasher.finish_hex(), HashKind::Md5);
         let dest = self.path(&oid);
+        self.prepare_folder(&dest)?;
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(Error::io("create folder", parent))?;
         }

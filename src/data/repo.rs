@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config::{Config, ConfigFile, ConfigLevel, remote_section};
+use super::config::{self, Config, ConfigFile, ConfigLevel, remote_section};
 use super::fsutil::{normalize, write_atomic};
 use super::odb::{LinkType, Odb};
 use super::state::State;
@@ -81,17 +81,11 @@ impl Repo {
                 .get_path("cache", "dir")
                 .unwrap_or_else(|| self.dvc_dir.join("cache")),
         )
+        .shared(config.shared_cache())
     }
 
-    /// `cache.type` as a list of link types to try in order (default `reflink,copy`). Also
-    /// refuses cache settings vintner does not honour yet, rather than ignoring them.
+    /// `cache.type` as a list of link types to try in order (default `reflink,copy`).
     pub fn link_types(&self, config: &Config) -> Result<Vec<LinkType>> {
-        if config.get("cache", "shared").is_some_and(|v| !v.is_empty()) {
-            return Err(Error::UnsupportedOption {
-                remote: "cache".into(),
-                option: "cache.shared".into(),
-            });
-        }
         LinkType::parse_list(config.get("cache", "type").unwrap_or("reflink,copy"))
             .map_err(Error::BadCacheType)
     }
@@ -108,7 +102,8 @@ impl Repo {
             .unwrap_or_else(|| self.dvc_dir.join("config"))
     }
 
-    /// Adds remote `name` with `url` at `level`; `default` also sets `core.remote` there.
+    /// Adds remote `name` with `url` at `level`; `default` also sets `core.remote` there, and
+    /// `force` replaces a remote of that name at that level (as `dvc remote add -f`).
     /// A relative local path is taken relative to `cwd` and written relative to the config
     /// file's folder, as DVC does.
     pub fn add_remote(
@@ -116,40 +111,28 @@ impl Repo {
         name: &str,
         url: &str,
         default: bool,
+        force: bool,
         level: ConfigLevel,
         cwd: &Path,
     ) -> Result<String> {
-        let config = self.config()?;
-        if config.remote_names().iter().any(|n| n == name) {
-            return Err(Error::RemoteExists(name.to_string()));
-        }
         let path = self.config_path(level);
         let written = config_relative_url(url, cwd, path.parent().unwrap_or(&self.dvc_dir));
-        let mut file = ConfigFile::load(&path)?;
-        if default {
-            file.set("core", "remote", name);
-        }
-        file.set(&remote_section(name), "url", &written);
-        file.save(&path)?;
+        config::remote_add(&self.dvc_dir, level, name, &written, default, force)?;
         Ok(written)
     }
 
-    /// Sets `core.remote = name` at `level`.
-    pub fn set_default_remote(&self, name: &str, level: ConfigLevel) -> Result<()> {
-        let config = self.config()?;
-        if !config.remote_names().iter().any(|n| n == name) {
-            return Err(Error::UnknownRemote {
-                name: name.to_string(),
-                known: config.remote_names(),
-            });
-        }
-        let path = self.config_path(level);
-        let mut file = ConfigFile::load(&path)?;
-        file.set("core", "remote", name);
-        file.save(&path)
+    /// Sets `core.remote = name` at `level` (or with `None`, removes it there).
+    pub fn set_default_remote(&self, name: Option<&str>, level: ConfigLevel) -> Result<()> {
+        config::remote_default(&self.dvc_dir, level, name)
     }
 
-    /// Sets (or with `unset`, removes) an option of remote `name` at `level`.
+    /// Renames remote `from` (defined at `level`) to `to`, with the defaults that name it.
+    pub fn rename_remote(&self, from: &str, to: &str, level: ConfigLevel) -> Result<()> {
+        config::remote_rename(&self.dvc_dir, level, from, to)
+    }
+
+    /// Sets (or with `unset`, removes) an option of remote `name` at `level`, validated as
+    /// DVC's config schema validates it for the remote's type.
     pub fn modify_remote(
         &self,
         name: &str,
@@ -158,27 +141,16 @@ impl Repo {
         level: ConfigLevel,
         cwd: &Path,
     ) -> Result<()> {
-        let config = self.config()?;
-        if !config.remote_names().iter().any(|n| n == name) {
-            return Err(Error::UnknownRemote {
-                name: name.to_string(),
-                known: config.remote_names(),
-            });
-        }
         let path = self.config_path(level);
-        let mut file = ConfigFile::load(&path)?;
-        let section = remote_section(name);
-        match value {
-            Some(v) if key == "url" => {
-                let written = config_relative_url(v, cwd, path.parent().unwrap_or(&self.dvc_dir));
-                file.set(&section, key, &written);
-            }
-            Some(v) => file.set(&section, key, v),
-            None => {
-                file.unset(&section, key);
-            }
-        }
-        file.save(&path)
+        let value = match value {
+            Some(v) if key == "url" => Some(config_relative_url(
+                v,
+                cwd,
+                path.parent().unwrap_or(&self.dvc_dir),
+            )),
+            other => other.map(str::to_string),
+        };
+        config::remote_modify(&self.dvc_dir, level, name, key, value.as_deref())
     }
 
     /// Removes remote `name` from every repository level (unlike DVC, also from
@@ -279,7 +251,7 @@ pub fn init(dir: &Path, remote: &RemoteChoice) -> Result<InitReport> {
         if !url.contains("://") {
             std::fs::create_dir_all(url).map_err(Error::io("create remote folder", url))?;
         }
-        let written = repo.add_remote(name, url, true, ConfigLevel::Repo, dir)?;
+        let written = repo.add_remote(name, url, true, false, ConfigLevel::Repo, dir)?;
         report.remote_added = Some((name.clone(), written));
     }
     Ok(report)

@@ -100,6 +100,87 @@ pub(super) fn ignored(rules: &[ignore::gitignore::Gitignore], path: &Path, is_di
     false
 }
 
+/// The rule that excludes `path` (inside the repository at `root`), as DVC names it for an
+/// explicit target: `.dvcignore:<line>:<pattern>` (the file relative to the root). A path is
+/// excluded by a rule on itself or on any folder it is in, the deepest `.dvcignore` winning.
+pub fn ignored_by(root: &Path, path: &Path, is_dir: bool) -> Result<Option<String>> {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return Ok(None);
+    };
+    let mut rules = Vec::new();
+    let mut here = root.to_path_buf();
+    rules.extend(dvcignore_in(&here)?);
+    let parts: Vec<_> = rel.components().collect();
+    for (i, part) in parts.iter().enumerate() {
+        here.push(part.as_os_str());
+        let last = i + 1 == parts.len();
+        if let Some(glob) = matched_rule(&rules, &here, if last { is_dir } else { true }) {
+            return Ok(Some(describe_rule(root, &glob)));
+        }
+        if !last {
+            rules.extend(dvcignore_in(&here)?);
+        }
+    }
+    Ok(None)
+}
+
+/// The rule of `rules` that excludes `path`, if one does (the deepest that matches decides).
+fn matched_rule(
+    rules: &[ignore::gitignore::Gitignore],
+    path: &Path,
+    is_dir: bool,
+) -> Option<ignore::gitignore::Glob> {
+    for m in rules.iter().rev() {
+        match m.matched(path, is_dir) {
+            ignore::Match::None => {}
+            ignore::Match::Ignore(g) => return Some(g.clone()),
+            ignore::Match::Whitelist(_) => return None,
+        }
+    }
+    None
+}
+
+/// `.dvcignore:4:*.tmp`: the file (relative to `root`), the line and the pattern of a rule.
+fn describe_rule(root: &Path, glob: &ignore::gitignore::Glob) -> String {
+    let pattern = glob.original();
+    let Some(file) = glob.from() else {
+        return pattern.to_string();
+    };
+    let line = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| l.trim_end() == pattern)
+                .map(|(i, _)| i + 1)
+                .last()
+        })
+        .map(|n| format!(":{n}"))
+        .unwrap_or_default();
+    let shown = file.strip_prefix(root).unwrap_or(file);
+    format!("{}{line}:{pattern}", shown.display())
+}
+
+/// The first symlinked folder on the way from `root` down to `path` (`path` itself when it is
+/// a symlink to a folder): DVC refuses to add anything through one.
+pub fn symlinked_folder(root: &Path, path: &Path) -> Option<PathBuf> {
+    let rel = path.strip_prefix(root).ok()?;
+    let mut here = root.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for (i, part) in parts.iter().enumerate() {
+        here.push(part.as_os_str());
+        let is_link = std::fs::symlink_metadata(&here).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            continue;
+        }
+        let last = i + 1 == parts.len();
+        if !last || here.is_dir() {
+            return Some(here);
+        }
+    }
+    None
+}
+
 /// The files below `dir` (relpaths prefixed with `prefix`), unsorted.
 fn visit(dir: &Path, prefix: &str, rules: &Rules) -> Result<Vec<(String, PathBuf, FileStat)>> {
     use std::ffi::OsString;

@@ -68,13 +68,13 @@ fn usage_error_exits_2() {
 }
 
 #[test]
-fn user_error_exits_1_with_error_and_hint() {
+fn outside_a_repository_exits_253_as_dvc_with_error_and_hint() {
     let sb = Sandbox::new();
     let out = sb
         .vintner(sb.path())
         .args(["remote", "list"])
         .assert()
-        .code(1);
+        .code(253);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("is not inside a DVC repository"), "{err}");

@@ -771,24 +771,6 @@ fn remote_commands_write_what_dvc_reads_and_hide_secrets() {
 }
 
 #[test]
-fn unsupported_cache_settings_are_refused_not_ignored() {
-    let sb = Sandbox::new();
-    let repo = sb.mkdir("repo");
-    sb.vintner(&repo)
-        .args(["init", "--no-remote"])
-        .assert()
-        .success();
-    peers::dvc(&sb, &repo)
-        .args(["config", "cache.shared", "group"])
-        .assert()
-        .success();
-    write(&repo.join("f.txt"), b"f\n");
-    let out = sb.vintner(&repo).args(["add", "f.txt"]).assert().code(1);
-    assert!(stderr(&out).contains("cache.shared"), "{}", stderr(&out));
-    assert!(!repo.join("f.txt.dvc").exists());
-}
-
-#[test]
 fn status_cloud_treats_an_outputs_own_remote_like_dvc() {
     let sb = Sandbox::new();
     let repo = sb.mkdir("repo");

@@ -6,6 +6,7 @@ mod cli;
 mod clone;
 mod common;
 mod data;
+mod dvc_add_config;
 mod dvc_parity;
 mod dvc_verbs;
 mod hostile;

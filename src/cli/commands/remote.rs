@@ -1,12 +1,14 @@
-//! `vintner remote add|list|default|modify|remove`: data remotes in `.dvc/config` (or, with
-//! `--local`, the git-ignored `.dvc/config.local` for credentials), written as `dvc remote` does.
+//! `vintner remote add|list|default|modify|rename|remove`: data remotes in `.dvc/config` (or,
+//! with `--local`, the git-ignored `.dvc/config.local` for credentials; `--global`/`--system`
+//! for DVC's other levels), written and validated as `dvc remote` does; its configuration errors
+//! exit with DVC's code 251.
 //! A URL is always shown redacted (`http://***@host`, `?token=***`), and a URL that carries
 //! credentials is refused for the git-tracked `.dvc/config`.
 
 use serde::Serialize;
 
 use super::JsonFlag;
-use crate::cli::{Context, Hinted};
+use crate::cli::{ConfigFailed, Context, Hinted};
 use crate::data::{ConfigLevel, Repo};
 use crate::redact;
 
@@ -16,6 +18,43 @@ pub struct Args {
     command: RemoteCommand,
 }
 
+/// Which config file a command writes (`dvc remote`'s `--system|--global|--project|--local`).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+#[group(multiple = false)]
+struct LevelFlags {
+    /// Use the system config (`/etc/xdg/dvc/config`, or `$DVC_SYSTEM_CONFIG_DIR/config`).
+    #[arg(long)]
+    system: bool,
+    /// Use the global config (`~/.config/dvc/config`, or `$DVC_GLOBAL_CONFIG_DIR/config`).
+    #[arg(long)]
+    global: bool,
+    /// Use the project config `.dvc/config` (the default).
+    #[arg(long)]
+    project: bool,
+    /// Use `.dvc/config.local` (not tracked by git): the place for credentials.
+    #[arg(long)]
+    local: bool,
+}
+
+impl LevelFlags {
+    fn level(self) -> ConfigLevel {
+        if self.system {
+            ConfigLevel::System
+        } else if self.global {
+            ConfigLevel::Global
+        } else if self.local {
+            ConfigLevel::Local
+        } else {
+            ConfigLevel::Repo
+        }
+    }
+
+    /// Whether the file written is `.dvc/config`, which git tracks.
+    fn git_tracked(self) -> bool {
+        self.level() == ConfigLevel::Repo
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum RemoteCommand {
     /// Add a remote: a local folder or s3://bucket/prefix.
@@ -23,9 +62,11 @@ enum RemoteCommand {
         /// Also make it the default remote.
         #[arg(short = 'd', long = "default")]
         default: bool,
-        /// Write to `.dvc/config.local` (not tracked by git) instead of `.dvc/config`.
-        #[arg(long)]
-        local: bool,
+        /// Replace a remote of that name (in the same config file).
+        #[arg(short, long)]
+        force: bool,
+        #[command(flatten)]
+        level: LevelFlags,
         name: String,
         url: String,
     },
@@ -34,18 +75,20 @@ enum RemoteCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// Show the default remote, or set it.
+    /// Show the default remote, set it, or unset it.
     Default {
-        /// Write to `.dvc/config.local` instead of `.dvc/config`.
-        #[arg(long)]
-        local: bool,
+        /// Unset the default remote.
+        #[arg(short, long, conflicts_with = "name")]
+        unset: bool,
+        #[command(flatten)]
+        level: LevelFlags,
         name: Option<String>,
     },
-    /// Set or unset an option of a remote (url, endpointurl, region, profile, access_key_id, …).
+    /// Set or unset an option of a remote (url, endpointurl, region, profile, access_key_id, …),
+    /// checked as DVC's config schema checks it for the remote's type.
     Modify {
-        /// Write to `.dvc/config.local`: use this for credentials, which must stay out of git.
-        #[arg(long)]
-        local: bool,
+        #[command(flatten)]
+        level: LevelFlags,
         /// Remove the option instead of setting it.
         #[arg(short, long)]
         unset: bool,
@@ -53,6 +96,13 @@ enum RemoteCommand {
         option: String,
         #[arg(required_unless_present = "unset")]
         value: Option<String>,
+    },
+    /// Rename a remote (and the default that names it).
+    Rename {
+        #[command(flatten)]
+        level: LevelFlags,
+        name: String,
+        new: String,
     },
     /// Remove a remote from `.dvc/config` and `.dvc/config.local`.
     Remove { name: String },
@@ -83,11 +133,11 @@ fn is_secret(option: &str) -> bool {
 /// Refuses a URL with credentials (user info, a secret query value) for `.dvc/config`, which git
 /// tracks: once committed, the secret is in every clone.
 fn refuse_tracked_credentials(
-    local: bool,
+    git_tracked: bool,
     value: &str,
     fix: impl FnOnce() -> String,
 ) -> anyhow::Result<()> {
-    if local || !value.contains("://") {
+    if !git_tracked || !value.contains("://") {
         return Ok(());
     }
     let shown = redact::url(value);
@@ -103,11 +153,15 @@ fn refuse_tracked_credentials(
     .into())
 }
 
-fn level(local: bool) -> ConfigLevel {
-    if local {
-        ConfigLevel::Local
-    } else {
-        ConfigLevel::Repo
+/// DVC's configuration errors exit with 251, as `dvc remote` does.
+fn config_error(e: crate::data::Error) -> anyhow::Error {
+    use crate::data::Error as E;
+    match e {
+        E::InvalidConfig { .. }
+        | E::RemoteExists(_)
+        | E::UnknownRemote { .. }
+        | E::Config { .. } => ConfigFailed(e).into(),
+        other => other.into(),
     }
 }
 
@@ -117,17 +171,22 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     match args.command {
         RemoteCommand::Add {
             default,
-            local,
+            force,
+            level,
             name,
             url,
         } => {
-            refuse_tracked_credentials(local, &url, || {
+            // DVC lowercases remote names.
+            let name = name.to_lowercase();
+            refuse_tracked_credentials(level.git_tracked(), &url, || {
                 format!(
                     "add it to the git-ignored `.dvc/config.local` instead: `vintner remote add --local{} {name} <url>`",
                     if default { " -d" } else { "" }
                 )
             })?;
-            let written = repo.add_remote(&name, &url, default, level(local), &ctx.cwd)?;
+            let written = repo
+                .add_remote(&name, &url, default, force, level.level(), &ctx.cwd)
+                .map_err(config_error)?;
             p.status(format!(
                 "Added remote `{name}` -> {}{}",
                 redact::url(&written),
@@ -162,37 +221,46 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
                 ));
             }
         }
-        RemoteCommand::Default { local, name } => match name {
-            Some(name) => {
-                repo.set_default_remote(&name, level(local))?;
+        RemoteCommand::Default { unset, level, name } => match (name, unset) {
+            (_, true) => {
+                repo.set_default_remote(None, level.level())
+                    .map_err(config_error)?;
+                p.status("Default remote unset");
+            }
+            (Some(name), false) => {
+                let name = name.to_lowercase();
+                repo.set_default_remote(Some(&name), level.level())
+                    .map_err(config_error)?;
                 p.status(format!("Default remote is now `{name}`"));
             }
-            None => match repo.config()?.default_remote() {
+            (None, false) => match repo.config()?.default_remote() {
                 Some(name) => p.data(name),
                 None => return Err(crate::data::Error::NoRemote.into()),
             },
         },
         RemoteCommand::Modify {
-            local,
+            level,
             unset,
             name,
             option,
             value,
         } => {
+            let name = name.to_lowercase();
             let value = if unset { None } else { value };
             if let Some(v) = &value {
-                refuse_tracked_credentials(local, v, || {
+                refuse_tracked_credentials(level.git_tracked(), v, || {
                     format!(
                         "set it in the git-ignored `.dvc/config.local` instead: `vintner remote modify --local {name} {option} <value>`"
                     )
                 })?;
             }
-            if !local && value.is_some() && is_secret(&option) {
+            if level.git_tracked() && value.is_some() && is_secret(&option) {
                 p.warn(format!(
                     "`{option}` is a credential and `.dvc/config` is tracked by git; prefer `--local`"
                 ));
             }
-            repo.modify_remote(&name, &option, value.as_deref(), level(local), &ctx.cwd)?;
+            repo.modify_remote(&name, &option, value.as_deref(), level.level(), &ctx.cwd)
+                .map_err(config_error)?;
             let shown = match value {
                 None => "unset".to_string(),
                 Some(_) if is_secret(&option) => "set (value hidden)".into(),
@@ -200,8 +268,15 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             };
             p.status(format!("remote `{name}`: {option} {shown}"));
         }
+        RemoteCommand::Rename { level, name, new } => {
+            let (name, new) = (name.to_lowercase(), new.to_lowercase());
+            repo.rename_remote(&name, &new, level.level())
+                .map_err(config_error)?;
+            p.status(format!("Renamed remote `{name}` to `{new}`"));
+        }
         RemoteCommand::Remove { name } => {
-            repo.remove_remote(&name)?;
+            repo.remove_remote(&name.to_lowercase())
+                .map_err(config_error)?;
             p.status(format!("Removed remote `{name}`"));
         }
     }
