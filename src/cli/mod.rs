@@ -75,6 +75,8 @@ enum Command {
     Checkout(commands::checkout::Args),
     /// Remove cached objects that no `.dvc` file in the workspace references.
     Gc(commands::gc::Args),
+    /// Data views beyond `status` (`data status`: committed, uncommitted and unchanged data).
+    Data(commands::data::Args),
     /// Show data changes between the workspace and a git revision.
     Diff(commands::diff::Args),
     /// Manage data remotes (`.dvc/config`, `.dvc/config.local`).
@@ -93,6 +95,8 @@ enum Command {
     Freeze(commands::freeze::Args),
     /// Take `frozen: true` off `.dvc` files.
     Unfreeze(commands::unfreeze::Args),
+    /// Show whether paths are excluded by `.dvcignore`, and by which pattern.
+    CheckIgnore(commands::check_ignore::Args),
     /// Show or set the cache folder (`cache dir`).
     Cache(commands::cache::Args),
     /// Print the repository's root relative to the current folder.
@@ -143,6 +147,9 @@ pub fn main() -> ExitCode {
     match guarded(|| run(cli.command, &ctx)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(err)) => {
+            if let Some(commands::ExitWith(code)) = err.downcast_ref() {
+                return ExitCode::from(*code);
+            }
             report(&ctx.printer, &err);
             // Work that failed once Ctrl-C or SIGTERM arrived stopped because of it: exit as a
             // shell expects after that signal (130, 143).
@@ -210,6 +217,7 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Fetch(args) => commands::fetch::run(args, ctx),
         Command::Checkout(args) => commands::checkout::run(args, ctx),
         Command::Gc(args) => commands::gc::run(args, ctx),
+        Command::Data(args) => commands::data::run(args, ctx),
         Command::Diff(args) => commands::diff::run(args, ctx),
         Command::Remote(args) => commands::remote::run(args, ctx),
         Command::Remove(args) => commands::remove::run(args, ctx),
@@ -218,6 +226,7 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Unprotect(args) => commands::unprotect::run(args, ctx),
         Command::Freeze(args) => commands::freeze::run(args, ctx),
         Command::Unfreeze(args) => commands::unfreeze::run(args, ctx),
+        Command::CheckIgnore(args) => commands::check_ignore::run(args, ctx),
         Command::Cache(args) => commands::cache::run(args, ctx),
         Command::Root(args) => commands::root::run(args, ctx),
         Command::Train(args) => commands::train::run(args, ctx),

@@ -3,9 +3,11 @@
 //! of `track` or `ml`: what vintner writes here, the real `dvc` reads, and the other way round.
 
 pub mod add;
+pub mod check_ignore;
 pub mod checkout;
 pub mod commit;
 pub mod config;
+pub mod data_status;
 pub mod diff;
 pub mod dvcfile;
 pub mod freeze;
