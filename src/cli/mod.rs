@@ -101,6 +101,8 @@ enum Command {
     Cache(commands::cache::Args),
     /// Print the repository's root relative to the current folder.
     Root(commands::root::Args),
+    /// List a repository's files and DVC outputs (a local path or `file://` URL).
+    Ls(commands::ls::Args),
     /// Train a model on the versioned data, version and push it, and record the run.
     Train(commands::train::Args),
     /// Cross-validate a model family on CSV files without recording anything.
@@ -229,6 +231,7 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::CheckIgnore(args) => commands::check_ignore::run(args, ctx),
         Command::Cache(args) => commands::cache::run(args, ctx),
         Command::Root(args) => commands::root::run(args, ctx),
+        Command::Ls(args) => commands::ls::run(args, ctx),
         Command::Train(args) => commands::train::run(args, ctx),
         Command::Evaluate(args) => commands::evaluate::run(args, ctx),
         Command::Register(args) => commands::register::run(args, ctx),

@@ -15,6 +15,7 @@ pub mod freeze;
 pub mod gc;
 pub mod infer;
 pub mod init;
+pub mod ls;
 pub mod models;
 pub mod mv;
 pub mod pull;
