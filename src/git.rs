@@ -247,3 +247,8 @@ pub fn show_bytes(dir: &Path, rev: &str, path: &str) -> Result<Vec<u8>, GitError
         })
     }
 }
+
+/// `git config <key> <value>` in the repository at `dir`.
+pub fn config_set(dir: &Path, key: &str, value: &str) -> Result<(), GitError> {
+    git(dir, ["config", key, value]).map(drop)
+}

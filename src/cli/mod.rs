@@ -101,8 +101,18 @@ enum Command {
     Cache(commands::cache::Args),
     /// Print the repository's root relative to the current folder.
     Root(commands::root::Args),
+    /// Copy a file or folder out of another DVC repository, tracked by nothing.
+    Get(commands::get::Args),
+    /// Version a file or folder of another DVC repository here, recording where it came from.
+    Import(commands::import::Args),
+    /// Bring imports to the newest commit of the revision they follow.
+    Update(commands::update::Args),
     /// List a repository's files and DVC outputs (a local path or `file://` URL).
     Ls(commands::ls::Args),
+    /// Take DVC out of this repository, keeping the data as plain files (asks first).
+    Destroy(commands::destroy::Args),
+    /// Install DVC's git hooks and merge driver, as `dvc install` writes them.
+    Install(commands::install::Args),
     /// Train a model on the versioned data, version and push it, and record the run.
     Train(commands::train::Args),
     /// Cross-validate a model family on CSV files without recording anything.
@@ -231,7 +241,12 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::CheckIgnore(args) => commands::check_ignore::run(args, ctx),
         Command::Cache(args) => commands::cache::run(args, ctx),
         Command::Root(args) => commands::root::run(args, ctx),
+        Command::Get(args) => commands::get::run(args, ctx),
+        Command::Import(args) => commands::import::run(args, ctx),
+        Command::Update(args) => commands::update::run(args, ctx),
         Command::Ls(args) => commands::ls::run(args, ctx),
+        Command::Destroy(args) => commands::destroy::run(args, ctx),
+        Command::Install(args) => commands::install::run(args, ctx),
         Command::Train(args) => commands::train::run(args, ctx),
         Command::Evaluate(args) => commands::evaluate::run(args, ctx),
         Command::Register(args) => commands::register::run(args, ctx),

@@ -271,10 +271,10 @@ mod tests {
             shown(&repo, "x.tmp"),
             (true, vec![".dvcignore:2:*.tmp".into()])
         );
-        // Within a run of exclusions the first match is named, as DVC does.
+        // A later run of patterns wins over an earlier one, as in DVC.
         assert_eq!(
             shown(&repo, "a.tmp"),
-            (true, vec![".dvcignore:2:*.tmp".into()])
+            (true, vec![".dvcignore:6:a.*".into()])
         );
         assert_eq!(
             shown(&repo, "logs/x"),
@@ -291,6 +291,15 @@ mod tests {
         assert_eq!(shown(&repo, "b.txt"), (false, vec![]));
         assert_eq!(shown(&repo, ".dvc/config"), (true, vec![":.dvc/".into()]));
         assert_eq!(shown(&repo, "../outside"), (false, vec![]));
+    }
+
+    #[test]
+    fn within_one_run_of_exclusions_the_first_match_is_named() {
+        let (_dir, repo) = repo_with("*.tmp\na.*\n");
+        assert_eq!(
+            shown(&repo, "a.tmp"),
+            (true, vec![".dvcignore:1:*.tmp".into()])
+        );
     }
 
     #[test]

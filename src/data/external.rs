@@ -1,7 +1,8 @@
 //! Another DVC repository that `ls`, `get` and `import` read from, named by a local path or a
-//! `file://` URL: its outputs and its files as they are in its workspace, or as a git revision
-//! records them, and its objects, taken from its cache or else its default remote (as DVC
-//! does for a local repository). It is only ever read, never written.
+//! `file://` URL: its outputs and its files as they are in its workspace (a path without
+//! `--rev`), or as a git revision records them (a URL is read at its `HEAD`, as DVC clones
+//! it), and its objects, taken from its cache or else its default remote (as DVC does for a
+//! local repository). It is only ever read, never written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -95,6 +96,8 @@ impl ExternalRepo {
         if !root.join(".dvc").is_dir() && !root.join(".git").exists() {
             return Err(ExternalError::NotARepo(root));
         }
+        // A URL is cloned by DVC, so it means the default branch, never the workspace.
+        let rev = rev.or(url.starts_with("file://").then_some("HEAD"));
         let commit = match rev {
             Some(rev) => {
                 Some(
@@ -276,5 +279,135 @@ impl ExternalRepo {
     fn default_remote(&self) -> Result<Box<dyn Remote>> {
         let repo = Repo::at(&self.root);
         remote::open(&repo.config()?, None)
+    }
+}
+
+/// Where the bytes of one file to get or import come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file git (or the workspace) holds, by its path from the repository root.
+    Git(String),
+    /// An object of the repository's cache or remote.
+    Object(Oid),
+}
+
+/// One file below the path asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// `/`-separated path below the path asked for; empty when that path is this file.
+    pub rel: String,
+    pub source: Source,
+    pub isexec: bool,
+}
+
+impl ExternalRepo {
+    /// Every file `path` (from the repository root) stands for: an output, a file or folder
+    /// inside one, or a file or folder git holds (its outputs included, `.dvc` files left out,
+    /// as DVC leaves them out).
+    pub fn items(&self, path: &str) -> std::result::Result<Vec<Item>, ExternalError> {
+        let path = path.trim_matches('/').to_string();
+        let outs = self.outputs()?;
+        let under =
+            |key: &str, p: &str| p.is_empty() || key == p || key.starts_with(&format!("{p}/"));
+        // The path is an output or inside one.
+        if let Some(o) = outs.iter().find(|o| under(&path, &o.key)) {
+            let sub = path[o.key.len()..].trim_start_matches('/');
+            let items = self.out_items(o, sub)?;
+            if items.is_empty() {
+                return Err(self.no_such(&path));
+            }
+            return Ok(items);
+        }
+        let files = self.files()?;
+        let is_dvc_file =
+            |name: &str| name.ends_with(".dvc") || name == "dvc.yaml" || name == "dvc.lock";
+        if let Some(f) = files.get(&path).filter(|f| !f.is_dir) {
+            return Ok(vec![Item {
+                rel: String::new(),
+                source: Source::Git(path),
+                isexec: f.isexec,
+            }]);
+        }
+        let mut items = Vec::new();
+        for o in outs.iter().filter(|o| under(&o.key, &path)) {
+            let prefix = o.key[path.len()..].trim_start_matches('/');
+            for mut item in self.out_items(o, "")? {
+                item.rel = if item.rel.is_empty() {
+                    prefix.to_string()
+                } else {
+                    format!("{prefix}/{}", item.rel)
+                };
+                items.push(item);
+            }
+        }
+        for (key, f) in &files {
+            let name = key.rsplit('/').next().unwrap_or(key);
+            if f.is_dir
+                || !under(key, &path)
+                || is_dvc_file(name)
+                || outs.iter().any(|o| under(key, &o.key))
+            {
+                continue;
+            }
+            let rel = key[path.len()..].trim_start_matches('/').to_string();
+            items.push(Item {
+                rel,
+                source: Source::Git(key.clone()),
+                isexec: f.isexec,
+            });
+        }
+        if items.is_empty() && !files.get(&path).is_some_and(|f| f.is_dir) {
+            return Err(self.no_such(&path));
+        }
+        items.sort_by(|a, b| a.rel.cmp(&b.rel));
+        Ok(items)
+    }
+
+    /// The files of output `o` below `sub` (all when empty).
+    fn out_items(&self, o: &ExtOut, sub: &str) -> Result<Vec<Item>> {
+        let Some(md5) = o.out.md5.clone() else {
+            return Ok(Vec::new());
+        };
+        let oid = Oid::new(md5, o.out.hash);
+        if !oid.is_dir() {
+            return Ok(if sub.is_empty() {
+                vec![Item {
+                    rel: String::new(),
+                    source: Source::Object(oid),
+                    isexec: o.out.isexec,
+                }]
+            } else {
+                Vec::new()
+            });
+        }
+        let entries = self
+            .manifest(&oid)?
+            .ok_or_else(|| Error::MissingFromCache {
+                missing: vec![format!("{} ({})", o.key, oid.rel_path())],
+            })?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|e| {
+                let rel = if sub.is_empty() {
+                    e.relpath
+                } else if e.relpath == sub {
+                    String::new()
+                } else {
+                    e.relpath.strip_prefix(&format!("{sub}/"))?.to_string()
+                };
+                Some(Item {
+                    rel,
+                    source: Source::Object(Oid::new(e.md5, o.out.hash)),
+                    isexec: false,
+                })
+            })
+            .collect())
+    }
+
+    fn no_such(&self, path: &str) -> ExternalError {
+        ExternalError::NoSuchPath {
+            path: path.to_string(),
+            url: self.url.clone(),
+        }
     }
 }

@@ -6,6 +6,7 @@ mod clone;
 mod common;
 mod data;
 mod dvc_verbs;
+mod dvc_verbs2;
 mod hostile;
 mod init;
 mod interrupt;

@@ -7,14 +7,18 @@ pub mod check_ignore;
 pub mod checkout;
 pub mod commit;
 pub mod data;
+pub mod destroy;
 pub mod diff;
 pub mod evaluate;
 pub mod experiments;
 pub mod fetch;
 pub mod freeze;
 pub mod gc;
+pub mod get;
+pub mod import;
 pub mod infer;
 pub mod init;
+pub mod install;
 pub mod ls;
 pub mod models;
 pub mod mv;
@@ -31,6 +35,7 @@ pub mod status;
 pub mod train;
 pub mod unfreeze;
 pub mod unprotect;
+pub mod update;
 
 /// `--json`, for every command that reports something.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
