@@ -196,3 +196,88 @@ pub fn show(dir: &Path, rev: &str, path: &str) -> Result<String, GitError> {
 pub fn rev_parse(dir: &Path, rev: &str) -> Result<String, GitError> {
     git(dir, ["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
 }
+
+/// One entry of `git ls-tree -r -t -l`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// `/`-separated path from the top.
+    pub path: String,
+    pub is_dir: bool,
+    /// Git's mode (`100755` for an executable file).
+    pub mode: String,
+    /// The size in bytes of the file (or of the folder's tree object).
+    pub size: Option<u64>,
+}
+
+/// Every file and folder in the tree of `rev`, with modes and sizes.
+pub fn ls_tree_long(dir: &Path, rev: &str) -> Result<Vec<TreeEntry>, GitError> {
+    let out = git(dir, ["ls-tree", "-r", "-t", "-l", "-z", "--full-tree", rev])?;
+    let mut entries = Vec::new();
+    let mut trees: Vec<(usize, String)> = Vec::new();
+    for line in out.split('\0') {
+        let Some((meta, path)) = line.split_once('\t') else {
+            continue;
+        };
+        let fields: Vec<&str> = meta.split_whitespace().collect();
+        let [mode, kind, oid, size] = fields[..] else {
+            continue;
+        };
+        if kind != "tree" && kind != "blob" {
+            continue;
+        }
+        if kind == "tree" {
+            trees.push((entries.len(), oid.to_string()));
+        }
+        entries.push(TreeEntry {
+            path: path.to_string(),
+            is_dir: kind == "tree",
+            mode: mode.to_string(),
+            size: size.parse().ok(),
+        });
+    }
+    // Folders' sizes (their tree objects'), all in one question.
+    if !trees.is_empty() {
+        use std::io::Write;
+        let mut child = Command::new("git")
+            .args(["cat-file", "--batch-check=%(objectsize)"])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(GitError::Missing)?;
+        let ids: String = trees.iter().map(|(_, oid)| format!("{oid}\n")).collect();
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(ids.as_bytes()).map_err(GitError::Missing)?;
+        }
+        let out = child.wait_with_output().map_err(GitError::Missing)?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        for ((i, _), size) in trees.iter().zip(text.lines()) {
+            entries[*i].size = size.trim().parse().ok();
+        }
+    }
+    Ok(entries)
+}
+
+/// The exact bytes of `path` (relative to the top) at `rev`.
+pub fn show_bytes(dir: &Path, rev: &str, path: &str) -> Result<Vec<u8>, GitError> {
+    let spec = format!("{rev}:{path}");
+    let out = Command::new("git")
+        .args(["cat-file", "blob", &spec])
+        .current_dir(dir)
+        .output()
+        .map_err(GitError::Missing)?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(GitError::Failed {
+            args: format!("cat-file blob {spec}"),
+            dir: dir.to_path_buf(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// `git config <key> <value>` in the repository at `dir`.
+pub fn config_set(dir: &Path, key: &str, value: &str) -> Result<(), GitError> {
+    git(dir, ["config", key, value]).map(drop)
+}

@@ -75,6 +75,8 @@ enum Command {
     Checkout(commands::checkout::Args),
     /// Remove cached objects that no `.dvc` file in the workspace references.
     Gc(commands::gc::Args),
+    /// Data views beyond `status` (`data status`: committed, uncommitted and unchanged data).
+    Data(commands::data::Args),
     /// Show data changes between the workspace and a git revision.
     Diff(commands::diff::Args),
     /// Manage data remotes (`.dvc/config`, `.dvc/config.local`).
@@ -93,10 +95,24 @@ enum Command {
     Freeze(commands::freeze::Args),
     /// Take `frozen: true` off `.dvc` files.
     Unfreeze(commands::unfreeze::Args),
+    /// Show whether paths are excluded by `.dvcignore`, and by which pattern.
+    CheckIgnore(commands::check_ignore::Args),
     /// Show or set the cache folder (`cache dir`).
     Cache(commands::cache::Args),
     /// Print the repository's root relative to the current folder.
     Root(commands::root::Args),
+    /// Copy a file or folder out of another DVC repository, tracked by nothing.
+    Get(commands::get::Args),
+    /// Version a file or folder of another DVC repository here, recording where it came from.
+    Import(commands::import::Args),
+    /// Bring imports to the newest commit of the revision they follow.
+    Update(commands::update::Args),
+    /// List a repository's files and DVC outputs (a local path or `file://` URL).
+    Ls(commands::ls::Args),
+    /// Take DVC out of this repository, keeping the data as plain files (asks first).
+    Destroy(commands::destroy::Args),
+    /// Install DVC's git hooks and merge driver, as `dvc install` writes them.
+    Install(commands::install::Args),
     /// Train a model on the versioned data, version and push it, and record the run.
     Train(commands::train::Args),
     /// Cross-validate a model family on CSV files without recording anything.
@@ -145,6 +161,9 @@ pub fn main() -> ExitCode {
     match guarded(|| run(cli.command, &ctx)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(err)) => {
+            if let Some(commands::ExitWith(code)) = err.downcast_ref() {
+                return ExitCode::from(*code);
+            }
             report(&ctx.printer, &err);
             // Work that failed once Ctrl-C or SIGTERM arrived stopped because of it: exit as a
             // shell expects after that signal (130, 143).
@@ -212,6 +231,7 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Fetch(args) => commands::fetch::run(args, ctx),
         Command::Checkout(args) => commands::checkout::run(args, ctx),
         Command::Gc(args) => commands::gc::run(args, ctx),
+        Command::Data(args) => commands::data::run(args, ctx),
         Command::Diff(args) => commands::diff::run(args, ctx),
         Command::Remote(args) => commands::remote::run(args, ctx),
         Command::Remove(args) => commands::remove::run(args, ctx),
@@ -220,8 +240,15 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Unprotect(args) => commands::unprotect::run(args, ctx),
         Command::Freeze(args) => commands::freeze::run(args, ctx),
         Command::Unfreeze(args) => commands::unfreeze::run(args, ctx),
+        Command::CheckIgnore(args) => commands::check_ignore::run(args, ctx),
         Command::Cache(args) => commands::cache::run(args, ctx),
         Command::Root(args) => commands::root::run(args, ctx),
+        Command::Get(args) => commands::get::run(args, ctx),
+        Command::Import(args) => commands::import::run(args, ctx),
+        Command::Update(args) => commands::update::run(args, ctx),
+        Command::Ls(args) => commands::ls::run(args, ctx),
+        Command::Destroy(args) => commands::destroy::run(args, ctx),
+        Command::Install(args) => commands::install::run(args, ctx),
         Command::Train(args) => commands::train::run(args, ctx),
         Command::Evaluate(args) => commands::evaluate::run(args, ctx),
         Command::Register(args) => commands::register::run(args, ctx),

@@ -54,7 +54,7 @@ pub fn dir_md5(bytes: &[u8]) -> String {
 }
 
 /// A JSON string as Python's `json.dumps` with `ensure_ascii=True` writes it.
-fn push_py_json_str(out: &mut String, s: &str) {
+pub(crate) fn push_py_json_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

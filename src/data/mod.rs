@@ -3,18 +3,25 @@
 //! of `track` or `ml`: what vintner writes here, the real `dvc` reads, and the other way round.
 
 pub mod add;
+pub mod check_ignore;
 pub mod checkout;
 pub mod commit;
 pub mod config;
+pub mod data_status;
+pub mod destroy;
 pub mod diff;
 pub mod dvcfile;
+pub mod external;
 pub mod freeze;
 pub mod fsutil;
 pub mod gc;
+pub mod get;
 pub mod gitignore;
 pub mod hash;
 pub mod index;
+pub mod install;
 pub mod lock;
+pub mod ls;
 pub mod manifest;
 pub mod md5;
 pub mod odb;

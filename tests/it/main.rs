@@ -9,6 +9,7 @@ mod data;
 mod dvc_add_config;
 mod dvc_parity;
 mod dvc_verbs;
+mod dvc_verbs2;
 mod hostile;
 mod init;
 mod interrupt;

@@ -4,16 +4,23 @@
 pub mod add;
 pub mod artifacts;
 pub mod cache;
+pub mod check_ignore;
 pub mod checkout;
 pub mod commit;
+pub mod data;
+pub mod destroy;
 pub mod diff;
 pub mod evaluate;
 pub mod experiments;
 pub mod fetch;
 pub mod freeze;
 pub mod gc;
+pub mod get;
+pub mod import;
 pub mod infer;
 pub mod init;
+pub mod install;
+pub mod ls;
 pub mod models;
 pub mod mv;
 pub mod pull;
@@ -29,6 +36,7 @@ pub mod status;
 pub mod train;
 pub mod unfreeze;
 pub mod unprotect;
+pub mod update;
 
 /// `--json`, for every command that reports something.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
@@ -224,6 +232,19 @@ pub(crate) fn verb_error(e: crate::data::target::VerbError) -> anyhow::Error {
         }
     }
 }
+
+/// Ends a command with an exit code and nothing more to say, as `check-ignore` does when no
+/// path matched: what there was to report is already on stdout.
+#[derive(Debug)]
+pub struct ExitWith(pub u8);
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for ExitWith {}
 
 /// Fails with "not built yet" (exit code 2) for a command whose implementation has not landed.
 pub(crate) fn not_built(command: &'static str, meanwhile: &'static str) -> anyhow::Result<()> {
