@@ -396,6 +396,7 @@ fn write_import(
             dvc_path: file.path.clone(),
             path: file.out_path(o),
             out: o.clone(),
+            only: None,
         })
         .collect();
     if let Err(e) = super::checkout::checkout_outs(repo, &outs, fresh, progress) {
