@@ -100,10 +100,11 @@ impl State {
     /// Puts `model` in place for the next requests and returns the one it replaces (requests
     /// that already hold it finish on it). Clears a reload error.
     pub fn swap(&self, model: Served) -> Option<Arc<Served>> {
-        let old = std::mem::replace(
-            &mut *self.current.write().unwrap_or_else(|e| e.into_inner()),
-            Some(Arc::new(model)),
-        );
+        let old = self
+            .current
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(Arc::new(model));
         self.set_reload_error(None);
         old
     }
