@@ -60,7 +60,8 @@ from sklearn.ensemble import ExtraTreesRegressor
 df = pd.read_csv(sys.argv[1], sep=";")
 X = df.drop(columns=["quality"]).astype("float64")
 m = ExtraTreesRegressor(n_estimators=500, max_features=0.5, n_jobs=1, random_state=0).fit(X, df["quality"])
-mlflow.sklearn.save_model(m, sys.argv[2], input_example=X.head(3))
+mlflow.sklearn.save_model(m, sys.argv[2], input_example=X.head(3),
+                          skops_trusted_types=["sklearn.tree._tree.Tree"])
 for n in (1, 100):
     body = {"dataframe_split": {"columns": list(X.columns), "data": X.head(n).values.tolist()}}
     open(f"{sys.argv[3]}/rows{n}.json", "w").write(json.dumps(body))
