@@ -1,4 +1,4 @@
-//! The command line itself: help lists the workflow, unbuilt commands say so, exit codes hold.
+//! The command line itself: help lists the workflow, errors carry hints, exit codes hold.
 
 use crate::common::Sandbox;
 
@@ -82,14 +82,11 @@ fn outside_a_repository_exits_253_as_dvc_with_error_and_hint() {
 }
 
 #[test]
-fn a_command_not_built_yet_says_so_with_exit_2() {
+fn serve_outside_a_project_is_an_input_error_with_a_hint() {
     let sb = Sandbox::new();
-    let out = sb.vintner(sb.path()).arg("serve").assert().code(2);
+    let out = sb.vintner(sb.path()).arg("serve").assert().code(1);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(
-        err.starts_with("error: `vintner serve` is not built yet"),
-        "{err}"
-    );
+    assert!(err.contains("is not inside a DVC repository"), "{err}");
     assert!(err.contains("hint:"), "{err}");
     assert!(out.get_output().stdout.is_empty());
 }

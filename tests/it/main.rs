@@ -19,6 +19,7 @@ mod peers;
 mod proxy;
 mod s3;
 mod secrets;
+mod serve;
 mod team;
 mod track;
 mod workflow;
