@@ -105,6 +105,10 @@ enum Command {
     Register(commands::register::Args),
     /// Predict with a registered or tracked model, pulling exactly its verified bytes.
     Infer(commands::infer::Args),
+    /// Run any command as a tracked MLflow run; version and push its outputs when it succeeds.
+    Run(commands::run::Args),
+    /// Write the exact, verified bytes of a registered model or a run's output to a file.
+    Get(commands::get::Args),
     /// Retrain a recorded run on its exact data version and check the metrics match.
     Reproduce(commands::reproduce::Args),
     /// Serve predictions over HTTP with MLflow's scoring protocol (planned: not built yet).
@@ -226,6 +230,8 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Evaluate(args) => commands::evaluate::run(args, ctx),
         Command::Register(args) => commands::register::run(args, ctx),
         Command::Infer(args) => commands::infer::run(args, ctx),
+        Command::Run(args) => commands::run::run(args, ctx),
+        Command::Get(args) => commands::get::run(args, ctx),
         Command::Reproduce(args) => commands::reproduce::run(args, ctx),
         Command::Serve(args) => commands::serve::run(args, ctx),
         Command::Experiments(args) => commands::experiments::run(args, ctx),

@@ -15,6 +15,7 @@ mod manage;
 mod mlflow_parity;
 mod peers;
 mod proxy;
+mod run_cmd;
 mod s3;
 mod secrets;
 mod team;
