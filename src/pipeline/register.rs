@@ -114,8 +114,12 @@ pub struct RegisterOptions {
     /// A run qualifies when its metric meets this (at most for lower-is-better).
     pub threshold: f64,
     pub pick: Pick,
-    /// The output of a run made by `vintner run` that is the model (default: its only output).
+    /// The output of a run made by `vintner run` that is the model (`--output`; default: its
+    /// only output).
     pub output: Option<String>,
+    /// `registry.output`: the same, applied only to runs that record outputs (a run of
+    /// `vintner train` keeps its own model).
+    pub configured_output: Option<String>,
 }
 
 /// What `register` did.
@@ -263,7 +267,12 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
             }
         }
     };
-    let model = check_model_in_remote(repo, &run, opts.output.as_deref())?;
+    let output = opts.output.clone().or_else(|| {
+        opts.configured_output
+            .clone()
+            .filter(|_| !super::run::outputs_of(&run).is_empty())
+    });
+    let model = check_model_in_remote(repo, &run, output.as_deref())?;
     let value = metric_of(&run, &opts.metric);
     let source = if super::run::outputs_of(&run)
         .iter()

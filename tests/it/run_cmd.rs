@@ -329,7 +329,7 @@ fn a_command_ended_by_a_signal_marks_the_run_killed() {
     sb.isolate_std(&mut cmd);
     let child = cmd
         .current_dir(&dir)
-        .args(["run", "--", "sh", "-c", "touch started; sleep 60"])
+        .args(["run", "--", "sh", "-c", "touch started; exec sleep 60"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -349,4 +349,66 @@ fn a_command_ended_by_a_signal_marks_the_run_killed() {
     let runs = mlflow_runs(&sb, &dir);
     assert_eq!(runs.len(), 2, "{runs:#?}");
     assert!(runs.iter().all(|r| r["status"] == "KILLED"), "{runs:#?}");
+}
+
+#[test]
+fn registry_output_names_the_model_among_a_runs_outputs() {
+    let sb = Sandbox::new();
+    let dir = project(&sb);
+    let out = sb
+        .vintner(&dir)
+        .args(["run", "-o", "models/a.bin", "-o", "models/b.bin", "--"])
+        .args([
+            "sh",
+            "-c",
+            "mkdir -p models; echo a > models/a.bin; echo b > models/b.bin",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let run_id = stdout.split_whitespace().nth(1).unwrap().to_string();
+    // Two outputs and none named: which one is the model is asked, not guessed.
+    let out = sb
+        .vintner(&dir)
+        .args(["register", "--run", &run_id])
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("several outputs (its outputs: models/a.bin, models/b.bin)"),
+        "{err}"
+    );
+    assert!(err.contains("registry.output"), "{err}");
+    let toml = std::fs::read_to_string(dir.join("vintner.toml")).unwrap();
+    std::fs::write(
+        dir.join("vintner.toml"),
+        toml.replace(
+            "threshold = 0.80\n",
+            "threshold = 0.80\noutput = \"models/b.bin\"\n",
+        ),
+    )
+    .unwrap();
+    sb.vintner(&dir)
+        .args(["register", "--run", &run_id])
+        .assert()
+        .success();
+    sb.vintner(&dir)
+        .args(["get", "-o", "got.bin"])
+        .assert()
+        .success();
+    assert_eq!(read(&dir.join("got.bin")), b"b\n");
+    // Any output of the run, by its path.
+    sb.vintner(&dir)
+        .args([
+            "get",
+            "--run",
+            &run_id,
+            "--path",
+            "models/a.bin",
+            "-o",
+            "a.bin",
+        ])
+        .assert()
+        .success();
+    assert_eq!(read(&dir.join("a.bin")), b"a\n");
 }

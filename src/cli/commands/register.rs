@@ -97,7 +97,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         direction,
         threshold: args.threshold.unwrap_or(settings.registry.threshold),
         pick,
-        output: args.output.or_else(|| settings.registry.output.clone()),
+        output: args.output,
+        configured_output: settings.registry.output.clone(),
     };
     let reg = register::register(&repo, tracker.as_ref(), &opts)?;
     if args.json.json {
