@@ -155,6 +155,9 @@ pub struct RegistrySettings {
     /// `lower` or `higher` is better; unset: known for vintner's metrics (errors lower, r2 and
     /// accuracies higher), required for others.
     pub direction: Option<String>,
+    /// For runs made by `vintner run`: the output (path relative to the repository root) that
+    /// `register` puts in the registry; unset: the run's only output.
+    pub output: Option<String>,
 }
 
 impl Default for RegistrySettings {
@@ -165,6 +168,7 @@ impl Default for RegistrySettings {
             metric: "rmse".into(),
             threshold: 0.80,
             direction: None,
+            output: None,
         }
     }
 }
@@ -313,6 +317,9 @@ alias = "champion"
 # which way is better: direction = "lower" or "higher".
 metric = "rmse"
 threshold = 0.80
+# For runs of your own code (`vintner run -o models/model.pkl -- python train.py`): the output
+# that is the model; unset, a run's only output.
+# output = "models/model.pkl"
 "#;
 
 #[cfg(test)]

@@ -101,7 +101,8 @@ enum Command {
     Cache(commands::cache::Args),
     /// Print the repository's root relative to the current folder.
     Root(commands::root::Args),
-    /// Copy a file or folder out of another DVC repository, tracked by nothing.
+    /// Get exact, verified bytes: a registered model or a run's output (`get name@alias`), or a
+    /// file or folder of another DVC repository (`get <repo> <path>`, as `dvc get`).
     Get(commands::get::Args),
     /// Version a file or folder of another DVC repository here, recording where it came from.
     Import(commands::import::Args),
@@ -121,9 +122,11 @@ enum Command {
     Register(commands::register::Args),
     /// Predict with a registered or tracked model, pulling exactly its verified bytes.
     Infer(commands::infer::Args),
+    /// Run any command as a tracked MLflow run; version and push its outputs when it succeeds.
+    Run(commands::run::Args),
     /// Retrain a recorded run on its exact data version and check the metrics match.
     Reproduce(commands::reproduce::Args),
-    /// Serve predictions over HTTP with MLflow's scoring protocol (planned: not built yet).
+    /// Serve predictions over HTTP with MLflow's scoring protocol.
     Serve(commands::serve::Args),
     /// List or create experiments in the tracking store.
     Experiments(commands::experiments::Args),
@@ -253,6 +256,7 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Evaluate(args) => commands::evaluate::run(args, ctx),
         Command::Register(args) => commands::register::run(args, ctx),
         Command::Infer(args) => commands::infer::run(args, ctx),
+        Command::Run(args) => commands::run::run(args, ctx),
         Command::Reproduce(args) => commands::reproduce::run(args, ctx),
         Command::Serve(args) => commands::serve::run(args, ctx),
         Command::Experiments(args) => commands::experiments::run(args, ctx),

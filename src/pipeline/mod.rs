@@ -1,10 +1,13 @@
-//! The workflow steps `train`, `register`, `infer` and `reproduce`, composed from `data`,
-//! `track` and `ml`. The only layer that knows all three; it still never prints.
+//! The workflow steps `train`, `register`, `infer` and `reproduce`, and the tracked runs of
+//! users' own commands (`run`, `get`), composed from `data`, `track` and `ml`. The only layer
+//! that knows all three; it still never prints.
 
+pub mod get;
 pub mod infer;
 pub mod lineage;
 pub mod register;
 pub mod reproduce;
+pub mod run;
 pub mod train;
 
 /// What can go wrong in the workflow, beyond the layers' own errors.
@@ -67,6 +70,66 @@ pub enum Error {
     },
     #[error(transparent)]
     Interrupted(#[from] crate::interrupt::Interrupted),
+    #[error("Command `{program}` not found")]
+    CommandNotFound { program: String },
+    #[error("Failed to start `{program}`")]
+    CommandStart {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed with exit code {code}; run `{run}` is marked FAILED")]
+    CommandFailed {
+        command: String,
+        code: i32,
+        run: String,
+    },
+    #[error("`{command}` was killed by signal {signal}; run `{run}` is marked KILLED")]
+    CommandKilled {
+        command: String,
+        signal: i32,
+        run: String,
+    },
+    #[error("Dependency `{path}` does not exist and is not versioned (no `{path}.dvc`)")]
+    MissingDependency { path: String },
+    #[error(
+        "`{command}` exited 0 but did not write the output `{path}`; run `{run}` is marked FAILED"
+    )]
+    MissingOutput {
+        command: String,
+        path: String,
+        run: String,
+    },
+    #[error("The {what} `{path}` {why}")]
+    BadPath {
+        what: &'static str,
+        path: String,
+        why: crate::data::paths::Escape,
+    },
+    #[error("Output `{inner}` is inside another output, `{outer}`")]
+    NestedOutputs { outer: String, inner: String },
+    #[error("Run `{run}` has no output `{output}`{}", list_outputs(outputs))]
+    NoSuchOutput {
+        run: String,
+        output: String,
+        outputs: Vec<String>,
+    },
+    #[error(
+        "Run `{run}` has several outputs{}; which one is meant?",
+        list_outputs(outputs)
+    )]
+    OutputNotNamed { run: String, outputs: Vec<String> },
+    #[error("`{path}` already exists and holds other bytes than {what}")]
+    DestinationExists { path: String, what: String },
+}
+
+/// ` (its outputs: a, b)` for a message, or nothing.
+fn list_outputs(outputs: &[String]) -> String {
+    if outputs.is_empty() {
+        " (it records no outputs)".into()
+    } else {
+        format!(" (its outputs: {})", outputs.join(", "))
+    }
 }
 
 impl Error {
@@ -100,6 +163,34 @@ impl Error {
                 "something wrote to `{path}` during training: stop it, check the file with `vintner status`, then train again"
             ),
             Error::Interrupted(_) => return None,
+            Error::CommandNotFound { .. } => "check the spelling and PATH; to run a shell command line, write \
+                `vintner run -- sh -c '…'`; no run was recorded"
+                .into(),
+            Error::CommandStart { .. } => "check that the program is executable; the run is marked FAILED".into(),
+            Error::CommandFailed { .. } => {
+                "nothing was versioned; fix the command (its output is above) and run it again".into()
+            }
+            Error::CommandKilled { .. } => "nothing was versioned; run it again".into(),
+            Error::MissingDependency { path } => format!(
+                "create it, or pass the right path with -d; a versioned file (`vintner add {path}` and `vintner push`) is pulled when missing"
+            ),
+            Error::MissingOutput { path, .. } => format!(
+                "nothing was versioned; make the command write `{path}`, or fix the -o path"
+            ),
+            Error::BadPath { what, .. } => format!(
+                "give {what} as a path inside the repository (relative to the current folder); nothing was run"
+            ),
+            Error::NestedOutputs { outer, .. } => format!(
+                "name only `{outer}`, or only the paths inside it; nothing was run"
+            ),
+            Error::NoSuchOutput { .. } | Error::OutputNotNamed { .. } => {
+                "name one of the run's outputs: `--output <path>` for register (or registry.output in vintner.toml), \
+                 `--path <path>` for get"
+                    .into()
+            }
+            Error::DestinationExists { .. } => {
+                "choose another place with -o, or pass --force to replace a file; nothing was written".into()
+            }
         })
     }
 }

@@ -4,7 +4,9 @@
 //! (`runs:/<run_id>/model`: its `MLmodel` and `.dvc`, which every MLflow server accepts) with
 //! the data remote's path and md5 in its tags, and move the alias. The model bytes stay in the
 //! data remote; the registry holds metadata. Idempotent per run; a failure leaves no registered
-//! model that this call created.
+//! model that this call created. A run made by `vintner run` has outputs instead of a model:
+//! the one named by `output` (`--output`, `registry.output`) is registered, its version's source
+//! the run artifact folder holding its `.dvc` file.
 
 use serde::Serialize;
 
@@ -112,6 +114,12 @@ pub struct RegisterOptions {
     /// A run qualifies when its metric meets this (at most for lower-is-better).
     pub threshold: f64,
     pub pick: Pick,
+    /// The output of a run made by `vintner run` that is the model (`--output`; default: its
+    /// only output).
+    pub output: Option<String>,
+    /// `registry.output`: the same, applied only to runs that record outputs (a run of
+    /// `vintner train` keeps its own model).
+    pub configured_output: Option<String>,
 }
 
 /// What `register` did.
@@ -177,12 +185,10 @@ pub fn metric_of(run: &Run, metric: &str) -> Option<f64> {
         .map(|m| m.value)
 }
 
-/// Checks that the model a run recorded is whole in its data remote (verified manifest, every
-/// file present). Returns the model reference.
-pub fn check_model_in_remote(repo: &Repo, run: &Run) -> Result<ModelRef> {
-    let model = ModelRef::from_tags(&run.data.tags).ok_or_else(|| Error::NoModel {
-        run: run.info.run_id.clone(),
-    })?;
+/// Checks that the model a run recorded (or its output named `output`) is whole in its data
+/// remote (verified manifest, every file present). Returns the model reference.
+pub fn check_model_in_remote(repo: &Repo, run: &Run, output: Option<&str>) -> Result<ModelRef> {
+    let model = super::run::model_of(run, output)?;
     let remote = open_model_remote(repo, &model)?;
     let oid = Oid::new(model.md5.clone(), HashKind::Md5);
     if !transfer::remote_has_whole(remote.as_ref(), &oid)? {
@@ -261,9 +267,25 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
             }
         }
     };
-    let model = check_model_in_remote(repo, &run)?;
+    let output = opts.output.clone().or_else(|| {
+        opts.configured_output
+            .clone()
+            .filter(|_| !super::run::outputs_of(&run).is_empty())
+    });
+    let model = check_model_in_remote(repo, &run, output.as_deref())?;
     let value = metric_of(&run, &opts.metric);
-    let source = format!("runs:/{}/model", run.info.run_id);
+    let source = if super::run::outputs_of(&run)
+        .iter()
+        .any(|o| o.path == model.path && o.md5 == model.md5)
+    {
+        format!(
+            "runs:/{}/{}",
+            run.info.run_id,
+            super::run::artifact_dir(&model.path)
+        )
+    } else {
+        format!("runs:/{}/model", run.info.run_id)
+    };
     let created_model = match tracker.get_registered_model(&opts.model_name) {
         Ok(_) => false,
         Err(crate::track::Error::NotFound { .. }) => {

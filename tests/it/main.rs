@@ -17,6 +17,7 @@ mod manage;
 mod mlflow_parity;
 mod peers;
 mod proxy;
+mod run_cmd;
 mod s3;
 mod secrets;
 mod serve;

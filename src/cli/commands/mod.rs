@@ -30,6 +30,7 @@ pub mod remote;
 pub mod remove;
 pub mod reproduce;
 pub mod root;
+pub mod run;
 pub mod runs;
 pub mod serve;
 pub mod status;

@@ -36,6 +36,10 @@ pub struct Args {
     /// A lower metric is better.
     #[arg(long)]
     lower_is_better: bool,
+    /// The output that is the model, for a run made by `vintner run` (default:
+    /// registry.output, else the run's only output).
+    #[arg(long, value_name = "PATH")]
+    output: Option<String>,
     /// Experiment to pick from (default: tracking.experiment).
     #[arg(long)]
     experiment: Option<String>,
@@ -93,6 +97,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         direction,
         threshold: args.threshold.unwrap_or(settings.registry.threshold),
         pick,
+        output: args.output,
+        configured_output: settings.registry.output.clone(),
     };
     let reg = register::register(&repo, tracker.as_ref(), &opts)?;
     if args.json.json {
