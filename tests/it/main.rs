@@ -19,4 +19,5 @@ mod s3;
 mod secrets;
 mod team;
 mod track;
+mod ui;
 mod workflow;

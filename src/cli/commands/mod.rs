@@ -27,6 +27,7 @@ pub mod runs;
 pub mod serve;
 pub mod status;
 pub mod train;
+pub mod ui;
 pub mod unfreeze;
 pub mod unprotect;
 
