@@ -227,3 +227,71 @@ fn ui_without_a_store_fails_at_start_up_and_creates_none() {
     );
     assert!(!dir.join("mlflow.db").exists());
 }
+
+/// One raw HTTP/1.1 request to `addr`: the whole response as text.
+fn http(addr: &str, method: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Stops the server however the test ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn ui_command_serves_on_loopback_and_says_where() {
+    use std::io::BufRead;
+    let sb = Sandbox::new();
+    let dir = sb.mkdir("proj");
+    sb.vintner(&dir)
+        .args(["experiments", "create", "<demo>"])
+        .assert()
+        .success();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("vintner"));
+    sb.isolate_std(&mut cmd);
+    let mut server = Server(
+        cmd.current_dir(&dir)
+            .args(["ui", "--port", "0"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
+    let said = lines.next().unwrap().unwrap();
+    let addr = said
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {said:?}"))
+        .to_string();
+    let home = http(&addr, "GET", "/");
+    let posted = http(&addr, "POST", "/");
+    drop(server);
+    assert!(addr.starts_with("127.0.0.1:"), "{said}");
+    assert!(said.contains("read-only"), "{said}");
+    assert!(home.starts_with("HTTP/1.1 200"), "{home}");
+    assert!(
+        home.contains("&lt;demo&gt;") && !home.contains("<demo>"),
+        "{home}"
+    );
+    assert!(
+        home.to_ascii_lowercase()
+            .contains("content-security-policy: default-src 'none'"),
+        "{home}"
+    );
+    assert!(posted.starts_with("HTTP/1.1 405"), "{posted}");
+}
