@@ -28,6 +28,10 @@ pub struct UiState {
     pub tracker: Arc<dyn Tracker>,
     /// The metric `register` ranks runs by (`registry.metric`): the first metric column.
     pub registry_metric: String,
+    /// Answer only requests addressed to a loopback name (`localhost`, `127.0.0.1`, `[::1]`):
+    /// set when listening on loopback, so a web page elsewhere cannot read the store through a
+    /// DNS name rebound to this machine.
+    pub loopback_only: bool,
 }
 
 /// Why a page could not be shown; each becomes an HTML error page with its status.
@@ -38,6 +42,9 @@ pub enum Error {
 
     #[error("invalid `{param}` in the address: {reason}")]
     BadQuery { param: &'static str, reason: String },
+
+    #[error("requests for host `{host}` are not served: the pages listen on loopback only")]
+    ForeignHost { host: String },
 
     #[error(transparent)]
     Track(#[from] track::Error),
@@ -56,6 +63,7 @@ impl Error {
             | Error::Track(
                 track::Error::Filter(_) | track::Error::PageToken(_) | track::Error::Invalid { .. },
             ) => StatusCode::BAD_REQUEST,
+            Error::ForeignHost { .. } => StatusCode::FORBIDDEN,
             Error::Track(track::Error::Connect { .. }) => StatusCode::BAD_GATEWAY,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -68,6 +76,11 @@ impl Error {
                     .into(),
             ),
             Error::BadQuery { .. } => Some("fix the value in the address and reload".into()),
+            Error::ForeignHost { .. } => Some(
+                "open the pages as http://127.0.0.1:<port>/ or http://localhost:<port>/, or start \
+                 `vintner ui --host <address>` to serve them to other machines"
+                    .into(),
+            ),
             Error::Track(e) => e.hint(),
             Error::Internal(_) => None,
         }
@@ -155,6 +168,7 @@ impl Query {
 
 /// The router of every page, over `state`.
 pub fn app(state: UiState) -> Router {
+    let state = Arc::new(state);
     Router::new()
         .route("/", get(experiments))
         .route("/experiments/{id}", get(experiment))
@@ -163,7 +177,43 @@ pub fn app(state: UiState) -> Router {
         .route("/models", get(models))
         .route("/models/{name}", get(model))
         .fallback(not_found)
-        .with_state(Arc::new(state))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            loopback_guard,
+        ))
+        .with_state(state)
+}
+
+/// Whether a `Host` header names this machine's loopback (`localhost`, `127.0.0.1`, `[::1]`,
+/// with any port).
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses requests addressed to another name when serving loopback only (DNS rebinding).
+async fn loopback_guard(
+    State(s): Shared,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if s.loopback_only
+        && let Some(host) = req.headers().get(header::HOST)
+    {
+        let host = String::from_utf8_lossy(host.as_bytes()).into_owned();
+        if !is_loopback_host(&host) {
+            return Error::ForeignHost { host }.into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// Serves `app` on `listener` until `shutdown` completes.
@@ -237,6 +287,29 @@ mod tests {
         assert_eq!(q.get("filter"), Some("metrics.rmse < 1"));
         assert_eq!(q.get("empty"), None);
         assert_eq!(q.get("missing"), None);
+    }
+
+    #[test]
+    fn only_loopback_names_pass_the_host_check() {
+        for ok in [
+            "localhost",
+            "localhost:5002",
+            "127.0.0.1:80",
+            "[::1]:5002",
+            "LOCALHOST.",
+            "a.localhost",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:5002",
+            "10.0.0.1:5002",
+            "localhost.evil.example",
+            "[fe80::1]",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
     }
 
     #[test]

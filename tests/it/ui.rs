@@ -24,17 +24,21 @@ fn json(sb: &Sandbox, cwd: &Path, args: &[&str]) -> Value {
 
 /// GETs `uri` from the router over the project's `mlflow.db`: status and body.
 fn get(db: &Path, uri: &str) -> (StatusCode, String) {
+    get_from(db, uri, "127.0.0.1:5002")
+}
+
+/// [`get`] with the `Host` header a browser would send.
+fn get_from(db: &Path, uri: &str, host: &str) -> (StatusCode, String) {
     let store = vintner::track::sqlite::SqliteStore::open_existing(db).unwrap();
     let app = vintner::ui::app(vintner::ui::UiState {
         tracker: Arc::new(store),
         registry_metric: "rmse".into(),
+        loopback_only: true,
     });
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let res = app
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let req = Request::get(uri).header("host", host);
+        let res = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
         let status = res.status();
         let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
             .await
@@ -202,6 +206,12 @@ fn pages_show_runs_lineage_and_registry_read_only() {
         assert_eq!(status, StatusCode::NOT_FOUND, "GET {uri}:\n{body}");
         assert!(body.contains("not found"), "{body}");
     }
+
+    // A page reached through another name (DNS rebinding) is refused on loopback.
+    let (status, body) = get_from(&db, &format!("/runs/{run_id}"), "evil.example:5002");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(!body.contains(&model_md5), "{body}");
+    assert_eq!(get_from(&db, "/", "localhost:5002").0, StatusCode::OK);
 
     // Reading changed nothing.
     assert_eq!(

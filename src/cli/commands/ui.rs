@@ -28,6 +28,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let state = crate::ui::UiState {
         tracker: Arc::from(tracker),
         registry_metric: registry_metric(ctx),
+        loopback_only: args.host.is_loopback(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
