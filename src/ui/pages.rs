@@ -876,43 +876,57 @@ fn lineage_graph(v: &ModelVersion, run: Option<&Run>, model_md5: Option<&str>) -
     let data: Vec<String> = run
         .map(|r| data_refs(r).into_iter().map(|d| d.md5).collect())
         .unwrap_or_default();
-    let mut nodes: Vec<(String, String)> = vec![
+    // (kind, shown, full value, link)
+    let mut nodes: Vec<(&str, String, String, Option<String>)> = vec![
         (
-            "data".into(),
-            if data.is_empty() {
-                "-".into()
-            } else {
-                data.iter()
-                    .map(|m| short(m).to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
+            "data",
+            data.iter().map(|m| short(m)).collect::<Vec<_>>().join(", "),
+            data.join(", "),
+            None,
         ),
         (
-            "run".into(),
-            run.map_or("-".into(), |r| r.info.run_name.clone()),
+            "run",
+            run.map_or(String::new(), |r| r.info.run_name.clone()),
+            run.map_or(String::new(), |r| r.info.run_id.clone()),
+            run.map(|r| run_link(&r.info.run_id)),
         ),
         (
-            "model".into(),
-            model_md5.map_or("-".into(), |m| short(m).to_string()),
+            "model",
+            model_md5.map_or(String::new(), |m| short(m).to_string()),
+            model_md5.unwrap_or_default().to_string(),
+            None,
         ),
-        ("version".into(), format!("{} v{}", v.name, v.version)),
+        (
+            "version",
+            format!("{} v{}", v.name, v.version),
+            format!("{} version {}", v.name, v.version),
+            None,
+        ),
     ];
     for a in &v.aliases {
-        nodes.push(("alias".into(), format!("@{a}")));
+        nodes.push(("alias", format!("@{a}"), format!("@{a}"), None));
     }
     let w = 150.0;
     let gap = 28.0;
     let total = nodes.len() as f64 * (w + gap) - gap + 2.0;
+    let node = |x: f64, kind: &str, shown: &str, full: &str| {
+        let shown = if shown.is_empty() { "-" } else { shown };
+        html! {
+            title { (kind) ": " (if full.is_empty() { "-" } else { full }) }
+            rect x=(x) y="1" width=(w) height="50" rx="6" {}
+            text x=(x + 8.0) y="20" { (kind) }
+            text x=(x + 8.0) y="40" { (shown.chars().take(20).collect::<String>()) }
+        }
+    };
     html! {
         svg.lineage xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {total} 52")) width=(total)
             height="52" role="img" aria-label=(format!("lineage of {} version {}", v.name, v.version)) {
-            @for (n, (kind, text)) in nodes.iter().enumerate() {
+            @for (n, (kind, shown, full, link)) in nodes.iter().enumerate() {
                 @let x = 1.0 + n as f64 * (w + gap);
-                g.node {
-                    rect x=(x) y="1" width=(w) height="50" rx="6" {}
-                    text x=(x + 8.0) y="20" { (kind) }
-                    text x=(x + 8.0) y="40" { (text.chars().take(20).collect::<String>()) }
+                @if let Some(href) = link {
+                    a href=(href) { g.node { (node(x, kind, shown, full)) } }
+                } @else {
+                    g.node { (node(x, kind, shown, full)) }
                 }
                 @if n + 1 < nodes.len() {
                     line.edge x1=(x + w) y1="26" x2=(x + w + gap) y2="26" {}
