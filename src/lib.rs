@@ -16,3 +16,4 @@ pub mod redact;
 pub mod serve;
 pub mod settings;
 pub mod track;
+pub mod ui;

@@ -136,6 +136,8 @@ enum Command {
     Models(commands::models::Args),
     /// List and download run and model artifacts (`runs:/…`, `models:/…`, `s3://…`, …).
     Artifacts(commands::artifacts::Args),
+    /// Browse runs, metric charts, the registry and lineage in a web browser (read-only).
+    Ui(commands::ui::Args),
 }
 
 /// Runs the command line and turns the outcome into the process exit code.
@@ -263,6 +265,7 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Runs(args) => commands::runs::run(args, ctx),
         Command::Models(args) => commands::models::run(args, ctx),
         Command::Artifacts(args) => commands::artifacts::run(args, ctx),
+        Command::Ui(args) => commands::ui::run(args, ctx),
     }
 }
 

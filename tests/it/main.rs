@@ -23,4 +23,5 @@ mod secrets;
 mod serve;
 mod team;
 mod track;
+mod ui;
 mod workflow;

@@ -35,6 +35,7 @@ pub mod runs;
 pub mod serve;
 pub mod status;
 pub mod train;
+pub mod ui;
 pub mod unfreeze;
 pub mod unprotect;
 pub mod update;
