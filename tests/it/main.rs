@@ -14,6 +14,7 @@ mod interrupt;
 mod manage;
 mod mlflow_parity;
 mod peers;
+mod pipeline_outs;
 mod proxy;
 mod s3;
 mod secrets;
