@@ -425,8 +425,8 @@ fn lock_out(item: &Value, key: &str, i: usize, stage: &str, file: &Path) -> Resu
     let path = item
         .get("path")
         .and_then(Value::as_str)
-        .filter(|p| !p.is_empty() && !Path::new(p).is_absolute())
-        .ok_or_else(|| malformed(file, format!("{} has no relative `path`", at())))?;
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| malformed(file, format!("{} has no `path`", at())))?;
     let md5 = match item.get("md5") {
         None | Some(Value::Null) => None,
         Some(Value::String(m)) if super::manifest::is_md5(m.strip_suffix(".dir").unwrap_or(m)) => {
