@@ -320,7 +320,9 @@ pub fn to_dvc_json(report: &Report) -> DvcStatusJson {
 /// `status -c`: for every object of the outputs (as [`index::collect`] and
 /// [`index::at_revisions`] find them) that the cache and the remote do not both hold, `new`
 /// (cache only), `deleted` (remote only) or `missing` (neither), keyed by the output path (and
-/// `path/file` for folder members), as DVC reports it. Also returns the remote's name.
+/// `path/file` for folder members), as DVC reports it. A folder's manifest that only the remote
+/// holds is read from there and kept in the cache, as DVC keeps it. Also returns the remote's
+/// name.
 pub fn cloud_status(
     repo: &Repo,
     outs: &[Tracked],
@@ -349,11 +351,17 @@ pub fn cloud_status(
             } else {
                 match remote.read_verified(&oid) {
                     Ok(bytes) => {
-                        super::manifest::parse(&bytes).map_err(|e| super::Error::BadManifest {
-                            oid: oid.rel_path(),
-                            location: remote.describe(),
-                            message: e.to_string(),
-                        })?
+                        let entries = super::manifest::parse(&bytes).map_err(|e| {
+                            super::Error::BadManifest {
+                                oid: oid.rel_path(),
+                                location: remote.describe(),
+                                message: e.to_string(),
+                            }
+                        })?;
+                        // As DVC, the verified manifest is kept in the cache: the folder's
+                        // files can be told apart from then on, and it is no longer `deleted`.
+                        cache.add_bytes(&bytes, &oid)?;
+                        entries
                     }
                     Err(super::Error::MissingFromRemote { .. }) => Vec::new(),
                     Err(e) => return Err(e),

@@ -155,6 +155,15 @@ fn status_gives_dvcs_verdicts_on_stage_outputs() {
     }
     let (d, v) = both_status(&sb, &repo.join("sub"), &[]);
     assert_eq!(v, d, "status from the sub-pipeline's folder");
+    // `diff` against HEAD sees the stage outputs too (a new file in an output folder
+    // included, the `cache: false` metrics left out), as `dvc diff` does.
+    write(&repo.join("data/prep/c.txt"), b"c\n");
+    let diff = |out: String| serde_json::from_str::<serde_json::Value>(out.trim()).unwrap();
+    let d = diff(dvc_ok(&sb, &repo, &["diff", "--json"]));
+    let v = diff(vintner_ok(&sb, &repo, &["diff", "--json"]));
+    assert_eq!(v, d, "diff");
+    assert!(v.to_string().contains("model.bin"), "{v}");
+    std::fs::remove_file(repo.join("data/prep/c.txt")).unwrap();
     let text = vintner_ok(&sb, &repo, &["status"]);
     assert!(
         text.contains("train:\n\tchanged outs:\n\t\tmodified:           model.bin\n")
@@ -194,6 +203,13 @@ fn either_tool_pulls_the_stage_outputs_the_other_pushed() {
     git(sb.path(), &["clone", "-q", repo.to_str().unwrap(), "clone"]);
     let (d, v) = both_status(&sb, &clone, &[]);
     assert_eq!(v, d, "status of a fresh clone");
+    // `status -c` in the fresh clone: the folder's manifest, only on the remote, is read
+    // from there (and kept, as DVC keeps it), so only its files are `deleted`.
+    let json = |s: String| serde_json::from_str::<serde_json::Value>(s.trim()).unwrap();
+    let v = json(vintner_ok(&sb, &clone, &["status", "-c", "--json"]));
+    let d = json(dvc_ok(&sb, &clone, &["status", "-c", "--json"]));
+    assert_eq!(v, d, "status -c of a fresh clone");
+    assert!(v.get("data/prep/a.txt").is_some(), "{v}");
     vintner_ok(&sb, &clone, &["pull"]);
     for out in OUTPUTS {
         assert_eq!(read(&clone.join(out)), read(&repo.join(out)), "{out}");
@@ -214,6 +230,7 @@ fn either_tool_pulls_the_stage_outputs_the_other_pushed() {
         serde_json::from_str::<serde_json::Value>(s.trim()).unwrap()
     };
     assert_eq!(cloud("vintner"), cloud("dvc"), "status -c before the push");
+    assert_ne!(cloud("vintner"), serde_json::json!({}));
     vintner_ok(&sb, &repo, &["push", "-r", "far"]);
     assert_eq!(
         cloud("dvc"),
