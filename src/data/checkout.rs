@@ -86,7 +86,7 @@ pub fn checkout(
     opts: CheckoutOptions,
     progress: &dyn Progress,
 ) -> Result<CheckoutReport> {
-    let outs = index::collect(repo, targets, cwd)?;
+    let outs = index::collect_outputs(repo, targets, cwd)?;
     checkout_all(repo, &outs, opts, progress)
 }
 

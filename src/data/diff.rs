@@ -176,7 +176,10 @@ pub fn diff(
         let to_commit = git::rev_parse(&repo.root, to)?;
         unknown.extend(snapshot_at(repo, &to_commit, &cache, &mut new)?);
     } else {
-        for t in index::collect(repo, &[], &repo.root)? {
+        for t in index::collect_outputs(repo, &[], &repo.root)? {
+            if !t.out.cache {
+                continue;
+            }
             let name = t.display(repo);
             if let Some(h) = super::status::hash_workspace(&t, &state, progress)? {
                 if let Some(bytes) = &h.manifest {
@@ -298,6 +301,16 @@ fn snapshot_at(
             if !expand(snapshot, &name, md5, cache, out.hash)? {
                 unknown.push(format!("{name}/"));
             }
+        }
+    }
+    // As DVC, `cache: false` outputs are not data to compare.
+    for t in index::stage_outs_at(repo, commit)? {
+        let Some(md5) = t.out.md5.as_ref().filter(|_| t.out.cache) else {
+            continue;
+        };
+        let name = rel(repo, &t.path);
+        if !expand(snapshot, &name, md5, cache, t.out.hash)? {
+            unknown.push(format!("{name}/"));
         }
     }
     Ok(unknown)

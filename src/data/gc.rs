@@ -1,5 +1,5 @@
-//! `gc -w`: remove cache objects that no `.dvc` file and no pipeline output recorded in a
-//! `dvc.lock` of the workspace references (the `.dir` manifests and their files included), as
+//! `gc -w`: remove cache objects that no `.dvc` file, no output of a `dvc.yaml` stage and no
+//! output recorded in a `dvc.lock` of the workspace references (the `.dir` manifests and their files included), as
 //! `dvc gc -w` does — and with `-a`/`-T`/`--all-commits` none that the `.dvc` files of those git
 //! revisions reference either. Never touches a referenced object.
 
@@ -12,6 +12,7 @@ use super::hash::HashKind;
 use super::index;
 use super::odb::Oid;
 use super::paths::Inside;
+use super::pipeline_lock;
 use super::repo::Repo;
 use super::{Error, Result};
 
@@ -33,7 +34,13 @@ fn referenced(repo: &Repo, revs: index::Revisions) -> Result<HashSet<Oid>> {
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let mut outs: Vec<(String, Oid)> = Vec::new();
-    for t in index::collect(repo, &[], &repo.root)? {
+    // Outputs `dvc.yaml` marks `cache: false` are not in the cache, as DVC knows them.
+    let mut uncached: HashSet<PathBuf> = HashSet::new();
+    for t in index::collect_outputs(repo, &[], &repo.root)? {
+        if !t.out.cache {
+            uncached.insert(t.path);
+            continue;
+        }
         if let Some(md5) = t.out.md5.clone() {
             outs.push((t.display(repo), Oid::new(md5, t.out.hash)));
         }
@@ -48,7 +55,12 @@ fn referenced(repo: &Repo, revs: index::Revisions) -> Result<HashSet<Oid>> {
     }
     let inside = Inside::new(&repo.root);
     for lock in index::lock_files(repo)? {
-        outs.extend(lock_outs(&lock, &inside)?);
+        outs.extend(
+            lock_outs(&lock, &inside)?
+                .into_iter()
+                .filter(|(path, _, _)| !uncached.contains(path))
+                .map(|(_, shown, oid)| (shown, oid)),
+        );
     }
     let mut keep = HashSet::new();
     for (shown, oid) in outs {
@@ -70,62 +82,24 @@ fn referenced(repo: &Repo, revs: index::Revisions) -> Result<HashSet<Oid>> {
 }
 
 /// The outputs a `dvc.lock` records, as (shown name, object): every stage's `outs` (metrics and
-/// plots included, as DVC writes them there), in the DVC 2/3 layout (`schema: '2.0'`, stages
-/// under `stages`) and the DVC 1 one (stages at the top). An output without `hash: md5` was
-/// hashed the DVC 2 way. A lock file that cannot be read stops `gc`: its outputs would look
-/// like garbage, and so does one naming a path outside the repository.
-fn lock_outs(path: &Path, inside: &Inside) -> Result<Vec<(String, Oid)>> {
-    use serde_norway::Value;
-    let refuse = |why: String| Error::GcRefused(format!("`{}` {why}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(Error::io("read", path))?;
-    let doc: Value =
-        serde_norway::from_str(&text).map_err(|e| refuse(format!("is not valid YAML ({e})")))?;
-    let stages = match doc.get("schema") {
-        Some(_) => doc.get("stages").cloned().unwrap_or(Value::Null),
-        None => doc,
-    };
-    let Value::Mapping(stages) = stages else {
-        return Ok(Vec::new());
-    };
-    let mut found = Vec::new();
-    for (name, stage) in &stages {
-        let name = name.as_str().unwrap_or("?");
-        let Some(outs) = stage.get("outs") else {
-            continue;
-        };
-        let Value::Sequence(outs) = outs else {
-            return Err(refuse(format!(
-                "has `outs` of stage `{name}` that are not a list"
-            )));
-        };
-        for out in outs {
-            if let Some(p) = out.get("path").and_then(Value::as_str) {
-                let base = path.parent().unwrap_or(Path::new(""));
-                inside
-                    .resolve(base, Path::new(p))
-                    .map_err(|why| Error::UnsafePath {
-                        file: inside.shown(path),
-                        path: p.to_string(),
-                        why,
-                    })?;
-            }
-            let Some(md5) = out.get("md5").and_then(Value::as_str) else {
-                continue;
-            };
-            let kind = match out.get("hash").and_then(Value::as_str) {
-                Some("md5") => HashKind::Md5,
-                None => HashKind::Md5Dos2Unix,
-                Some(other) => {
-                    return Err(refuse(format!(
-                        "records an output of stage `{name}` with hash `{other}`"
-                    )));
-                }
-            };
-            let shown = out.get("path").and_then(Value::as_str).unwrap_or(name);
-            found.push((format!("{shown} (stage {name})"), Oid::new(md5, kind)));
+/// plots included, as DVC writes them there), whether or not `dvc.yaml` still declares the
+/// stage, read by [`pipeline_lock::lock_outs`]. A lock file that cannot be read stops `gc`:
+/// its outputs would look like garbage, and so does one naming a path outside the repository.
+fn lock_outs(path: &Path, inside: &Inside) -> Result<Vec<(PathBuf, String, Oid)>> {
+    let outs = pipeline_lock::lock_outs(path, inside).map_err(|e| match e {
+        Error::MalformedPipelineFile { path, message } => {
+            Error::GcRefused(format!("`{}` cannot be read: {message}", path.display()))
         }
-    }
-    Ok(found)
+        other => other,
+    })?;
+    Ok(outs
+        .into_iter()
+        .filter_map(|(stage, abs, out)| {
+            let md5 = out.md5?;
+            let shown = format!("{} (stage {stage})", out.path);
+            Some((abs, shown, Oid::new(md5, out.hash)))
+        })
+        .collect())
 }
 
 /// Lists (dry) or removes unreferenced cache objects. The caller asks for confirmation.
@@ -236,7 +210,7 @@ mod tests {
         .unwrap();
         let outs = lock_outs(&path, &inside).unwrap();
         assert_eq!(
-            outs.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>(),
+            outs.iter().map(|(_, _, o)| o.clone()).collect::<Vec<_>>(),
             vec![
                 Oid::new("0123456789abcdef0123456789abcdef", HashKind::Md5),
                 Oid::new(
@@ -251,7 +225,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            lock_outs(&path, &inside).unwrap()[0].1,
+            lock_outs(&path, &inside).unwrap()[0].2,
             Oid::new("a1111111111111111111111111111111", HashKind::Md5Dos2Unix)
         );
         std::fs::write(&path, "stages: [unclosed\n").unwrap();

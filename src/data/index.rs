@@ -2,7 +2,9 @@
 //! DVC does), or the ones named by targets — a `.dvc` file, an output path, a folder holding
 //! `.dvc` files, or a path inside a tracked folder (the granular operations of DVC) — and the
 //! outputs the `.dvc` files of other git revisions record (`--all-branches`, `--all-tags`,
-//! `--all-commits`).
+//! `--all-commits`). The verbs that move and compare data (`status`, `push`, `pull`, `fetch`,
+//! `checkout`, `diff`, `gc`) also see the outputs of pipeline stages (`dvc.yaml` + `dvc.lock`),
+//! named as DVC names them: `dvc.yaml`, `dvc.yaml:stage`, `stage`, or an output's path.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -12,14 +14,15 @@ use super::dvcfile::{DvcFile, Out};
 use super::fsutil::normalize;
 use super::hash::HashKind;
 use super::paths::Inside;
+use super::pipeline_lock::{self, LOCK_FILE, PROJECT_FILE, Stage};
 use super::repo::Repo;
 use super::workspace;
 use super::{Error, Result};
 
-/// One output of one `.dvc` file.
+/// One output of one `.dvc` file or pipeline stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tracked {
-    /// The `.dvc` file (absolute).
+    /// The `.dvc` file, or the `dvc.yaml` of a stage's output (absolute).
     pub dvc_path: PathBuf,
     pub out: Out,
     /// The output's absolute path.
@@ -27,9 +30,17 @@ pub struct Tracked {
     /// For a target inside a tracked folder: the part of the folder it names (`/`-separated,
     /// relative to the output), so that only those files are transferred or checked out.
     pub only: Option<String>,
+    /// The stage whose output this is (its name in `dvc_path`); `None` for a `.dvc` file's.
+    pub stage: Option<String>,
 }
 
 impl Tracked {
+    /// What DVC calls the file or stage this output belongs to, seen from `cwd`: the `.dvc`
+    /// file's path, or for a stage `dvc.yaml:name` (just `name` for the `dvc.yaml` in `cwd`).
+    pub fn addressing(&self, cwd: &Path) -> String {
+        addressing(&self.dvc_path, self.stage.as_deref(), cwd)
+    }
+
     /// The output path relative to the repository root, `/`-separated (DVC's display form).
     pub fn display(&self, repo: &Repo) -> String {
         self.path
@@ -80,6 +91,19 @@ pub struct Found {
     pub dvc: Vec<DvcFile>,
     /// The `dvc.lock` files.
     pub locks: Vec<PathBuf>,
+    /// The stages of the `dvc.yaml` files, with what their `dvc.lock` recorded.
+    pub stages: Vec<Stage>,
+}
+
+impl Found {
+    /// Every output: the `.dvc` files' and, with `stages`, the pipeline stages'.
+    fn outputs(&self, stages: bool) -> Vec<Tracked> {
+        let mut all: Vec<Tracked> = self.dvc.iter().flat_map(outs_of).collect();
+        if stages {
+            all.extend(self.stages.iter().flat_map(stage_outs));
+        }
+        all
+    }
 }
 
 /// Walks the repository as DVC's `collect_files` does: `.dvcignore` rules (and `.git`, `.hg`,
@@ -87,8 +111,9 @@ pub struct Found {
 /// folders git ignores (`.gitignore` files from the git work tree's top down,
 /// `.git/info/exclude`, the global excludes file — git's own rules, so a tracking store's copy
 /// of a `.dvc` file under a git-ignored `mlruns/` is not an output), and folders that are the
-/// outputs of the `.dvc` files met before them. Each `.dvc` file is parsed as it is met, and
-/// every output path it names is checked to stay inside the repository.
+/// outputs of the `.dvc` files and stages met before them. Each `.dvc` file and `dvc.yaml` is
+/// parsed as it is met, and every output path it names is checked to stay inside the
+/// repository.
 pub fn walk(repo: &Repo) -> Result<Found> {
     let inside = Inside::new(&repo.root);
     let git = GitIgnores::above(&repo.root);
@@ -159,8 +184,9 @@ impl Walk<'_> {
         for name in files {
             let path = dir.join(&name);
             let is_dvc = Path::new(&name).extension().is_some_and(|x| x == "dvc");
-            let is_lock = name == "dvc.lock";
-            if !(is_dvc || is_lock)
+            let is_lock = name == LOCK_FILE;
+            let is_project = name == PROJECT_FILE;
+            if !(is_dvc || is_lock || is_project)
                 || workspace::ignored(&dvc_rules, &path, false)
                 || workspace::ignored(&git_rules, &path, false)
             {
@@ -168,6 +194,15 @@ impl Walk<'_> {
             }
             if is_lock {
                 self.found.locks.push(path);
+                continue;
+            }
+            if is_project {
+                let stages = pipeline_lock::load(&path, self.inside)?;
+                for stage in &stages {
+                    self.outs
+                        .extend(stage.outs.iter().map(|o| stage.out_path(o)));
+                }
+                self.found.stages.extend(stages);
                 continue;
             }
             let file = load_checked(self.inside, &path)?;
@@ -271,14 +306,121 @@ fn outs_of(file: &DvcFile) -> Vec<Tracked> {
             path: file.out_path(out),
             out: out.clone(),
             only: None,
+            stage: None,
         })
         .collect()
 }
 
-/// The outputs named by `targets` (relative to `cwd`), or all outputs when there are none.
+fn stage_outs(stage: &Stage) -> Vec<Tracked> {
+    stage
+        .outs
+        .iter()
+        .map(|out| Tracked {
+            dvc_path: stage.dvc_yaml.clone(),
+            path: stage.out_path(out),
+            out: out.clone(),
+            only: None,
+            stage: Some(stage.name.clone()),
+        })
+        .collect()
+}
+
+/// The outputs of `.dvc` files named by `targets` (relative to `cwd`), or all of them when
+/// there are none: what the verbs that edit `.dvc` files (`add`, `commit`, `move`) work on.
 pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Tracked>> {
+    collect_in(repo, targets, cwd, false).map(|(picked, _)| picked)
+}
+
+/// The outputs of `.dvc` files and pipeline stages named by `targets` (relative to `cwd`), or
+/// all of them when there are none: what `status`, `push`, `pull`, `fetch`, `checkout`, `diff`
+/// and `gc` work on. Besides what [`collect`] accepts, a target can be a `dvc.yaml` (all its
+/// stages), `dvc.yaml:stage` (`:stage` for the `dvc.yaml` in `cwd`), or a stage name of the
+/// `dvc.yaml` in `cwd` (preferred over an output of the same name, as DVC prefers it); a
+/// `foreach` stage's name stands for every stage it generates.
+pub fn collect_outputs(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Tracked>> {
+    collect_in(repo, targets, cwd, true).map(|(picked, _)| picked)
+}
+
+/// [`collect_outputs`], and the stages the picked outputs belong to (in the walk's order), for
+/// what `status` says of a stage besides its outputs.
+pub fn collect_with_stages(
+    repo: &Repo,
+    targets: &[PathBuf],
+    cwd: &Path,
+) -> Result<(Vec<Tracked>, Vec<Stage>)> {
+    let (picked, found) = collect_in(repo, targets, cwd, true)?;
+    let stages = found
+        .map(|f| {
+            f.stages
+                .into_iter()
+                .filter(|s| {
+                    picked.iter().any(|t| {
+                        t.stage.as_deref() == Some(s.name.as_str()) && t.dvc_path == s.dvc_yaml
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((picked, stages))
+}
+
+/// How a target names stages, DVC's `parse_target`: `file:name` (the name holds no `/` or
+/// `:`), a bare `dvc.yaml`, or a bare name that may be a stage of the `dvc.yaml` in `cwd`.
+enum StageTarget {
+    /// `file:name`: that stage (or group) of that file, which must exist.
+    Named(PathBuf, String),
+    /// A `dvc.yaml` path: all its stages.
+    File(PathBuf),
+    /// A bare word: a stage of `cwd/dvc.yaml` if there is one, else a path.
+    Maybe(PathBuf, String),
+    /// Not a stage target.
+    None,
+}
+
+fn stage_target(target: &Path, cwd: &Path) -> StageTarget {
+    let text = target.to_string_lossy();
+    if let Some((file, name)) = text.rsplit_once(':')
+        && !name.contains('/')
+        && !name.contains('\\')
+    {
+        let file = if file.is_empty() { PROJECT_FILE } else { file };
+        return StageTarget::Named(normalize(&cwd.join(file)), name.to_string());
+    }
+    let base = target.file_name().map(|n| n.to_string_lossy().into_owned());
+    match base.as_deref() {
+        Some(PROJECT_FILE) => StageTarget::File(normalize(&cwd.join(target))),
+        Some(_) if !text.contains('/') && !text.ends_with(".dvc") => {
+            StageTarget::Maybe(normalize(&cwd.join(PROJECT_FILE)), text.into_owned())
+        }
+        _ => StageTarget::None,
+    }
+}
+
+/// The stages of `file` named `name` (a `foreach` group's name names every stage of it).
+fn stages_named<'a>(found: &'a Found, file: &Path, name: &str) -> Vec<&'a Stage> {
+    found
+        .stages
+        .iter()
+        .filter(|s| {
+            s.dvc_yaml == file
+                && (s.name == name
+                    || (!name.contains('@')
+                        && s.name
+                            .strip_prefix(name)
+                            .is_some_and(|r| r.starts_with('@'))))
+        })
+        .collect()
+}
+
+fn collect_in(
+    repo: &Repo,
+    targets: &[PathBuf],
+    cwd: &Path,
+    stages: bool,
+) -> Result<(Vec<Tracked>, Option<Found>)> {
     if targets.is_empty() {
-        return Ok(walk(repo)?.dvc.iter().flat_map(outs_of).collect());
+        let found = walk(repo)?;
+        return Ok((found.outputs(stages), Some(found)));
     }
     let mut picked: Vec<Tracked> = Vec::new();
     // One walk of the repository serves every target that needs it.
@@ -292,6 +434,61 @@ pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Track
                 path: abs,
                 root: repo.root.clone(),
             });
+        }
+        if stages {
+            let named = stage_target(target, cwd);
+            if matches!(named, StageTarget::None) {
+                // Neither a stage nor a `dvc.yaml`: an output or a `.dvc` file, below.
+            } else {
+                let walked = match &found {
+                    Some(f) => f,
+                    None => found.insert(walk(repo)?),
+                };
+                match named {
+                    StageTarget::Named(file, name) => {
+                        if file.file_name().is_some_and(|n| n == LOCK_FILE) {
+                            return Err(Error::NotAPipelineFile {
+                                path: relative_shown(repo, &file),
+                                meant: target.to_string_lossy().replacen(".lock", ".yaml", 1),
+                            });
+                        }
+                        let hits = stages_named(walked, &file, &name);
+                        if hits.is_empty() {
+                            return Err(Error::NoSuchStage {
+                                file: relative_shown(repo, &file),
+                                name,
+                            });
+                        }
+                        picked.extend(hits.into_iter().flat_map(stage_outs));
+                        continue;
+                    }
+                    StageTarget::File(file) => {
+                        let hits: Vec<&Stage> = walked
+                            .stages
+                            .iter()
+                            .filter(|s| s.dvc_yaml == file)
+                            .collect();
+                        if !hits.is_empty() || file.is_file() {
+                            picked.extend(hits.into_iter().flat_map(stage_outs));
+                            continue;
+                        }
+                    }
+                    StageTarget::Maybe(file, name) => {
+                        let hits = stages_named(walked, &file, &name);
+                        if !hits.is_empty() {
+                            picked.extend(hits.into_iter().flat_map(stage_outs));
+                            continue;
+                        }
+                    }
+                    StageTarget::None => {}
+                }
+            }
+            if abs.file_name().is_some_and(|n| n == LOCK_FILE) {
+                return Err(Error::NotAPipelineFile {
+                    path: relative_shown(repo, &abs),
+                    meant: target.to_string_lossy().replacen(".lock", ".yaml", 1),
+                });
+            }
         }
         let as_dvc = if abs.extension().is_some_and(|x| x == "dvc") {
             abs.clone()
@@ -316,11 +513,21 @@ pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Track
                 picked.extend(outs_of(f));
                 any = true;
             }
+            if stages {
+                for s in walked
+                    .stages
+                    .iter()
+                    .filter(|s| s.dvc_yaml.starts_with(&abs))
+                {
+                    picked.extend(stage_outs(s));
+                    any = true;
+                }
+            }
             if any {
                 continue;
             }
         }
-        let all = everything.get_or_insert_with(|| walked.dvc.iter().flat_map(outs_of).collect());
+        let all = everything.get_or_insert_with(|| walked.outputs(stages));
         match all.iter().find(|t| t.path == abs) {
             Some(t) => picked.push(t.clone()),
             None => {
@@ -345,7 +552,12 @@ pub fn collect(repo: &Repo, targets: &[PathBuf], cwd: &Path) -> Result<Vec<Track
         }
     }
     dedup(&mut picked);
-    Ok(picked)
+    Ok((picked, found))
+}
+
+/// `path` relative to the repository root, for messages.
+fn relative_shown(repo: &Repo, path: &Path) -> PathBuf {
+    super::fsutil::relative_to(path, &repo.root)
 }
 
 /// Drops repeated outputs (the same output named twice, or a part of an output also named
@@ -449,8 +661,74 @@ pub fn at_revisions(repo: &Repo, revs: Revisions) -> Result<Vec<Tracked>> {
                 }
             }
         }
+        for t in stage_outs_at(repo, &commit)? {
+            let key = (t.out.md5.clone().unwrap_or_default(), t.out.path.clone());
+            if seen.insert(key) {
+                found.push(t);
+            }
+        }
     }
     Ok(found)
+}
+
+/// The outputs of the pipeline stages of a commit (its `dvc.yaml` files and the `dvc.lock`
+/// beside each), read through git. A pipeline file the commit got wrong is skipped, as DVC
+/// skips what it cannot collect at a revision; a path leading outside the repository is an
+/// error, as in the workspace.
+pub fn stage_outs_at(repo: &Repo, commit: &str) -> Result<Vec<Tracked>> {
+    let inside = Inside::new(&repo.root);
+    let paths = crate::git::ls_tree(&repo.root, commit)?;
+    let mut found = Vec::new();
+    for path in &paths {
+        let is_project = Path::new(path)
+            .file_name()
+            .is_some_and(|n| n == PROJECT_FILE);
+        if !is_project {
+            continue;
+        }
+        let text = crate::git::show(&repo.root, commit, &format!("./{path}"))?;
+        let lock_rel = match path.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/{LOCK_FILE}"),
+            None => LOCK_FILE.to_string(),
+        };
+        let lock = if paths.contains(&lock_rel) {
+            Some(crate::git::show(
+                &repo.root,
+                commit,
+                &format!("./{lock_rel}"),
+            )?)
+        } else {
+            None
+        };
+        let abs = repo.root.join(path);
+        match pipeline_lock::parse(&text, lock.as_deref(), &abs, &inside) {
+            Ok(stages) => found.extend(stages.iter().flat_map(stage_outs)),
+            Err(Error::UnsafePath { file, path: p, why }) => {
+                return Err(Error::UnsafePath {
+                    file: PathBuf::from(format!(
+                        "{}@{}",
+                        file.display(),
+                        &commit[..commit.len().min(7)]
+                    )),
+                    path: p,
+                    why,
+                });
+            }
+            Err(_) => continue,
+        }
+    }
+    Ok(found)
+}
+
+/// A `.dvc` file (`stage` `None`) or a stage of a `dvc.yaml` as DVC names it to someone in
+/// `cwd`: the file's path, or `dvc.yaml:name` (just `name` for the `dvc.yaml` in `cwd`).
+pub fn addressing(file: &Path, stage: Option<&str>, cwd: &Path) -> String {
+    let shown = shown_from(file, cwd);
+    match stage {
+        None => shown,
+        Some(name) if shown == PROJECT_FILE => name.to_string(),
+        Some(name) => format!("{shown}:{name}"),
+    }
 }
 
 /// `path` as DVC shows it to someone in `cwd`: relative, with `..` where it is above.

@@ -26,6 +26,7 @@ pub mod manifest;
 pub mod md5;
 pub mod odb;
 pub mod paths;
+pub mod pipeline_lock;
 pub mod remote;
 pub mod remove;
 pub mod rename;
@@ -72,6 +73,12 @@ pub enum Error {
     NoRemote,
     #[error("Malformed `.dvc` file `{}`: {message}", path.display())]
     MalformedDvcFile { path: PathBuf, message: String },
+    #[error("Malformed pipeline file `{}`: {message}", path.display())]
+    MalformedPipelineFile { path: PathBuf, message: String },
+    #[error("`{}` does not have a stage named `{name}`", file.display())]
+    NoSuchStage { file: PathBuf, name: String },
+    #[error("`{}` is DVC's lock file, not a target", path.display())]
+    NotAPipelineFile { path: PathBuf, meant: String },
     #[error("Checksum mismatch for {what}: expected {expected}, found {found}")]
     HashMismatch {
         what: String,
@@ -186,6 +193,16 @@ impl Error {
                     .into()
             }
             Error::Git(_) => "install git, or check the repository with `git status`".into(),
+            Error::NoSuchStage { file, .. } => format!(
+                "name one of the stages under `stages:` in `{}`",
+                file.display()
+            ),
+            Error::NotAPipelineFile { meant, .. } => format!("did you mean `{meant}`?"),
+            Error::MalformedPipelineFile { path, .. } => format!(
+                "fix `{}` by hand, or restore it with `git checkout -- {}`",
+                path.display(),
+                path.display()
+            ),
             Error::MalformedDvcFile { path, .. } => format!(
                 "fix `{}` by hand, or restore it with `git checkout -- {}`",
                 path.display(),

@@ -109,6 +109,7 @@ fn unsaved_outputs(
                 path: file.out_path(out),
                 out: out.clone(),
                 only: None,
+                stage: None,
             };
             if std::fs::symlink_metadata(&t.path).is_err() {
                 continue;

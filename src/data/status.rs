@@ -144,57 +144,175 @@ pub fn out_state(
 /// One changed output of `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
+    /// The `.dvc` file, or the stage as DVC addresses it (`name`, `sub/dvc.yaml:name`).
     pub dvc_file: String,
     pub path: String,
     pub state: OutState,
 }
 
-/// Workspace status of the targets (all outputs when none). A target inside a tracked folder
-/// reports that folder's output, as DVC does; paths are shown from `cwd`, as DVC shows them.
+/// What `status` says of a stage besides its outputs, in DVC's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StageNote {
+    /// The stage as DVC addresses it.
+    pub stage: String,
+    /// `always changed` or `changed command`.
+    pub note: &'static str,
+}
+
+/// The workspace status: changed outputs, and what else changed in the stages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub changes: Vec<Change>,
+    /// Changed dependencies of stages (`dvc_file` is the stage), `modified` or `deleted`.
+    pub deps: Vec<Change>,
+    pub notes: Vec<StageNote>,
+}
+
+/// The entries `status` shows for one `.dvc` file or stage.
+pub struct Group<'a> {
+    pub name: &'a str,
+    pub deps: Vec<&'a Change>,
+    pub outs: Vec<&'a Change>,
+    pub notes: Vec<&'static str>,
+}
+
+impl Report {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.deps.is_empty() && self.notes.is_empty()
+    }
+
+    /// The `.dvc` files and stages with something to report, in order, each with its changed
+    /// dependencies, outputs and notes.
+    pub fn grouped(&self) -> Vec<Group<'_>> {
+        let mut order: Vec<&str> = Vec::new();
+        for name in self
+            .deps
+            .iter()
+            .chain(&self.changes)
+            .map(|c| c.dvc_file.as_str())
+            .chain(self.notes.iter().map(|n| n.stage.as_str()))
+        {
+            if !order.contains(&name) {
+                order.push(name);
+            }
+        }
+        order
+            .into_iter()
+            .map(|name| Group {
+                name,
+                deps: self.deps.iter().filter(|c| c.dvc_file == name).collect(),
+                outs: self.changes.iter().filter(|c| c.dvc_file == name).collect(),
+                notes: self
+                    .notes
+                    .iter()
+                    .filter(|n| n.stage == name)
+                    .map(|n| n.note)
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// Workspace status of the targets (all outputs of `.dvc` files and pipeline stages when none).
+/// A target inside a tracked folder reports that folder's output, as DVC does; paths are shown
+/// from `cwd`, as DVC shows them. Of a stage, besides its outputs, it reports its changed file
+/// dependencies (unless frozen), `always changed` and `changed command` as DVC does; changed
+/// `params` are not reported.
 pub fn status(
     repo: &Repo,
     targets: &[PathBuf],
     cwd: &Path,
     progress: &dyn Progress,
-) -> Result<Vec<Change>> {
+) -> Result<Report> {
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let state = repo.state();
     let listed = OnceLock::new();
-    let mut changes = Vec::new();
-    let mut outs = index::collect(repo, targets, cwd)?;
+    let mut report = Report::default();
+    let (mut outs, stages) = index::collect_with_stages(repo, targets, cwd)?;
     for t in &mut outs {
         t.only = None;
     }
     index::dedup(&mut outs);
     for t in outs {
         if let Some(s) = out_state(&t, &cache, &listed, &state, progress)? {
-            changes.push(Change {
-                dvc_file: index::shown_from(&t.dvc_path, cwd),
+            report.changes.push(Change {
+                dvc_file: t.addressing(cwd),
                 path: index::shown_from(&t.path, cwd),
                 state: s,
             });
         }
     }
+    for stage in stages {
+        let name = index::addressing(&stage.dvc_yaml, Some(&stage.name), cwd);
+        for dep in stage.deps.iter().filter(|_| !stage.frozen) {
+            let t = Tracked {
+                dvc_path: stage.dvc_yaml.clone(),
+                path: stage.out_path(dep),
+                out: dep.clone(),
+                only: None,
+                stage: Some(stage.name.clone()),
+            };
+            let verdict = match hash_workspace(&t, &state, progress)? {
+                None => Some(OutState::Deleted),
+                Some(h) if dep.md5.as_deref() != Some(h.md5.as_str()) => Some(OutState::Modified),
+                Some(_) => None,
+            };
+            if let Some(state) = verdict {
+                report.deps.push(Change {
+                    dvc_file: name.clone(),
+                    path: index::shown_from(&t.path, cwd),
+                    state,
+                });
+            }
+        }
+        if stage.always_changed {
+            report.notes.push(StageNote {
+                stage: name.clone(),
+                note: "always changed",
+            });
+        }
+        if stage.cmd_changed {
+            report.notes.push(StageNote {
+                stage: name,
+                note: "changed command",
+            });
+        }
+    }
     state.save();
-    Ok(changes)
+    Ok(report)
 }
 
-/// DVC's `status --json` shape: `{dvc_file: [{"changed outs": {path: state}}]}`.
-pub type DvcStatusJson = BTreeMap<String, Vec<BTreeMap<String, BTreeMap<String, OutState>>>>;
+/// One entry of a stage's list in DVC's `status --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum DvcStatusEntry {
+    /// `{"changed deps": {path: state}}` or `{"changed outs": {path: state}}`.
+    Outs(BTreeMap<String, BTreeMap<String, OutState>>),
+    /// `"always changed"`, `"changed command"`.
+    Note(&'static str),
+}
 
-/// Groups changes into [`DvcStatusJson`].
-pub fn to_dvc_json(changes: &[Change]) -> DvcStatusJson {
+/// DVC's `status --json` shape: `{dvc_file or stage: [{"changed outs": {path: state}}, note…]}`.
+pub type DvcStatusJson = BTreeMap<String, Vec<DvcStatusEntry>>;
+
+/// Groups a report into [`DvcStatusJson`].
+pub fn to_dvc_json(report: &Report) -> DvcStatusJson {
     let mut out = DvcStatusJson::new();
-    for c in changes {
-        let entry = out.entry(c.dvc_file.clone()).or_default();
-        if entry.is_empty() {
-            entry.push(BTreeMap::new());
+    for group in report.grouped() {
+        let mut entries = Vec::new();
+        for (key, changes) in [("changed deps", &group.deps), ("changed outs", &group.outs)] {
+            if changes.is_empty() {
+                continue;
+            }
+            let states = changes.iter().map(|c| (c.path.clone(), c.state)).collect();
+            entries.push(DvcStatusEntry::Outs(BTreeMap::from([(
+                key.to_string(),
+                states,
+            )])));
         }
-        entry[0]
-            .entry("changed outs".to_string())
-            .or_default()
-            .insert(c.path.clone(), c.state);
+        entries.extend(group.notes.into_iter().map(DvcStatusEntry::Note));
+        out.insert(group.name.to_string(), entries);
     }
     out
 }
@@ -202,7 +320,9 @@ pub fn to_dvc_json(changes: &[Change]) -> DvcStatusJson {
 /// `status -c`: for every object of the outputs (as [`index::collect`] and
 /// [`index::at_revisions`] find them) that the cache and the remote do not both hold, `new`
 /// (cache only), `deleted` (remote only) or `missing` (neither), keyed by the output path (and
-/// `path/file` for folder members), as DVC reports it. Also returns the remote's name.
+/// `path/file` for folder members), as DVC reports it. A folder's manifest that only the remote
+/// holds is read from there and kept in the cache, as DVC keeps it. Also returns the remote's
+/// name.
 pub fn cloud_status(
     repo: &Repo,
     outs: &[Tracked],
@@ -231,11 +351,17 @@ pub fn cloud_status(
             } else {
                 match remote.read_verified(&oid) {
                     Ok(bytes) => {
-                        super::manifest::parse(&bytes).map_err(|e| super::Error::BadManifest {
-                            oid: oid.rel_path(),
-                            location: remote.describe(),
-                            message: e.to_string(),
-                        })?
+                        let entries = super::manifest::parse(&bytes).map_err(|e| {
+                            super::Error::BadManifest {
+                                oid: oid.rel_path(),
+                                location: remote.describe(),
+                                message: e.to_string(),
+                            }
+                        })?;
+                        // As DVC, the verified manifest is kept in the cache: the folder's
+                        // files can be told apart from then on, and it is no longer `deleted`.
+                        cache.add_bytes(&bytes, &oid)?;
+                        entries
                     }
                     Err(super::Error::MissingFromRemote { .. }) => Vec::new(),
                     Err(e) => return Err(e),

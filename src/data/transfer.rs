@@ -111,7 +111,7 @@ pub fn push(
     cwd: &Path,
     progress: &dyn Progress,
 ) -> Result<TransferReport> {
-    let outs = index::collect(repo, &opts.targets, cwd)?;
+    let outs = index::collect_outputs(repo, &opts.targets, cwd)?;
     push_outs(repo, &outs, opts, progress)?.complete(true)
 }
 
@@ -221,7 +221,7 @@ pub fn fetch(
 ) -> Result<TransferReport> {
     let config = repo.config()?;
     let cache = repo.cache(&config);
-    let outs = index::collect(repo, &opts.targets, cwd)?;
+    let outs = index::collect_outputs(repo, &opts.targets, cwd)?;
     fetch_all(repo, &cache, &outs, opts, progress)
 }
 

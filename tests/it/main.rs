@@ -16,6 +16,7 @@ mod interrupt;
 mod manage;
 mod mlflow_parity;
 mod peers;
+mod pipeline_outs;
 mod proxy;
 mod run_cmd;
 mod s3;

@@ -101,7 +101,7 @@ pub(crate) fn collect_outs(
     cwd: &std::path::Path,
 ) -> anyhow::Result<Vec<crate::data::index::Tracked>> {
     use crate::data::index;
-    let mut outs = index::collect(repo, targets, cwd)?;
+    let mut outs = index::collect_outputs(repo, targets, cwd)?;
     if revs.revisions().any() {
         // As DVC, the targets also narrow the other revisions' outputs (by output path).
         let wanted: Option<Vec<std::path::PathBuf>> =

@@ -39,7 +39,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let targets = &args.transfer.targets;
     // Fetched: the workspace's outputs and those of the other revisions asked for; checked
     // out: the workspace's only, as DVC does.
-    let outs = index::collect(&repo, targets, &ctx.cwd)?;
+    let outs = index::collect_outputs(&repo, targets, &ctx.cwd)?;
     let wanted = super::collect_outs(&repo, targets, args.transfer.revs, &ctx.cwd)?;
     let config = repo.config()?;
     let cache = repo.cache(&config);

@@ -1,4 +1,4 @@
-//! `vintner status`: the workspace against the `.dvc` files, or with `-c` the cache against a
+//! `vintner status`: the workspace against the `.dvc` files and pipeline stages, or with `-c` the cache against a
 //! remote, in DVC's words and layout (and `--json` in DVC's JSON shape). Takes no lock. With
 //! `-q` it prints nothing and answers with its exit code (1 when anything changed), as DVC.
 
@@ -10,8 +10,8 @@ use crate::data::{Repo, index, status};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Outputs, `.dvc` files or paths inside tracked folders; every `.dvc` file of the
-    /// repository when omitted.
+    /// Outputs, `.dvc` files, paths inside tracked folders, `dvc.yaml` files or stages
+    /// (`dvc.yaml:stage`, or a stage name of `./dvc.yaml`); everything when omitted.
     targets: Vec<PathBuf>,
     /// Compare the cache with the remote instead of the workspace with the cache.
     #[arg(short, long)]
@@ -68,14 +68,14 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         return Ok(());
     }
     let progress = p.progress();
-    let changes = status::status(&repo, &args.targets, &ctx.cwd, progress.as_ref())?;
+    let report = status::status(&repo, &args.targets, &ctx.cwd, progress.as_ref())?;
     if args.json.json {
-        return p.json(&status::to_dvc_json(&changes));
+        return p.json(&status::to_dvc_json(&report));
     }
     if p.is_quiet() {
-        return quiet_answer(!changes.is_empty());
+        return quiet_answer(!report.is_empty());
     }
-    if changes.is_empty() {
+    if report.is_empty() {
         p.data(if args.targets.is_empty() && nothing_tracked(&repo)? {
             EMPTY_PROJECT
         } else {
@@ -83,17 +83,24 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         });
         return Ok(());
     }
-    let mut last = None;
-    for c in &changes {
-        if last != Some(&c.dvc_file) {
-            p.data(format!("{}:\n\tchanged outs:", c.dvc_file));
-            last = Some(&c.dvc_file);
+    for group in report.grouped() {
+        p.data(format!("{}:", group.name));
+        for (key, changes) in [("changed deps", &group.deps), ("changed outs", &group.outs)] {
+            if changes.is_empty() {
+                continue;
+            }
+            p.data(format!("\t{key}:"));
+            for c in changes {
+                p.data(format!(
+                    "\t\t{:<20}{}",
+                    format!("{}:", c.state.label()),
+                    c.path
+                ));
+            }
         }
-        p.data(format!(
-            "\t\t{:<20}{}",
-            format!("{}:", c.state.label()),
-            c.path
-        ));
+        for note in group.notes {
+            p.data(format!("\t{note}"));
+        }
     }
     Ok(())
 }
