@@ -397,6 +397,7 @@ fn write_import(
             path: file.out_path(o),
             out: o.clone(),
             only: None,
+            stage: None,
         })
         .collect();
     if let Err(e) = super::checkout::checkout_outs(repo, &outs, fresh, progress) {
