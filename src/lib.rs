@@ -1,5 +1,6 @@
 //! vintner: versioned data and models (DVC 3 compatible), tracked experiments and a model registry
-//! (MLflow 3 compatible), training and batch inference, in one binary; HTTP serving is planned.
+//! (MLflow 3 compatible), training, batch inference, HTTP scoring and a read-only web view, in one
+//! binary.
 //!
 //! Layers, dependencies pointing downward only: `cli` → `pipeline`/`serve` → `data`, `track`,
 //! `ml`. The three bottom layers know nothing of each other. Library code never prints; it
