@@ -7,6 +7,7 @@ pub mod cache;
 pub mod check_ignore;
 pub mod checkout;
 pub mod commit;
+pub mod config;
 pub mod data;
 pub mod destroy;
 pub mod diff;
