@@ -221,3 +221,58 @@ fn config_works_from_a_subfolder_and_rejects_a_malformed_name() {
     );
     t.same_configs(&["config", "foo"]);
 }
+
+#[test]
+fn doctor_prints_dvc_doctors_sections_and_the_same_repo_facts() {
+    let sb = Sandbox::new();
+    let t = Twins::new(&sb);
+    for root in [&t.theirs, &t.ours] {
+        crate::common::write(&root.join("data.txt"), b"doctor\n");
+        peers::dvc(&sb, root)
+            .args(["add", "-q", "data.txt"])
+            .assert()
+            .success();
+        peers::dvc(&sb, root)
+            .args(["remote", "add", "-d", "store", "../store"])
+            .assert()
+            .success();
+    }
+    let text = |a: assert_cmd::assert::Assert| {
+        String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+    };
+    let theirs = text(peers::dvc(&sb, &t.theirs).arg("doctor").assert().success());
+    let ours = text(sb.vintner(&t.ours).arg("doctor").assert().success());
+    let line = |out: &str, head: &str| {
+        out.lines()
+            .find(|l| l.starts_with(head))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no `{head}` line in:\n{out}"))
+    };
+    for head in ["Platform:", "Supports:", "Config:", "Workspace directory:"] {
+        line(&ours, head);
+    }
+    // What the repository is made of must read the same as DVC's findings.
+    for head in [
+        "Cache types:",
+        "Cache directory:",
+        "Caches:",
+        "Remotes:",
+        "Repo:",
+    ] {
+        assert_eq!(
+            line(&theirs, head),
+            line(&ours, head),
+            "dvc doctor left, vintner right"
+        );
+    }
+    // The link probe leaves nothing behind.
+    assert!(!git(&t.ours, &["status", "--porcelain"]).contains("vintner-doctor"));
+    peers::dvc(&sb, &t.ours).arg("status").assert().success();
+    // Outside a repository only the general sections are printed.
+    let outside = sb.mkdir("elsewhere");
+    let plain = text(sb.vintner(&outside).arg("doctor").assert().success());
+    assert!(
+        plain.contains("Supports:") && !plain.contains("Remotes:"),
+        "{plain}"
+    );
+}

@@ -11,6 +11,7 @@ pub mod config;
 pub mod data;
 pub mod destroy;
 pub mod diff;
+pub mod doctor;
 pub mod evaluate;
 pub mod experiments;
 pub mod fetch;
