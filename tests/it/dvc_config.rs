@@ -220,6 +220,17 @@ fn config_works_from_a_subfolder_and_rejects_a_malformed_name() {
         stderr(&out)
     );
     t.same_configs(&["config", "foo"]);
+    // Outside a repository the project levels are refused with DVC's 251.
+    let outside = sb.mkdir("elsewhere");
+    peers::dvc(&sb, &outside)
+        .args(["config", "core.remote", "x"])
+        .assert()
+        .code(251);
+    sb.vintner(&outside)
+        .args(["config", "core.remote", "x"])
+        .assert()
+        .code(251);
+    assert!(!outside.join(".dvc").exists());
 }
 
 #[test]

@@ -141,6 +141,7 @@ fn parse_name(value: &str) -> Result<Name, String> {
 
 /// Where the config files are: the repository's `.dvc`, or none outside a repository.
 struct Place {
+    cwd: PathBuf,
     root: Option<PathBuf>,
     dvc_dir: Option<PathBuf>,
 }
@@ -149,10 +150,12 @@ impl Place {
     fn find(cwd: &Path) -> anyhow::Result<Place> {
         match Repo::find(cwd) {
             Ok(repo) => Ok(Place {
+                cwd: cwd.to_path_buf(),
                 root: Some(repo.root.clone()),
                 dvc_dir: Some(repo.dvc_dir.clone()),
             }),
             Err(DataError::NotARepo(_)) => Ok(Place {
+                cwd: cwd.to_path_buf(),
                 root: None,
                 dvc_dir: None,
             }),
@@ -180,7 +183,7 @@ impl Place {
     /// The repository levels need a repository (DVC: "Not inside a DVC repo", exit 251).
     fn require(&self, level: ConfigLevel) -> anyhow::Result<()> {
         if self.dvc_dir.is_none() && matches!(level, ConfigLevel::Repo | ConfigLevel::Local) {
-            return Err(ConfigFailed(DataError::NotARepo(PathBuf::from("."))).into());
+            return Err(ConfigFailed(DataError::NotARepo(self.cwd.clone())).into());
         }
         Ok(())
     }
