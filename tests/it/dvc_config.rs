@@ -151,7 +151,7 @@ fn config_lists_levels_in_dvcs_order() {
     let t = Twins::new(&sb);
     for root in [&t.theirs, &t.ours] {
         peers::dvc(&sb, root)
-            .args(["remote", "add", "-d", "r1", "/tmp/remote-r1"])
+            .args(["remote", "add", "-d", "r1", "/mnt/team/dvc-store"])
             .assert()
             .success();
     }
@@ -160,7 +160,7 @@ fn config_lists_levels_in_dvcs_order() {
     let listed = t.both(&sb, "", &["config", "-l"], 0);
     assert_eq!(
         listed,
-        "remote.r1.url=/tmp/remote-r1\ncore.remote=r1\ncore.autostage=true\ncache.type=copy\n"
+        "remote.r1.url=/mnt/team/dvc-store\ncore.remote=r1\ncore.autostage=true\ncache.type=copy\n"
     );
     let origin = t.both(&sb, "", &["config", "--list", "--show-origin"], 0);
     assert!(
