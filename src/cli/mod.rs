@@ -101,6 +101,10 @@ enum Command {
     Cache(commands::cache::Args),
     /// Print the repository's root relative to the current folder.
     Root(commands::root::Args),
+    /// Get, set, unset or list DVC config options (`section.option`, `remote.name.option`).
+    Config(commands::config::Args),
+    /// Show the version, platform, supported remotes and the repository's cache and remotes.
+    Doctor(commands::doctor::Args),
     /// Get exact, verified bytes: a registered model or a run's output (`get name@alias`), or a
     /// file or folder of another DVC repository (`get <repo> <path>`, as `dvc get`).
     Get(commands::get::Args),
@@ -248,6 +252,8 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::CheckIgnore(args) => commands::check_ignore::run(args, ctx),
         Command::Cache(args) => commands::cache::run(args, ctx),
         Command::Root(args) => commands::root::run(args, ctx),
+        Command::Config(args) => commands::config::run(args, ctx),
+        Command::Doctor(args) => commands::doctor::run(args, ctx),
         Command::Get(args) => commands::get::run(args, ctx),
         Command::Import(args) => commands::import::run(args, ctx),
         Command::Update(args) => commands::update::run(args, ctx),

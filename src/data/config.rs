@@ -328,9 +328,49 @@ impl ConfigFile {
         out
     }
 
-    /// Writes the file atomically (temp file + rename).
+    /// Every option as `dvc config --list` names it (`remote.name.key`, `section.key`), in
+    /// the order DVC reads them: the named sections (`remote`, `machine`, `db`) first, then
+    /// the plain ones, each in file order; names lowercased as DVC lowercases them on read.
+    pub fn flatten(&self) -> Vec<(String, String)> {
+        let mut named: Vec<(String, String)> = Vec::new();
+        let mut plain: Vec<(String, String)> = Vec::new();
+        for kind in ["remote", "machine", "db"] {
+            for s in &self.sections {
+                if let Some((k, name)) = named_section(&s.name)
+                    && k == kind
+                {
+                    for e in &s.entries {
+                        let key = format!("{k}.{}.{}", name.to_lowercase(), e.key.to_lowercase());
+                        named.push((key, e.value.clone()));
+                    }
+                }
+            }
+        }
+        for s in &self.sections {
+            if named_section(&s.name).is_none() {
+                let section = s.name.trim().to_lowercase();
+                for e in &s.entries {
+                    plain.push((
+                        format!("{section}.{}", e.key.to_lowercase()),
+                        e.value.clone(),
+                    ));
+                }
+            }
+        }
+        named.extend(plain);
+        named
+    }
+
+    /// Writes the file atomically (temp file + rename). An empty config is written as one
+    /// newline, as DVC's writer (configobj) leaves it.
     pub fn save(&self, path: &Path) -> Result<()> {
-        super::fsutil::write_atomic(path, self.render().as_bytes())
+        let text = self.render();
+        let text = if text.is_empty() {
+            "\n".to_string()
+        } else {
+            text
+        };
+        super::fsutil::write_atomic(path, text.as_bytes())
     }
 }
 
@@ -502,7 +542,7 @@ pub fn expand_home(path: &str) -> Option<String> {
 }
 
 /// A local remote path written relative is relative to the folder of the config file.
-fn resolve_url(url: &str, level: ConfigLevel, dvc_dir: &Path) -> String {
+pub fn resolve_url(url: &str, level: ConfigLevel, dvc_dir: &Path) -> String {
     if url.contains("://") || Path::new(url).is_absolute() {
         return url.to_string();
     }

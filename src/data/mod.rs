@@ -140,6 +140,8 @@ pub enum Error {
     NeedsConfirmation(&'static str),
     #[error("`{}` would not be a valid DVC config, so nothing was written: {message}", path.display())]
     InvalidConfig { path: PathBuf, message: String },
+    #[error("`{}`: {message}", path.display())]
+    ConfigOptionMissing { path: PathBuf, message: String },
     #[error("`{}` is ignored by `{rule}`", path.display())]
     Ignored { path: PathBuf, rule: String },
     #[error("Cannot add `{}`: `{}` is a symlink to a folder", path.display(), link.display())]
@@ -263,6 +265,7 @@ impl Error {
                 "wait for the other process to finish, then run the command again".into()
             }
             Error::NeedsConfirmation(_) => "pass `--force` to go ahead without asking".into(),
+            Error::ConfigOptionMissing { .. } => "`vintner config --list --show-origin` shows each option and the file that sets it".into(),
             Error::InvalidConfig { .. } => "use an option DVC knows for this remote type, with a value of the right kind (as `dvc remote modify` accepts them)".into(),
             Error::Ignored { .. } => "remove or narrow that pattern in `.dvcignore` to version it (DVC refuses ignored paths too)".into(),
             Error::SymlinkedFolder { .. } => "DVC does not add files inside symlinked folders: add the folder the link points to, or copy the data into the repository".into(),

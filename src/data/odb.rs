@@ -526,7 +526,7 @@ static NO_REFLINK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool
 
 /// A copy-on-write clone (`FICLONE`) of `src` into `dest`; fails on file systems without
 /// reflinks.
-fn reflink(src: &File, dest: &File) -> std::io::Result<()> {
+pub(crate) fn reflink(src: &File, dest: &File) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         rustix::fs::ioctl_ficlone(dest, src).map_err(std::io::Error::from)

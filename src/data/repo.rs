@@ -179,7 +179,7 @@ impl Repo {
 }
 
 /// DVC writes a relative local remote path relative to the config file's folder.
-fn config_relative_url(url: &str, cwd: &Path, config_dir: &Path) -> String {
+pub(crate) fn config_relative_url(url: &str, cwd: &Path, config_dir: &Path) -> String {
     if url.contains("://") || Path::new(url).is_absolute() || url == "~" || url.starts_with("~/") {
         return url.to_string();
     }

@@ -7,6 +7,7 @@ mod clone;
 mod common;
 mod data;
 mod dvc_add_config;
+mod dvc_config;
 mod dvc_parity;
 mod dvc_verbs;
 mod dvc_verbs2;
