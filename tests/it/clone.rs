@@ -12,35 +12,18 @@ use crate::common::{Sandbox, git, stderr};
 /// remote, committed and registered as `wine-quality@champion`; runs go to `tracking_uri`
 /// (`[tracking] uri`) when given, else to `mlflow.db`.
 fn trained(sb: &Sandbox, tracking_uri: Option<&str>) -> (PathBuf, String) {
-    let dir = sb.mkdir("proj");
-    sb.vintner(&dir)
-        .arg("init")
-        .arg("--remote")
-        .arg(sb.path().join("remote"))
-        .assert()
-        .success();
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/winequality-red.csv");
-    std::fs::copy(&src, dir.join("data/winequality-red.csv")).unwrap();
-    let toml = std::fs::read_to_string(dir.join("vintner.toml")).unwrap();
-    let toml = toml
-        .replace(
-            "paths = [\"data/winequality-white.csv\"]",
-            "paths = [\"data/winequality-red.csv\"]",
-        )
-        .replace("n_estimators = 500", "n_estimators = 20")
-        .replace("folds = 5", "folds = 3");
-    let toml = match tracking_uri {
-        Some(uri) => toml.replace(
-            "# uri = \"http://127.0.0.1:5000\"",
-            &format!("uri = \"{uri}\""),
-        ),
-        None => toml,
-    };
-    std::fs::write(dir.join("vintner.toml"), toml).unwrap();
-    for args in [&["add", "data/winequality-red.csv"][..], &["push"]] {
-        sb.vintner(&dir).args(args).assert().success();
-    }
+    let remote = sb.path().join("remote");
+    let dir = crate::workflow::project_with(sb, "proj", Some(&remote), &|toml| {
+        let toml = toml.replace("n_estimators = 30", "n_estimators = 20");
+        match tracking_uri {
+            Some(uri) => toml.replace(
+                "# uri = \"http://127.0.0.1:5000\"",
+                &format!("uri = \"{uri}\""),
+            ),
+            None => toml,
+        }
+    });
+    sb.vintner(&dir).arg("push").assert().success();
     let t = json_of(sb, &dir, &["train", "--json"]);
     sb.vintner(&dir).arg("register").assert().success();
     git(&dir, &["add", "-A"]);

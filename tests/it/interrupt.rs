@@ -15,30 +15,12 @@ use crate::common::{Sandbox, git, snapshot};
 /// (`-P n_estimators=5`) and committed; its `vintner.toml` asks for enough trees that a plain
 /// `vintner train` runs long enough to be interrupted.
 fn project(sb: &Sandbox) -> PathBuf {
-    let dir = sb.mkdir("proj");
-    sb.vintner(&dir)
-        .arg("init")
-        .arg("--remote")
-        .arg(sb.path().join("remote"))
-        .assert()
-        .success();
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/winequality-red.csv");
-    std::fs::copy(&src, dir.join("data/winequality-red.csv")).unwrap();
-    let toml = std::fs::read_to_string(dir.join("vintner.toml")).unwrap();
-    let slow = toml
-        .replace(
-            "paths = [\"data/winequality-white.csv\"]",
-            "paths = [\"data/winequality-red.csv\"]",
-        )
-        .replace("n_estimators = 500", "n_estimators = 1000")
-        .replace("folds = 5", "folds = 3");
+    let remote = sb.path().join("remote");
+    let dir = crate::workflow::project_with(sb, "proj", Some(&remote), &|toml| {
+        toml.replace("n_estimators = 30", "n_estimators = 1000")
+    });
+    let slow = std::fs::read_to_string(dir.join("vintner.toml")).unwrap();
     assert!(slow.contains("n_estimators = 1000") && slow.contains("winequality-red"));
-    std::fs::write(dir.join("vintner.toml"), slow).unwrap();
-    sb.vintner(&dir)
-        .args(["add", "data/winequality-red.csv"])
-        .assert()
-        .success();
     sb.vintner(&dir).arg("push").assert().success();
     sb.vintner(&dir)
         .args(["train", "-P", "n_estimators=5"])

@@ -11,6 +11,17 @@ use crate::peers;
 
 /// A project with the red wine data versioned and pushed, tuned for fast tests.
 pub(crate) fn project(sb: &Sandbox, name: &str, remote: Option<&Path>) -> PathBuf {
+    project_with(sb, name, remote, &|toml| toml)
+}
+
+/// [`project`], with `tune` applied to its `vintner.toml` (red wine, 30 trees, 3 folds) before
+/// the data is added and committed.
+pub(crate) fn project_with(
+    sb: &Sandbox,
+    name: &str,
+    remote: Option<&Path>,
+    tune: &dyn Fn(String) -> String,
+) -> PathBuf {
     let dir = sb.mkdir(name);
     let mut init = sb.vintner(&dir);
     init.arg("init");
@@ -30,7 +41,7 @@ pub(crate) fn project(sb: &Sandbox, name: &str, remote: Option<&Path>) -> PathBu
         )
         .replace("n_estimators = 500", "n_estimators = 30")
         .replace("folds = 5", "folds = 3");
-    std::fs::write(dir.join("vintner.toml"), toml).unwrap();
+    std::fs::write(dir.join("vintner.toml"), tune(toml)).unwrap();
     sb.vintner(&dir)
         .args(["add", "data/winequality-red.csv"])
         .assert()
