@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::Sandbox;
+use crate::common::{Sandbox, git, stderr};
 use crate::peers;
 use crate::workflow::project;
 
@@ -803,19 +803,7 @@ fn protocol_matrix_limits_and_hot_alias_swap_in_process() {
 fn binary_serves_and_stops_cleanly_on_sigterm() {
     let sb = Sandbox::new();
     let (proj, run, _) = trained_project(&sb);
-    let port = peers::free_port();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("vintner"));
-    sb.isolate_std(&mut cmd);
-    let mut child = cmd
-        .current_dir(&proj)
-        .args(["serve", "--port", &port.to_string(), "--run", &run])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    peers::wait_for_port(port, 60, "vintner serve", &mut child);
-    let addr = format!("127.0.0.1:{port}");
-    assert_eq!(http(&addr, "GET", "/ping", None, b"").status, 200);
+    let (addr, child) = start_binary(&sb, &proj, &["--run", &run]);
     let a = post(
         &addr,
         Some(JSON),
@@ -824,10 +812,8 @@ fn binary_serves_and_stops_cleanly_on_sigterm() {
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.predictions().len(), 1);
     assert_eq!(a.header("x-model-version"), Some(run.as_str()));
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    let (status, stderr) = stop_binary(child);
+    assert!(status.success(), "{status:?}: {stderr}");
     assert!(
         stderr.contains("terminated: finishing the requests in flight"),
         "{stderr}"
@@ -836,6 +822,109 @@ fn binary_serves_and_stops_cleanly_on_sigterm() {
         !stderr.contains("7.4"),
         "a payload reached the log: {stderr}"
     );
+}
+
+/// `vintner serve` started in `dir` on a free port with `args`, once it answers `/ping`.
+fn start_binary(sb: &Sandbox, dir: &Path, args: &[&str]) -> (String, std::process::Child) {
+    let port = peers::free_port();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("vintner"));
+    sb.isolate_std(&mut cmd);
+    let mut child = cmd
+        .current_dir(dir)
+        .args(["serve", "--port", &port.to_string()])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    peers::wait_for_port(port, 60, "vintner serve", &mut child);
+    let addr = format!("127.0.0.1:{port}");
+    assert_eq!(http(&addr, "GET", "/ping", None, b"").status, 200);
+    (addr, child)
+}
+
+/// SIGTERM, then the exit status and stderr.
+fn stop_binary(child: std::process::Child) -> (std::process::ExitStatus, String) {
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A clone has no tracking store (git ignores `mlflow.db`): `serve` then uses the model git
+/// versions, as `infer` does, and predicts exactly what `infer` predicts there; a model named by
+/// the registry or a run is refused with `infer`'s error, and no store is created.
+#[test]
+fn a_clone_without_a_store_serves_the_model_git_versions() {
+    let sb = Sandbox::new();
+    let (proj, run, _) = trained_project(&sb);
+    git(&proj, &["add", "-A"]);
+    git(&proj, &["commit", "-qm", "data and models"]);
+    let (csv, _) = infer_predictions(&sb, &proj);
+    git(sb.path(), &["clone", "-q", "proj", "clone"]);
+    let clone = sb.path().join("clone");
+    assert!(!clone.join("mlflow.db").exists());
+    std::fs::write(clone.join("commas.csv"), &csv).unwrap();
+    let out = sb
+        .vintner(&clone)
+        .args(["infer", "--input", "commas.csv", "--format", "json"])
+        .assert()
+        .success();
+    let inferred: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let md5 = inferred["model_md5"].as_str().unwrap().to_string();
+    let expected: Vec<f64> = inferred["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .collect();
+
+    let (addr, child) = start_binary(&sb, &clone, &[]);
+    let got = post(&addr, Some("text/csv"), &csv);
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.header("x-model-version"), Some(md5.as_str()));
+    let p = got.predictions();
+    assert_eq!(p.len(), expected.len());
+    for (i, (a, b)) in p.iter().zip(&expected).enumerate() {
+        assert_eq!(a.to_bits(), b.to_bits(), "row {i}: serve {a} vs infer {b}");
+    }
+    let health: Value =
+        serde_json::from_str(&http(&addr, "GET", "/health", None, b"").body).unwrap();
+    assert_eq!(
+        health["model"], "models/wine-quality.dvc at HEAD",
+        "{health}"
+    );
+    assert_eq!(health["version"], md5.as_str(), "{health}");
+    let (status, err) = stop_binary(child);
+    assert!(status.success(), "{status:?}: {err}");
+    assert!(
+        err.contains(&format!(
+            "no tracking store here (`mlflow.db` does not exist); using the model git versions: \
+             models/wine-quality.dvc at HEAD (md5 {md5})"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("following"), "nothing to follow: {err}");
+
+    for args in [
+        &["serve", "--port", "0", "--model", "wine-quality@champion"][..],
+        &["serve", "--port", "0", "--run", &run],
+    ] {
+        let out = sb.vintner(&clone).args(args).assert().code(1);
+        let err = stderr(&out);
+        assert!(
+            err.contains("needs the model registry, and there is no tracking store here"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("MLFLOW_TRACKING_URI=http://host:5000 vintner serve")
+                && err.contains("without --model or --run, serve uses the model git versions"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!clone.join("mlflow.db").exists());
 }
 
 /// The same payload matrix to the real `mlflow models serve` (a scikit-learn model with the same

@@ -8,7 +8,7 @@ use crate::cli::{Context, Hinted};
 use crate::data::Repo;
 use crate::pipeline::infer::{self, ModelChoice};
 use crate::settings::Settings;
-use crate::track::{self, Access, UriSource};
+use crate::track::{self, Access, Tracker, TrackingUri, UriSource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
@@ -46,47 +46,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let settings = Settings::load(&repo.root)?;
     let uri = tracking::resolve_at(args.tracking_uri.as_deref(), &settings, &repo.root, ctx)?;
-    let opened = tracking::open_uri(&uri, Access::Read);
-    // A clone: the store is git-ignored and nothing points at the team's server.
-    let no_store = match &opened {
-        Err(e) if uri.source() == UriSource::Default => match e.downcast_ref::<track::Error>() {
-            Some(track::Error::NoStore { path, empty_file }) => Some((path.clone(), *empty_file)),
-            _ => None,
-        },
-        _ => None,
-    };
-    let resolved = match no_store {
-        Some((path, empty_file)) => {
-            let store = format!(
-                "`{}` {}",
-                shown(&path, &repo.root),
-                if empty_file {
-                    "is empty"
-                } else {
-                    "does not exist"
-                }
-            );
-            if let Some(flag) = explicit_choice(&args) {
-                return Err(Hinted::new(
-                    format!("{flag} needs the model registry, and there is no tracking store here ({store})"),
-                    format!(
-                        "the registry lives where the runs were recorded: point MLFLOW_TRACKING_URI (or --tracking-uri) \
-                         at the team's server, e.g. `MLFLOW_TRACKING_URI=http://host:5000 vintner infer …`; without \
-                         --model or --run, infer uses the model git versions (`{}.dvc`)",
-                        settings.model.output.display()
-                    ),
-                )
-                .into());
-            }
-            let r = infer::versioned_model(&repo, &settings.model.output)?;
-            ctx.printer.status(format!(
-                "no tracking store here ({store}); using the model git versions: {} (md5 {})",
-                r.label, r.model.md5
-            ));
-            r
-        }
-        None => {
-            let tracker = opened?;
+    let resolved = match open_store(&uri, &repo)? {
+        Ok(tracker) => {
             let choice = if let Some(id) = args.run.clone() {
                 ModelChoice::Run(id)
             } else if args.interactive {
@@ -102,6 +63,14 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             };
             infer::resolve(tracker.as_ref(), &choice)?
         }
+        Err(missing) => versioned_model(
+            "infer",
+            explicit_choice(&args),
+            &missing,
+            &repo,
+            &settings,
+            ctx,
+        )?,
     };
     let progress = ctx.printer.progress();
     let input = args.input.map(|p| ctx.cwd.join(p));
@@ -173,6 +142,61 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         None => ctx.printer.data(text.trim_end()),
     }
     Ok(())
+}
+
+/// The tracking store `uri` names or, in a clone with none (the default `mlflow.db` missing or
+/// empty, and nothing pointing at the team's server), what is missing, in words.
+pub(crate) fn open_store(
+    uri: &TrackingUri,
+    repo: &Repo,
+) -> anyhow::Result<Result<Box<dyn Tracker>, String>> {
+    let opened = tracking::open_uri(uri, Access::Read);
+    if let Err(e) = &opened
+        && uri.source() == UriSource::Default
+        && let Some(track::Error::NoStore { path, empty_file }) = e.downcast_ref::<track::Error>()
+    {
+        return Ok(Err(format!(
+            "`{}` {}",
+            shown(path, &repo.root),
+            if *empty_file {
+                "is empty"
+            } else {
+                "does not exist"
+            }
+        )));
+    }
+    Ok(Ok(opened?))
+}
+
+/// In a clone with no tracking store (`missing` says what is not there): the model git versions
+/// (`<model.output>.dvc` at HEAD), said so on stderr. A model named by the registry or a run
+/// (`flag`) is refused with the way to reach the store the runs were recorded in.
+pub(crate) fn versioned_model(
+    command: &str,
+    flag: Option<String>,
+    missing: &str,
+    repo: &Repo,
+    settings: &Settings,
+    ctx: &Context,
+) -> anyhow::Result<infer::Resolved> {
+    if let Some(flag) = flag {
+        return Err(Hinted::new(
+            format!("{flag} needs the model registry, and there is no tracking store here ({missing})"),
+            format!(
+                "the registry lives where the runs were recorded: point MLFLOW_TRACKING_URI (or --tracking-uri) \
+                 at the team's server, e.g. `MLFLOW_TRACKING_URI=http://host:5000 vintner {command} …`; without \
+                 --model or --run, {command} uses the model git versions (`{}.dvc`)",
+                settings.model.output.display()
+            ),
+        )
+        .into());
+    }
+    let r = infer::versioned_model(repo, &settings.model.output)?;
+    ctx.printer.status(format!(
+        "no tracking store here ({missing}); using the model git versions: {} (md5 {})",
+        r.label, r.model.md5
+    ));
+    Ok(r)
 }
 
 /// The flag that names a model, which only a tracking store can resolve.

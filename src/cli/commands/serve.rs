@@ -1,17 +1,18 @@
 //! `vintner serve`: serves predictions over HTTP with MLflow's scoring protocol, following the
-//! registry alias when the model is named by one.
+//! registry alias when the model is named by one. The model is resolved as `infer` resolves it,
+//! in a clone without a tracking store too.
 
 use std::net::IpAddr;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::cli::commands::infer as infer_command;
 use crate::cli::tracking;
 use crate::cli::{Context, Hinted};
 use crate::data::Repo;
 use crate::pipeline::infer::{self, ModelChoice};
 use crate::serve::{self, Limits, reload};
 use crate::settings::Settings;
-use crate::track::Access;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,40 +48,21 @@ pub struct Args {
     /// Most requests predicted at once; more wait their turn (default: 2 × cores, at least 4).
     #[arg(long, value_name = "N")]
     max_concurrency: Option<usize>,
-    /// Tracking store (default: MLFLOW_TRACKING_URI, vintner.toml, then ./mlflow.db).
+    /// Tracking store (default: MLFLOW_TRACKING_URI, vintner.toml, then ./mlflow.db; with none
+    /// of them and no mlflow.db, the model git versions: `<model.output>.dvc` at HEAD).
     #[arg(long, value_name = "URI")]
     tracking_uri: Option<String>,
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
+    let started = Instant::now();
     let limits = limits(&args)?;
-    let started = std::time::Instant::now();
     let repo = Repo::find(&ctx.cwd)?;
     let settings = Settings::load(&repo.root)?;
     let uri = tracking::resolve_at(args.tracking_uri.as_deref(), &settings, &repo.root, ctx)?;
-    let tracker = tracking::open_uri(&uri, Access::Read)?;
-    let choice = match &args.run {
-        Some(id) => ModelChoice::Run(id.clone()),
-        None => ModelChoice::parse(&args.model.clone().unwrap_or_else(|| {
-            format!(
-                "{}@{}",
-                settings.registry.model_name, settings.registry.alias
-            )
-        }))?,
-    };
-    let resolved = infer::resolve(tracker.as_ref(), &choice)?;
-    let progress = ctx.printer.progress();
-    let (served, repairs) = reload::load(&repo, &resolved, progress.as_ref())?;
-    drop(progress);
-    for r in &repairs {
-        ctx.printer.warn(format!("repaired: {r}"));
-    }
-    let what = format!(
-        "{} (version {}, {})",
-        served.label, served.version, served.md5
-    );
-    let state = serve::State::new(limits, Some(served));
 
+    // Listen before loading: a port in use is reported at once, not after the model loads.
+    // Connections that arrive meanwhile wait in the backlog and are answered once it is ready.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -93,22 +75,70 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             )
         })?;
     let address = listener.local_addr()?;
+
+    // Resolved as `infer` resolves it: through the tracking store, or in a clone without one,
+    // the model git versions.
+    let (tracker, choice, resolved) = match infer_command::open_store(&uri, &repo)? {
+        Ok(tracker) => {
+            let choice = match &args.run {
+                Some(id) => ModelChoice::Run(id.clone()),
+                None => ModelChoice::parse(&args.model.clone().unwrap_or_else(|| {
+                    format!(
+                        "{}@{}",
+                        settings.registry.model_name, settings.registry.alias
+                    )
+                }))?,
+            };
+            let resolved = infer::resolve(tracker.as_ref(), &choice)?;
+            (Some(tracker), Some(choice), resolved)
+        }
+        Err(missing) => {
+            let flag = match (&args.model, &args.run) {
+                (Some(m), _) => Some(format!("`--model {m}`")),
+                (None, Some(r)) => Some(format!("`--run {r}`")),
+                (None, None) => None,
+            };
+            let resolved =
+                infer_command::versioned_model("serve", flag, &missing, &repo, &settings, ctx)?;
+            (None, None, resolved)
+        }
+    };
+    let resolved_in = started.elapsed();
+    let progress = ctx.printer.progress();
+    let (served, repairs) = reload::load(&repo, &resolved, progress.as_ref())?;
+    drop(progress);
+    tracing::debug!(
+        "model {} resolved in {} ms, fetched, verified and loaded in {} ms",
+        resolved.label,
+        resolved_in.as_millis(),
+        (started.elapsed() - resolved_in).as_millis()
+    );
+    for r in &repairs {
+        ctx.printer.warn(format!("repaired: {r}"));
+    }
+    let what = format!(
+        "{} (version {}, {})",
+        served.label, served.version, served.md5
+    );
+    let state = serve::State::new(limits, Some(served));
     ctx.printer.status(format!(
         "serving {what} on http://{address} (POST /invocations; ready in {} ms)",
         started.elapsed().as_millis()
     ));
-    let follows = matches!(choice, ModelChoice::Alias { .. }) && args.poll_interval > 0.0;
-    if follows {
-        ctx.printer.status(format!(
-            "following {} every {} s",
-            resolved.label, args.poll_interval
-        ));
-    }
-    let watch = reload::Watch {
-        tracker: tracker.as_ref(),
-        repo: &repo,
-        choice,
-        every: Duration::from_secs_f64(args.poll_interval.max(0.001)),
+    let watch = match (&tracker, choice) {
+        (Some(tracker), Some(choice @ ModelChoice::Alias { .. })) if args.poll_interval > 0.0 => {
+            ctx.printer.status(format!(
+                "following {} every {} s",
+                resolved.label, args.poll_interval
+            ));
+            Some(reload::Watch {
+                tracker: tracker.as_ref(),
+                repo: &repo,
+                choice,
+                every: Duration::from_secs_f64(args.poll_interval),
+            })
+        }
+        _ => None,
     };
     let notify = |event: &reload::Event| match event {
         reload::Event::Swapped {
@@ -134,9 +164,8 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     };
     let result = std::thread::scope(|scope| {
         let (stop, stopped) = mpsc::channel::<()>();
-        if follows {
+        if let Some(watch) = &watch {
             let state = &state;
-            let watch = &watch;
             let notify = &notify;
             scope.spawn(move || reload::watch(state, watch, &stopped, notify));
         }
