@@ -820,6 +820,11 @@ mod tests {
         let f = start("trees.feature");
         bad_right[f..f + 4].copy_from_slice(&0i32.to_le_bytes());
         cases.push(("a child outside its tree", bad_right));
+        let mut bad_feature = good.clone();
+        let last =
+            8 + n + header["trees.feature"]["data_offsets"][1].as_u64().unwrap() as usize - 4;
+        bad_feature[last..last + 4].copy_from_slice(&(-7i32).to_le_bytes());
+        cases.push(("a leaf with feature -7", bad_feature));
         let mut bad_offsets = good.clone();
         let o = start("trees.offsets") + 8;
         bad_offsets[o..o + 8].copy_from_slice(&(-3i64).to_le_bytes());
@@ -827,6 +832,9 @@ mod tests {
         for (what, bytes) in cases {
             std::fs::write(&weights, &bytes).unwrap();
             let err = load(dir.path()).map(|_| ()).unwrap_err();
+            if what == "a leaf with feature -7" {
+                assert!(err.to_string().contains("has feature -7"), "{err}");
+            }
             assert!(
                 matches!(err, BundleError::Invalid { .. }),
                 "{what}: {err:?}"

@@ -114,6 +114,17 @@ impl Tree {
         if n == 0 {
             return Err("a tree has no nodes".into());
         }
+        // One pass without branches first (leaves and inner nodes alternate unpredictably, and
+        // loading a large forest checks millions of nodes); the node at fault is looked for only
+        // when there is one.
+        let valid = self.nodes.iter().enumerate().fold(true, |ok, (i, node)| {
+            let (f, r) = (node.feature, node.right as usize);
+            let inner = ((f as u32 as usize) < n_features) & (i + 1 < n) & (r > i + 1) & (r < n);
+            ok & ((f == -1) | inner)
+        });
+        if valid {
+            return Ok(());
+        }
         for (i, node) in self.nodes.iter().enumerate() {
             let f = node.feature;
             if f >= 0 {
