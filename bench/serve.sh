@@ -103,9 +103,11 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 
 # Cold starts, each server on its own.
-read -r vcold vcold_min vcold_max < <(cold "${COLD_RUNS:-7}" "$vintner" -q serve --port '{port}' --poll-interval 0)
-read -r mcold mcold_min mcold_max < <(PATH="$peers/mlflow/bin:$PATH" cold "${COLD_RUNS:-3}" \
+out=$(cold "${COLD_RUNS:-7}" "$vintner" -q serve --port '{port}' --poll-interval 0)
+read -r vcold vcold_min vcold_max <<<"$out"
+out=$(PATH="$peers/mlflow/bin:$PATH" cold "${COLD_RUNS:-3}" \
     "$peers/mlflow/bin/mlflow" models serve -m "$work/sk-model" --env-manager local -h 127.0.0.1 -p '{port}')
+read -r mcold mcold_min mcold_max <<<"$out"
 
 # The servers under load.
 wait_ping() {
