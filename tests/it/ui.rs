@@ -575,3 +575,135 @@ fn browser_shows_runs_sorts_by_keyboard_charts_folds_and_lineage() {
         "{broken}"
     );
 }
+
+// ---- MLflow's own UI: datasets and logged models --------------------------------------------
+
+/// What MLflow's own client reads of a run: its dataset inputs, its logged models (and outputs)
+/// and the registered version `model` 1.
+const MLFLOW_READS: &str = r#"
+import json, sys, mlflow
+from mlflow import MlflowClient
+mlflow.set_tracking_uri(sys.argv[1])
+c = MlflowClient()
+run = c.get_run(sys.argv[2])
+inputs = [{"name": d.dataset.name, "digest": d.dataset.digest,
+           "source_type": d.dataset.source_type, "source": json.loads(d.dataset.source),
+           "schema": json.loads(d.dataset.schema), "profile": json.loads(d.dataset.profile),
+           "tags": {t.key: t.value for t in d.tags}} for d in run.inputs.dataset_inputs]
+models = c.search_logged_models(experiment_ids=[run.info.experiment_id],
+                                filter_string=f"source_run_id = '{run.info.run_id}'")
+logged = [{"id": m.model_id, "name": m.name, "status": str(m.status),
+           "source_run_id": m.source_run_id, "tags": m.tags, "params": m.params,
+           "artifact_location": m.artifact_location} for m in models]
+outputs = [o.model_id for o in (run.outputs.model_outputs if run.outputs else [])]
+versions = json.loads(c.get_logged_model(logged[0]["id"]).tags.get("mlflow.modelVersions", "[]")) if logged else []
+mv = c.get_model_version(sys.argv[3], "1")
+print(json.dumps({"inputs": inputs, "logged": logged, "outputs": outputs,
+                  "versions": versions, "mv_run": mv.run_id}))
+"#;
+
+/// Trains and registers in `proj` with `tracking` (an MLflow server's URL, or none for the
+/// embedded store), then asks MLflow's client what it sees at `uri`.
+fn mlflow_sees(sb: &Sandbox, proj: &Path, tracking: Option<&str>, uri: &str) {
+    let vintner = |args: &[&str]| -> Value {
+        let mut cmd = sb.vintner(proj);
+        if let Some(t) = tracking {
+            cmd.env("MLFLOW_TRACKING_URI", t);
+        }
+        let out = cmd.args(args).arg("--json").output().unwrap();
+        assert!(
+            out.status.success(),
+            "vintner {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let t = vintner(&["train", "--run-name", "seen"]);
+    let run_id = t["run_id"].as_str().unwrap().to_string();
+    let data_md5 = t["data"][0]["md5"].as_str().unwrap().to_string();
+    let data_path = t["data"][0]["path"].as_str().unwrap().to_string();
+    let model_md5 = t["model"]["md5"].as_str().unwrap().to_string();
+    let rows = t["cv"]["n_rows"].as_u64().unwrap();
+    let reg = vintner(&["register", "--run", &run_id]);
+    let name = reg["name"].as_str().unwrap().to_string();
+    // Registering again changes nothing (the version is listed once).
+    vintner(&["register", "--run", &run_id]);
+
+    std::fs::write(sb.path().join("reads.py"), MLFLOW_READS).unwrap();
+    let out = peers::mlflow_python(sb, sb.path())
+        .arg("reads.py")
+        .args([uri, run_id.as_str(), name.as_str()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mlflow's client failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+
+    // Datasets: the training data by its DVC path and md5, with its source, schema and profile.
+    let inputs = seen["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 1, "{seen}");
+    let d = &inputs[0];
+    assert_eq!(d["name"], data_path.as_str(), "{d}");
+    assert_eq!(d["digest"], data_md5.as_str(), "{d}");
+    assert_eq!(d["source_type"], "dvc", "{d}");
+    assert_eq!(d["source"]["path"], data_path.as_str(), "{d}");
+    assert_eq!(d["source"]["md5"], data_md5.as_str(), "{d}");
+    assert!(d["source"]["remote"].is_string(), "{d}");
+    assert_eq!(d["tags"]["mlflow.data.context"], "training", "{d}");
+    let columns = d["schema"]["mlflow_colspec"].as_array().unwrap();
+    assert!(
+        columns.iter().any(|c| c["name"] == "quality"),
+        "{columns:?}"
+    );
+    assert_eq!(d["profile"]["num_rows"], rows, "{d}");
+    assert_eq!(d["profile"]["num_columns"], columns.len(), "{d}");
+    assert_eq!(
+        d["profile"]["num_elements"],
+        rows * columns.len() as u64,
+        "{d}"
+    );
+
+    // Logged models: one, READY, made by the run, its output, with the model md5, and linked to
+    // the registered version.
+    let logged = seen["logged"].as_array().unwrap();
+    assert_eq!(logged.len(), 1, "{seen}");
+    let m = &logged[0];
+    assert!(m["id"].as_str().unwrap().starts_with("m-"), "{m}");
+    assert!(m["status"].as_str().unwrap().contains("READY"), "{m}");
+    assert_eq!(m["source_run_id"], run_id.as_str(), "{m}");
+    assert_eq!(m["tags"]["vintner.model.md5"], model_md5.as_str(), "{m}");
+    assert!(m["params"]["n_estimators"].is_string(), "{m}");
+    assert_eq!(seen["outputs"], serde_json::json!([m["id"]]), "{seen}");
+    assert_eq!(
+        seen["versions"],
+        serde_json::json!([{"name": name, "version": "1"}]),
+        "{seen}"
+    );
+    assert_eq!(seen["mv_run"], run_id.as_str());
+}
+
+#[test]
+fn mlflow_client_sees_datasets_and_logged_models_in_mlflow_db() {
+    let sb = Sandbox::new();
+    let remote = sb.path().join("remote");
+    let proj = project(&sb, "proj", Some(&remote));
+    sb.vintner(&proj).arg("push").assert().success();
+    let db = format!("sqlite:///{}", proj.join("mlflow.db").display());
+    mlflow_sees(&sb, &proj, None, &db);
+}
+
+#[test]
+fn mlflow_client_sees_datasets_and_logged_models_on_a_server() {
+    let sb = Sandbox::new();
+    let remote = sb.path().join("remote");
+    let proj = project(&sb, "proj", Some(&remote));
+    sb.vintner(&proj).arg("push").assert().success();
+    let dir = sb.mkdir("server");
+    let db = format!("sqlite:///{}", dir.join("server.db").display());
+    let (url, _watchdog) = peers::start_mlflow_server(&dir, &["--backend-store-uri", &db]);
+    mlflow_sees(&sb, &proj, Some(&url), &url);
+}
