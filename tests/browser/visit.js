@@ -7,8 +7,9 @@
 //   { "playwright": "<folder of the playwright-core package>",
 //     "chromium": "/usr/bin/chromium", "profile": "<fresh folder>", "shots": "<folder>",
 //     "pages": [ { "name": "runs", "url": "http://…", "tabs": 40,
-//                  "activate": ["<text of a link in the table head>", …] } ] }
-// Output, as JSON on stdout: [ { "name", "url", "status", "title", "text", "tables",
+//                  "activate": ["<text of a link in the table head>", …],
+//                  "wait_for": ["<text to wait for before reading the page>", …] } ] }
+// Output, as JSON on stdout: [ { "name", "url", "status", "title", "text", "links", "tables",
 //   "charts", "tab_stops", "after": [ { …the same, for each page an activated link opened } ] } ]
 "use strict";
 
@@ -27,6 +28,7 @@ async function observe(page) {
       url: location.pathname + location.search,
       title: document.title,
       text: document.body ? document.body.innerText : "",
+      links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.getAttribute("href")),
       tables: Array.from(document.querySelectorAll("table")).map((t) => ({
         head: t.tHead ? Array.from(t.tHead.rows).map(cells) : [],
         rows: Array.from(t.tBodies).flatMap((b) => Array.from(b.rows).map(cells)),
@@ -85,6 +87,10 @@ async function main() {
     const page = await context.newPage();
     for (const p of input.pages) {
       const response = await page.goto(p.url, { waitUntil: "load", timeout: 60000 });
+      // A page drawn by a script (MLflow's own UI) is read once it shows these texts.
+      for (const text of p.wait_for || []) {
+        await page.getByText(text).first().waitFor({ state: "visible", timeout: 120000 });
+      }
       const seen = await observe(page);
       seen.name = p.name;
       seen.status = response ? response.status() : 0;

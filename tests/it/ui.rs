@@ -167,6 +167,11 @@ fn pages_show_runs_lineage_and_registry_read_only() {
         "{run}"
     );
     assert!(run.contains(&format!("/models/{name}")), "{run}");
+    // MLflow 3's view of the same run: the data as a dataset input, the model as a logged model.
+    assert!(
+        run.contains("Dataset inputs") && run.contains("Logged models") && run.contains("m-"),
+        "{run}"
+    );
 
     // Compare: both runs, the differing param marked, overlaid charts (a path per run).
     let cmp = ok(&db, &format!("/compare?runs={run_id},{other_id}"));
@@ -602,9 +607,17 @@ print(json.dumps({"inputs": inputs, "logged": logged, "outputs": outputs,
                   "versions": versions, "mv_run": mv.run_id}))
 "#;
 
+/// What [`mlflow_sees`] trained: run id, experiment id, logged model id, data path.
+struct Seen {
+    run_id: String,
+    experiment_id: String,
+    model_id: String,
+    data_path: String,
+}
+
 /// Trains and registers in `proj` with `tracking` (an MLflow server's URL, or none for the
 /// embedded store), then asks MLflow's client what it sees at `uri`.
-fn mlflow_sees(sb: &Sandbox, proj: &Path, tracking: Option<&str>, uri: &str) {
+fn mlflow_sees(sb: &Sandbox, proj: &Path, tracking: Option<&str>, uri: &str) -> Seen {
     let vintner = |args: &[&str]| -> Value {
         let mut cmd = sb.vintner(proj);
         if let Some(t) = tracking {
@@ -684,6 +697,12 @@ fn mlflow_sees(sb: &Sandbox, proj: &Path, tracking: Option<&str>, uri: &str) {
         "{seen}"
     );
     assert_eq!(seen["mv_run"], run_id.as_str());
+    Seen {
+        run_id,
+        experiment_id: t["experiment_id"].as_str().unwrap().to_string(),
+        model_id: m["id"].as_str().unwrap().to_string(),
+        data_path,
+    }
 }
 
 #[test]
@@ -705,5 +724,34 @@ fn mlflow_client_sees_datasets_and_logged_models_on_a_server() {
     let dir = sb.mkdir("server");
     let db = format!("sqlite:///{}", dir.join("server.db").display());
     let (url, _watchdog) = peers::start_mlflow_server(&dir, &["--backend-store-uri", &db]);
-    mlflow_sees(&sb, &proj, Some(&url), &url);
+    let trained = mlflow_sees(&sb, &proj, Some(&url), &url);
+
+    // MLflow's own UI, in the browser: the run's Datasets and Logged models panels are filled.
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-mlflow-ui");
+    let _ = std::fs::remove_dir_all(&shots);
+    let run_page = format!(
+        "{url}/#/experiments/{}/runs/{}",
+        trained.experiment_id, trained.run_id
+    );
+    let report = browse(
+        &sb,
+        &shots,
+        serde_json::json!([{"name": "mlflow-run", "url": run_page, "wait_for": [trained.data_path]}]),
+    );
+    let page = seen(&report, "mlflow-run");
+    let text = page["text"].as_str().unwrap();
+    assert!(
+        text.contains("Datasets") && text.contains(&trained.data_path),
+        "{text}"
+    );
+    assert!(
+        page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains(&trained.model_id)),
+        "no link to the logged model {} on MLflow's run page: {}",
+        trained.model_id,
+        page["links"]
+    );
 }
