@@ -81,6 +81,8 @@ wait_http "$v/"
 wait_http "$m/health"
 
 vpage="$v/experiments/$exp"
+# MLflow 3.17 opens an experiment on its GenAI overview; its runs table is this page.
+mrunspage="$m/#/experiments/$exp/runs?workflowType=machine_learning"
 search="$m/ajax-api/2.0/mlflow/runs/search"
 body="{\"experiment_ids\":[\"$exp\"],\"max_results\":100,\"order_by\":[\"attributes.start_time DESC\"],\"run_view_type\":\"ACTIVE_ONLY\"}"
 # Warm-up: first requests pay lazy imports and cold caches on both sides.
@@ -112,7 +114,7 @@ const [playwright, chromium, profile, url, text] = process.argv.slice(2);
 EOF
 render() { node "$work/render.js" "$playwright" "$chromium" "$(mktemp -d "$work/profile.XXXXXX")" "$1" "$newest"; }
 # One warm-up render each (the browser's own first start).
-render "$vpage" >/dev/null; render "$m/#/experiments/$exp" >/dev/null
+render "$vpage" >/dev/null; render "$mrunspage" >/dev/null
 
 v_ttfb=(); m_shell=(); m_search=(); v_render=(); m_render=()
 for i in $(seq 1 "$repeats"); do
@@ -121,7 +123,7 @@ for i in $(seq 1 "$repeats"); do
     m_shell+=("$(ttfb "$m/")")
     m_search+=("$(ttfb "$search" "$body")")
     v_render+=("$(render "$vpage")")
-    m_render+=("$(render "$m/#/experiments/$exp")")
+    m_render+=("$(render "$mrunspage")")
 done
 vt=$(median "${v_ttfb[@]}"); ms=$(median "${m_shell[@]}"); mq=$(median "${m_search[@]}")
 vr=$(median "${v_render[@]}"); mr=$(median "${m_render[@]}")
