@@ -6,7 +6,9 @@
 //! data remote; the registry holds metadata. Idempotent per run; a failure leaves no registered
 //! model that this call created. A run made by `vintner run` has outputs instead of a model:
 //! the one named by `output` (`--output`, `registry.output`) is registered, its version's source
-//! the run artifact folder holding its `.dvc` file.
+//! the run artifact folder holding its `.dvc` file. The run's MLflow 3 logged model, if `train`
+//! recorded one, lists the version in its `mlflow.modelVersions` tag, as MLflow's
+//! `register_model` does.
 
 use serde::Serialize;
 
@@ -313,6 +315,7 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
         }
     }
     let (version, created) = outcome?;
+    super::train::newer_mlflow_only(link_logged_models(tracker, &run, &opts.model_name, version))?;
     Ok(Registered {
         name: opts.model_name.clone(),
         version,
@@ -325,6 +328,33 @@ pub fn register(repo: &Repo, tracker: &dyn Tracker, opts: &RegisterOptions) -> R
         model_location: model.source(),
         created,
     })
+}
+
+/// Adds `name` version `version` to the `mlflow.modelVersions` tag of the logged models the
+/// run produced (MLflow's link from a logged model to its registered versions).
+fn link_logged_models(
+    tracker: &dyn Tracker,
+    run: &Run,
+    name: &str,
+    version: u64,
+) -> crate::track::Result<()> {
+    use crate::track::entities::{MODEL_VERSIONS_TAG, with_model_version};
+    let models = tracker.search_logged_models(
+        std::slice::from_ref(&run.info.experiment_id),
+        Some(&run.info.run_id),
+    )?;
+    for m in models {
+        let existing = m
+            .tags
+            .iter()
+            .find(|t| t.key == MODEL_VERSIONS_TAG)
+            .map(|t| t.value.as_str());
+        let value = with_model_version(existing, name, version);
+        if existing != Some(value.as_str()) {
+            tracker.set_logged_model_tags(&m.model_id, &[Tag::new(MODEL_VERSIONS_TAG, value)])?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates the run's version (or finds the one it has) and moves the alias to it.

@@ -1,6 +1,8 @@
 //! `train`: make sure the training data is exactly the versioned data (pulling it if missing),
 //! cross-validate, fit on all data, write the model bundle, version and push it like data, and
-//! record the run — params, metrics with per-fold values and training history, and lineage tags.
+//! record the run — params, metrics with per-fold values and training history, and lineage tags,
+//! the data as MLflow dataset inputs and the model as an MLflow 3 logged model (so MLflow's own
+//! UI shows both).
 //! A failure after the run is created marks it FAILED, an interruption (Ctrl-C, SIGTERM: see
 //! [`crate::interrupt`]) marks it KILLED; it is never left RUNNING, and in both cases the workspace
 //! is left as it was.
@@ -23,7 +25,10 @@ use crate::data::workspace;
 use crate::ml::{self, CvOptions, CvReport, Dataset, DatasetOptions, ModelSpec};
 use crate::progress::Progress;
 use crate::settings::Settings;
-use crate::track::{self, Metric, NewRun, Param, RunStatus, RunUpdate, Tag, Tracker};
+use crate::track::{
+    self, Dataset as TrackedDataset, DatasetInput, Metric, NewLoggedModel, NewRun, Param,
+    RunStatus, RunUpdate, Tag, Tracker,
+};
 
 /// What the command line adds to the settings.
 #[derive(Debug, Clone, Default)]
@@ -407,6 +412,7 @@ fn record(
         tags.push(Tag::new(lineage::UNVERSIONED_DATA, "true"));
     }
     tracker.log_batch(run_id, &[], &params, &tags)?;
+    newer_mlflow_only(tracker.log_inputs(run_id, &dataset_inputs(data, &dataset.schema)))?;
 
     // Cheap refusals first: folds that cannot be made, a model folder that is not saved.
     ml::check_folds(dataset, cv).map_err(ml::Error::from)?;
@@ -491,6 +497,7 @@ fn record(
     let dvc_abs = repo.root.join(&added.dvc_file);
     tracker.log_artifact(run_id, &dvc_abs, Some("model"))?;
     tracker.log_artifact(run_id, &out_abs.join("MLmodel"), Some("model"))?;
+    newer_mlflow_only(log_model(tracker, run_id, spec, &model_ref))?;
     placed.keep();
     Ok((
         report,
@@ -498,6 +505,112 @@ fn record(
         added.dvc_file.clone(),
         added.git_add.clone(),
     ))
+}
+
+/// The source type of the datasets `train` records: DVC-versioned files.
+pub const DVC_SOURCE_TYPE: &str = "dvc";
+
+/// The training data as MLflow dataset inputs (context `training`): per versioned path its name,
+/// digest = the DVC md5, source = the DVC path and remote (JSON), schema = MLflow column specs,
+/// profile = rows and columns. Unversioned data (no md5) is not recorded.
+pub fn dataset_inputs(data: &[DataRef], schema: &ml::dataset::Schema) -> Vec<DatasetInput> {
+    use ml::dataset::{ColumnRole, ColumnType};
+    let columns: Vec<_> = schema
+        .columns
+        .iter()
+        .filter(|c| c.role != ColumnRole::Source)
+        .collect();
+    let colspec: Vec<serde_json::Value> = columns
+        .iter()
+        .map(|c| {
+            let kind = match c.kind {
+                ColumnType::Integer => "long",
+                ColumnType::Double => "double",
+            };
+            serde_json::json!({"type": kind, "name": c.name, "required": true})
+        })
+        .collect();
+    let schema_json = serde_json::json!({ "mlflow_colspec": colspec }).to_string();
+    data.iter()
+        .filter(|d| !d.md5.is_empty())
+        .map(|d| {
+            let under = format!("{}/", d.path.trim_end_matches('/'));
+            let rows: usize = match data {
+                [_] => schema.rows,
+                _ => schema
+                    .files
+                    .iter()
+                    .filter(|f| f.path == d.path || f.path.starts_with(&under))
+                    .map(|f| f.rows)
+                    .sum(),
+            };
+            let mut source = serde_json::json!({"path": d.path, "md5": d.md5});
+            if let Some(r) = &d.remote {
+                source["remote"] = serde_json::json!(r);
+            }
+            let profile = serde_json::json!({
+                "num_rows": rows,
+                "num_columns": columns.len(),
+                "num_elements": rows * columns.len(),
+            });
+            DatasetInput {
+                dataset: TrackedDataset {
+                    name: d.path.clone(),
+                    digest: d.md5.clone(),
+                    source_type: DVC_SOURCE_TYPE.into(),
+                    source: source.to_string(),
+                    schema: Some(schema_json.clone()),
+                    profile: Some(profile.to_string()),
+                },
+                tags: vec![Tag::new(track::entities::DATASET_CONTEXT_TAG, "training")],
+            }
+        })
+        .collect()
+}
+
+/// Records the run's model as an MLflow 3 logged model: created with the run as its source,
+/// the hyperparameters and the DVC lineage (path, md5, remote) as params and tags, linked as the
+/// run's output, then marked READY.
+fn log_model(
+    tracker: &dyn Tracker,
+    run_id: &str,
+    spec: &ModelSpec,
+    model: &ModelRef,
+) -> track::Result<()> {
+    let experiment_id = tracker.get_run(run_id)?.info.experiment_id;
+    let name = Path::new(&model.path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let logged = tracker.create_logged_model(&NewLoggedModel {
+        experiment_id,
+        name,
+        source_run_id: Some(run_id.to_string()),
+        model_type: Some(spec.family.name().to_string()),
+        tags: vec![
+            Tag::new(lineage::MODEL_PATH, &model.path),
+            Tag::new(lineage::MODEL_MD5, &model.md5),
+            Tag::new(lineage::MODEL_REMOTE, &model.remote),
+            Tag::new(lineage::MODEL_REMOTE_URL, &model.remote_url),
+        ],
+        params: spec.params.iter().map(|(k, v)| Param::new(k, v)).collect(),
+    })?;
+    tracker.log_outputs(run_id, std::slice::from_ref(&logged.model_id), 0)?;
+    tracker.finalize_logged_model(&logged.model_id, true)
+}
+
+/// An MLflow server older than 3 has no dataset or logged-model endpoints (404): the run is
+/// recorded without them rather than failed.
+pub(super) fn newer_mlflow_only(r: track::Result<()>) -> track::Result<()> {
+    match r {
+        Err(track::Error::Server {
+            status: 404,
+            ref error_code,
+            ..
+        }) if error_code == "ENDPOINT_NOT_FOUND" => Ok(()),
+        Err(track::Error::BadResponse { status: 404, .. }) => Ok(()),
+        other => other,
+    }
 }
 
 /// Metric names with their values, as logged.

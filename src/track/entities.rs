@@ -1,6 +1,7 @@
 //! MLflow 3's entities beside runs: the datasets a run used (`mlflow.log_input`, the `inputs`,
-//! `input_tags` and `datasets` tables) and logged models (`logged_models`), read as MLflow's
-//! client writes them so `runs show` can list them.
+//! `input_tags` and `datasets` tables) and logged models (`logged_models`), read and written as
+//! MLflow's client writes them, so `runs show` lists them and MLflow's own UI shows a vintner
+//! run's Datasets and Logged models.
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +56,39 @@ pub struct LoggedModel {
     pub params: Vec<Param>,
 }
 
+/// What [`crate::track::Tracker::create_logged_model`] records (MLflow's `create_logged_model`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewLoggedModel {
+    pub experiment_id: String,
+    pub name: String,
+    pub source_run_id: Option<String>,
+    pub model_type: Option<String>,
+    pub tags: Vec<Tag>,
+    pub params: Vec<Param>,
+}
+
+/// The logged model tag listing the registered versions made from it, as MLflow's
+/// `register_model` sets it: a JSON list of `{"name": …, "version": "…"}`.
+pub const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
+
+/// [`MODEL_VERSIONS_TAG`]'s value with `name` version `version` added (once), keeping what
+/// `existing` lists; a value that is not such a list is replaced.
+pub fn with_model_version(existing: Option<&str>, name: &str, version: u64) -> String {
+    let entry = serde_json::json!({"name": name, "version": version.to_string()});
+    let mut list: Vec<serde_json::Value> = existing
+        .and_then(|v| serde_json::from_str(v).ok())
+        .unwrap_or_default();
+    if !list.contains(&entry) {
+        list.push(entry);
+    }
+    serde_json::Value::Array(list).to_string()
+}
+
+/// MLflow's `LoggedModelStatus` as the integer the SQL store keeps.
+pub fn logged_model_status_code(ready: bool) -> i64 {
+    if ready { 2 } else { 3 }
+}
+
 /// MLflow's `LoggedModelStatus` from the integer the SQL store keeps.
 pub fn logged_model_status(code: i64) -> &'static str {
     match code {
@@ -82,8 +116,23 @@ mod tests {
     #[test]
     fn status_codes_match_mlflow() {
         assert_eq!(logged_model_status(2), "READY");
+        assert_eq!(logged_model_status(logged_model_status_code(true)), "READY");
+        assert_eq!(
+            logged_model_status(logged_model_status_code(false)),
+            "FAILED"
+        );
         assert_eq!(logged_model_status(3), "FAILED");
         assert_eq!(logged_model_status(0), "UNSPECIFIED");
         assert_eq!(logged_model_status_from_wire("LOGGED_MODEL_READY"), "READY");
+    }
+
+    #[test]
+    fn model_versions_tag_appends_once_and_repairs_junk() {
+        let one = with_model_version(None, "wine", 1);
+        assert_eq!(one, r#"[{"name":"wine","version":"1"}]"#);
+        let two = with_model_version(Some(&one), "wine", 2);
+        assert_eq!(with_model_version(Some(&two), "wine", 2), two);
+        assert_eq!(two.matches("\"name\"").count(), 2);
+        assert_eq!(with_model_version(Some("not json"), "wine", 1), one);
     }
 }

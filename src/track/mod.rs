@@ -20,7 +20,7 @@ pub mod validate;
 
 use std::path::Path;
 
-pub use entities::{Dataset, DatasetInput, LoggedModel};
+pub use entities::{Dataset, DatasetInput, LoggedModel, NewLoggedModel};
 pub use error::{Error, Result};
 pub use types::*;
 pub use uri::{TrackingUri, UriSource};
@@ -118,6 +118,18 @@ pub trait Tracker: Send + Sync {
     fn get_model_version_download_uri(&self, name: &str, version: u64) -> Result<String>;
     /// The datasets the run used (MLflow 3's `run.inputs.dataset_inputs`).
     fn get_run_inputs(&self, run_id: &str) -> Result<Vec<DatasetInput>>;
+    /// Records the datasets a run used (MLflow's `log_inputs`): a dataset is kept once per
+    /// experiment by name and digest, and an input once per run and dataset.
+    fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()>;
+    /// Records models as outputs of an active run, at `step` (MLflow's `log_outputs`).
+    fn log_outputs(&self, run_id: &str, model_ids: &[String], step: i64) -> Result<()>;
+    /// Creates an MLflow 3 logged model, `PENDING`, in an active experiment (MLflow's
+    /// `create_logged_model`); its artifact location is `<experiment>/models/<id>/artifacts`.
+    fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel>;
+    /// Sets a logged model's final status: `READY`, else `FAILED`.
+    fn finalize_logged_model(&self, model_id: &str, ready: bool) -> Result<()>;
+    /// Sets (replaces) tags of a logged model.
+    fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()>;
     /// An MLflow 3 logged model, by id (`m-…`).
     fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel>;
     /// The active logged models of the experiments, only those a run logged when `source_run_id`

@@ -593,6 +593,10 @@ pub fn run(s: &UiState, run_id: &str) -> Result<Markup, Error> {
         .map(|p| p.model_versions)
         .unwrap_or_default();
     let inputs = s.tracker.get_run_inputs(&i.run_id).unwrap_or_default();
+    let logged = s
+        .tracker
+        .search_logged_models(std::slice::from_ref(&i.experiment_id), Some(&i.run_id))
+        .unwrap_or_default();
     let charted: Vec<(&String, &Vec<Metric>)> =
         history.iter().filter(|(_, h)| h.len() > 1).collect();
     let body = html! {
@@ -620,6 +624,14 @@ pub fn run(s: &UiState, run_id: &str) -> Result<Markup, Error> {
                 tbody { @for d in &inputs { tr {
                     td { (d.dataset.name) } td.mono { (d.dataset.digest) } td { (d.context().unwrap_or("-")) }
                     td { (d.dataset.source_type) } td.mono { (d.dataset.source) }
+                } } } }
+        }
+        @if !logged.is_empty() {
+            h3 { "Logged models (MLflow 3)" }
+            table { thead { tr { th { "Model ID" } th { "Name" } th { "Status" } th { "Type" } th { "Artifacts" } } }
+                tbody { @for m in &logged { tr {
+                    td.mono { (m.model_id) } td { (m.name) } td { (m.status) }
+                    td { (m.model_type.as_deref().unwrap_or("-")) } td.mono { (m.artifact_location) }
                 } } } }
         }
         h2 { "Metrics" }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the compatibility tests run against (DVC, MLflow, moto), one venv each,
-# outside the clone so repeated runs reuse them. A venv is rebuilt only when its pinned
-# requirements file changed. Prints the folder that holds the venvs.
+# and the browser driver (`playwright-core` from npm, pinned in tests/browser/package.json, used
+# with the system Chromium), outside the clone so repeated runs reuse them. A peer is rebuilt only
+# when its pinned requirements file changed. Prints the folder that holds them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=${VINTNER_PEERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vintner/peers}
@@ -23,7 +24,27 @@ install_one() {
     cp "$req" "$stamp"
 }
 
-for peer in ${1:-dvc mlflow moto}; do
-    install_one "$peer"
+install_browser() {
+    local dir="$root/browser" req="$here/../browser/package.json"
+    local stamp="$dir/.vintner-requirements"
+    if [ -d "$dir/node_modules/playwright-core" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
+        echo "peer browser: reusing $dir" >&2
+        return
+    fi
+    echo "peer browser: installing playwright-core into $dir" >&2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp "$req" "$dir/package.json"
+    # playwright-core downloads no browser: the tests drive the system Chromium.
+    (cd "$dir" && npm install --no-audit --no-fund --omit=dev --loglevel=error >&2)
+    cp "$req" "$stamp"
+}
+
+for peer in ${1:-dvc mlflow moto browser}; do
+    if [ "$peer" = browser ]; then
+        install_browser
+    else
+        install_one "$peer"
+    fi
 done
 echo "$root"

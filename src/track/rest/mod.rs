@@ -16,10 +16,10 @@ pub use http::{Auth, RestConfig};
 
 use crate::track::{
     Alias, Dataset, DatasetInput, Error, Experiment, ExperimentsPage, FileInfo, LoggedModel,
-    Metric, ModelVersion, ModelVersionsPage, NewModelVersion, NewRun, Param, RegisteredModel,
-    RegisteredModelsPage, Result, Run, RunData, RunInfo, RunStatus, RunUpdate, RunsPage,
-    SearchExperiments, SearchModels, SearchRuns, Tag, Tracker, artifacts, entities, now_ms, types,
-    validate,
+    Metric, ModelVersion, ModelVersionsPage, NewLoggedModel, NewModelVersion, NewRun, Param,
+    RegisteredModel, RegisteredModelsPage, Result, Run, RunData, RunInfo, RunStatus, RunUpdate,
+    RunsPage, SearchExperiments, SearchModels, SearchRuns, Tag, Tracker, artifacts, entities,
+    now_ms, types, validate,
 };
 
 /// Per-request limits of `runs/log-batch`.
@@ -1171,6 +1171,105 @@ impl Tracker for RestTracker {
             .into_iter()
             .map(DatasetInput::from)
             .collect())
+    }
+
+    fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()> {
+        if datasets.is_empty() {
+            return Ok(());
+        }
+        let datasets: Vec<Value> = datasets
+            .iter()
+            .map(|d| {
+                let ds = &d.dataset;
+                let mut dataset = json!({
+                    "name": ds.name,
+                    "digest": ds.digest,
+                    "source_type": ds.source_type,
+                    "source": ds.source,
+                });
+                if let Some(schema) = &ds.schema {
+                    dataset["schema"] = json!(schema);
+                }
+                if let Some(profile) = &ds.profile {
+                    dataset["profile"] = json!(profile);
+                }
+                json!({"tags": d.tags, "dataset": dataset})
+            })
+            .collect();
+        not_found(
+            self.post(
+                "runs/log-inputs",
+                json!({"run_id": run_id, "datasets": datasets}),
+            ),
+            "run",
+            run_id,
+        )?;
+        Ok(())
+    }
+
+    fn log_outputs(&self, run_id: &str, model_ids: &[String], step: i64) -> Result<()> {
+        if model_ids.is_empty() {
+            return Ok(());
+        }
+        let models: Vec<Value> = model_ids
+            .iter()
+            .map(|id| json!({"model_id": id, "step": step}))
+            .collect();
+        not_found(
+            self.post("runs/outputs", json!({"run_id": run_id, "models": models})),
+            "run",
+            run_id,
+        )?;
+        Ok(())
+    }
+
+    fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel> {
+        let mut body = json!({
+            "experiment_id": new.experiment_id,
+            "name": new.name,
+            "params": new.params,
+            "tags": new.tags,
+        });
+        if let Some(run) = &new.source_run_id {
+            body["source_run_id"] = json!(run);
+        }
+        if let Some(t) = &new.model_type {
+            body["model_type"] = json!(t);
+        }
+        let v = not_found(
+            self.post("logged-models", body),
+            "experiment",
+            &new.experiment_id,
+        )?;
+        let m: WLoggedModel = field("logged-models", &v, "model")?;
+        Ok(m.into())
+    }
+
+    fn finalize_logged_model(&self, model_id: &str, ready: bool) -> Result<()> {
+        let status = if ready {
+            "LOGGED_MODEL_READY"
+        } else {
+            "LOGGED_MODEL_UPLOAD_FAILED"
+        };
+        let endpoint = format!("logged-models/{}", encode_path(model_id));
+        let body = json!({"model_id": model_id, "status": status});
+        not_found(
+            self.call(Method::PATCH, &endpoint, &[], Some(&body)),
+            "logged model",
+            model_id,
+        )?;
+        Ok(())
+    }
+
+    fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
+        let endpoint = format!("logged-models/{}/tags", encode_path(model_id));
+        let body = json!({"model_id": model_id, "tags": tags});
+        not_found(
+            self.call(Method::PATCH, &endpoint, &[], Some(&body)),
+            "logged model",
+            model_id,
+        )?;
+        Ok(())
     }
 
     fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {

@@ -1,12 +1,259 @@
 //! MLflow 3's run inputs (`inputs`, `input_tags`, `datasets`) and logged models
-//! (`logged_models` with their tags and params) in the embedded store, read the way MLflow's
-//! SQLAlchemy store reads them.
+//! (`logged_models` with their tags and params) in the embedded store, read and written the way
+//! MLflow's SQLAlchemy store reads and writes them.
 
 use rusqlite::{OptionalExtension, params_from_iter};
 
 use super::{Ctx, SqliteStore};
-use crate::track::entities::logged_model_status;
-use crate::track::{Dataset, DatasetInput, Error, LoggedModel, Param, Result, Tag};
+use crate::track::entities::{logged_model_status, logged_model_status_code};
+use crate::track::{
+    Dataset, DatasetInput, Error, LoggedModel, NewLoggedModel, Param, Result, Tag, validate,
+};
+
+/// MLflow's limits on a dataset input (`_validate_dataset_inputs`), checked before writing.
+fn check_input(d: &DatasetInput) -> Result<()> {
+    let too_long = |what: &'static str, value: &str, max: usize| {
+        if value.chars().count() > max {
+            Err(Error::Invalid {
+                what,
+                value: value.chars().take(80).collect(),
+                reason: format!("longer than MLflow's {max} characters"),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    too_long("dataset name", &d.dataset.name, 500)?;
+    too_long("dataset digest", &d.dataset.digest, 36)?;
+    too_long("dataset source type", &d.dataset.source_type, 36)?;
+    too_long("dataset source", &d.dataset.source, 65_535)?;
+    too_long(
+        "dataset profile",
+        d.dataset.profile.as_deref().unwrap_or(""),
+        16_384,
+    )?;
+    for t in &d.tags {
+        too_long("dataset input tag key", &t.key, 255)?;
+        too_long("dataset input tag value", &t.value, 500)?;
+    }
+    Ok(())
+}
+
+/// MLflow's `log_inputs` for datasets: the first of each (name, digest), a `datasets` row reused
+/// when the experiment has it, an input edge (with its tags) only when the run has none yet.
+pub(super) fn log_inputs(s: &SqliteStore, run_id: &str, inputs: &[DatasetInput]) -> Result<()> {
+    const ACTION: &str = "logging the run's dataset inputs";
+    inputs.iter().try_for_each(check_input)?;
+    let mut unique: Vec<&DatasetInput> = Vec::new();
+    for d in inputs {
+        if !unique
+            .iter()
+            .any(|u| u.dataset.name == d.dataset.name && u.dataset.digest == d.dataset.digest)
+        {
+            unique.push(d);
+        }
+    }
+    s.write(ACTION, |tx| {
+        let run = s.active_run(tx, run_id)?;
+        let experiment: i64 = super::parse_experiment_id(&run.experiment_id)?;
+        for d in unique {
+            let ds = &d.dataset;
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT dataset_uuid FROM datasets \
+                     WHERE experiment_id = ?1 AND name = ?2 AND digest = ?3",
+                    rusqlite::params![experiment, ds.name, ds.digest],
+                    |r| r.get(0),
+                )
+                .optional()
+                .ctx(&s.path, ACTION)?;
+            let dataset_uuid = match existing {
+                Some(uuid) => uuid,
+                None => {
+                    let uuid = validate::new_run_id();
+                    tx.execute(
+                        "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, \
+                         dataset_source_type, dataset_source, dataset_schema, dataset_profile) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        rusqlite::params![
+                            uuid,
+                            experiment,
+                            ds.name,
+                            ds.digest,
+                            ds.source_type,
+                            ds.source,
+                            ds.schema,
+                            ds.profile
+                        ],
+                    )
+                    .ctx(&s.path, ACTION)?;
+                    uuid
+                }
+            };
+            let linked: bool = tx
+                .query_row(
+                    "SELECT 1 FROM inputs WHERE source_type = 'DATASET' AND source_id = ?1 \
+                     AND destination_type = 'RUN' AND destination_id = ?2",
+                    [&dataset_uuid, run_id],
+                    |_| Ok(()),
+                )
+                .optional()
+                .ctx(&s.path, ACTION)?
+                .is_some();
+            if linked {
+                continue;
+            }
+            let input_uuid = validate::new_run_id();
+            tx.execute(
+                "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, \
+                 destination_id) VALUES (?1, 'DATASET', ?2, 'RUN', ?3)",
+                [&input_uuid, &dataset_uuid, run_id],
+            )
+            .ctx(&s.path, ACTION)?;
+            for t in &d.tags {
+                tx.execute(
+                    "INSERT OR REPLACE INTO input_tags (input_uuid, name, value) \
+                     VALUES (?1, ?2, ?3)",
+                    [&input_uuid, &t.key, &t.value],
+                )
+                .ctx(&s.path, ACTION)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// MLflow's `log_outputs`: an edge `RUN_OUTPUT` run → `MODEL_OUTPUT` model per model.
+pub(super) fn log_outputs(
+    s: &SqliteStore,
+    run_id: &str,
+    model_ids: &[String],
+    step: i64,
+) -> Result<()> {
+    const ACTION: &str = "logging the run's model outputs";
+    s.write(ACTION, |tx| {
+        s.active_run(tx, run_id)?;
+        for id in model_ids {
+            tx.execute(
+                "INSERT OR IGNORE INTO inputs (input_uuid, source_type, source_id, \
+                 destination_type, destination_id, step) \
+                 VALUES (?1, 'RUN_OUTPUT', ?2, 'MODEL_OUTPUT', ?3, ?4)",
+                rusqlite::params![validate::new_run_id(), run_id, id, step],
+            )
+            .ctx(&s.path, ACTION)?;
+        }
+        Ok(())
+    })
+}
+
+/// MLflow's `create_logged_model`: id `m-<32 hex>`, `PENDING`, artifacts under the experiment's
+/// location at `models/<id>/artifacts`.
+pub(super) fn create_logged_model(s: &SqliteStore, new: &NewLoggedModel) -> Result<LoggedModel> {
+    const ACTION: &str = "creating a logged model";
+    let experiment = crate::track::Tracker::get_experiment(s, &new.experiment_id)?;
+    if experiment.lifecycle_stage != "active" {
+        return Err(Error::Invalid {
+            what: "experiment",
+            value: new.experiment_id.clone(),
+            reason: "it is deleted; restore it before logging a model to it".into(),
+        });
+    }
+    let exp_id = super::parse_experiment_id(&new.experiment_id)?;
+    let model_id = format!("m-{}", validate::new_run_id());
+    let artifact_location = format!(
+        "{}/models/{model_id}/artifacts",
+        experiment.artifact_location.trim_end_matches('/')
+    );
+    let now = crate::track::now_ms();
+    s.write(ACTION, |tx| {
+        tx.execute(
+            "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, \
+             creation_timestamp_ms, last_updated_timestamp_ms, status, lifecycle_stage, \
+             model_type, source_run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, 'active', ?6, ?7)",
+            rusqlite::params![
+                model_id,
+                exp_id,
+                new.name,
+                artifact_location,
+                now,
+                new.model_type,
+                new.source_run_id
+            ],
+        )
+        .ctx(&s.path, ACTION)?;
+        for p in &new.params {
+            tx.execute(
+                "INSERT OR REPLACE INTO logged_model_params (model_id, experiment_id, param_key, \
+                 param_value) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![model_id, exp_id, p.key, p.value],
+            )
+            .ctx(&s.path, ACTION)?;
+        }
+        for t in &new.tags {
+            tx.execute(
+                "INSERT OR REPLACE INTO logged_model_tags (model_id, experiment_id, tag_key, \
+                 tag_value) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![model_id, exp_id, t.key, t.value],
+            )
+            .ctx(&s.path, ACTION)?;
+        }
+        Ok(())
+    })?;
+    logged_model(s, &model_id)
+}
+
+/// The experiment of a live logged model, or [`Error::NotFound`].
+fn live_model_experiment(
+    s: &SqliteStore,
+    tx: &rusqlite::Connection,
+    model_id: &str,
+) -> Result<i64> {
+    tx.query_row(
+        "SELECT experiment_id FROM logged_models \
+         WHERE model_id = ?1 AND coalesce(lifecycle_stage, 'active') != 'deleted'",
+        [model_id],
+        |r| r.get(0),
+    )
+    .optional()
+    .ctx(&s.path, "reading a logged model")?
+    .ok_or_else(|| Error::not_found("logged model", model_id))
+}
+
+/// MLflow's `finalize_logged_model`.
+pub(super) fn finalize_logged_model(s: &SqliteStore, model_id: &str, ready: bool) -> Result<()> {
+    const ACTION: &str = "finalizing a logged model";
+    s.write(ACTION, |tx| {
+        live_model_experiment(s, tx, model_id)?;
+        tx.execute(
+            "UPDATE logged_models SET status = ?1, last_updated_timestamp_ms = ?2 \
+             WHERE model_id = ?3",
+            rusqlite::params![
+                logged_model_status_code(ready),
+                crate::track::now_ms(),
+                model_id
+            ],
+        )
+        .ctx(&s.path, ACTION)?;
+        Ok(())
+    })
+}
+
+/// MLflow's `set_logged_model_tags` (a key already set is replaced).
+pub(super) fn set_logged_model_tags(s: &SqliteStore, model_id: &str, tags: &[Tag]) -> Result<()> {
+    const ACTION: &str = "tagging a logged model";
+    s.write(ACTION, |tx| {
+        let exp = live_model_experiment(s, tx, model_id)?;
+        for t in tags {
+            tx.execute(
+                "INSERT OR REPLACE INTO logged_model_tags (model_id, experiment_id, tag_key, \
+                 tag_value) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![model_id, exp, t.key, t.value],
+            )
+            .ctx(&s.path, ACTION)?;
+        }
+        Ok(())
+    })
+}
 
 fn tag_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tag> {
     Ok(Tag::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?))

@@ -19,9 +19,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use crate::track::{
     DatasetInput, Error, Experiment, ExperimentsPage, FileInfo, LoggedModel, Metric, ModelVersion,
-    ModelVersionsPage, NewModelVersion, NewRun, Param, RegisteredModel, RegisteredModelsPage,
-    Result, Run, RunData, RunInfo, RunStatus, RunUpdate, RunsPage, SearchExperiments, SearchModels,
-    SearchRuns, Tag, Tracker, artifacts, filter, git, now_ms, validate,
+    ModelVersionsPage, NewLoggedModel, NewModelVersion, NewRun, Param, RegisteredModel,
+    RegisteredModelsPage, Result, Run, RunData, RunInfo, RunStatus, RunUpdate, RunsPage,
+    SearchExperiments, SearchModels, SearchRuns, Tag, Tracker, artifacts, filter, git, now_ms,
+    validate,
 };
 
 /// The alembic revision of MLflow 3.17.2, the schema vintner creates.
@@ -1131,6 +1132,26 @@ impl Tracker for SqliteStore {
 
     fn get_run_inputs(&self, run_id: &str) -> Result<Vec<DatasetInput>> {
         entities::run_inputs(self, run_id)
+    }
+
+    fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()> {
+        entities::log_inputs(self, run_id, datasets)
+    }
+
+    fn log_outputs(&self, run_id: &str, model_ids: &[String], step: i64) -> Result<()> {
+        entities::log_outputs(self, run_id, model_ids, step)
+    }
+
+    fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel> {
+        entities::create_logged_model(self, new)
+    }
+
+    fn finalize_logged_model(&self, model_id: &str, ready: bool) -> Result<()> {
+        entities::finalize_logged_model(self, model_id, ready)
+    }
+
+    fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
+        entities::set_logged_model_tags(self, model_id, tags)
     }
 
     fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {

@@ -911,3 +911,103 @@ fn hard_deletes_remove_a_run_or_an_experiment_with_everything_under_it() {
     assert_eq!(count("tags", &gone.info.run_id), 0);
     assert!(s.get_experiment(&keep.info.experiment_id).is_ok());
 }
+
+#[test]
+fn log_inputs_keeps_a_dataset_once_per_experiment_and_an_input_once_per_run() {
+    use crate::track::{Dataset, DatasetInput};
+    let (_t, s) = store();
+    let a = run_in(&s, "ds", "a");
+    let b = run_in(&s, "ds", "b");
+    let input = |digest: &str| DatasetInput {
+        dataset: Dataset {
+            name: "data/wine.csv".into(),
+            digest: digest.into(),
+            source_type: "dvc".into(),
+            source: r#"{"path": "data/wine.csv"}"#.into(),
+            schema: None,
+            profile: Some(r#"{"num_rows": 3}"#.into()),
+        },
+        tags: vec![Tag::new("mlflow.data.context", "training")],
+    };
+    let same = [input("abc"), input("abc")];
+    s.log_inputs(&a.info.run_id, &same).unwrap();
+    s.log_inputs(&a.info.run_id, &same).unwrap();
+    s.log_inputs(&b.info.run_id, &[input("abc"), input("def")])
+        .unwrap();
+    let count = |sql: &str| -> i64 { s.lock().query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM datasets"), 2);
+    assert_eq!(count("SELECT count(*) FROM inputs"), 3);
+    assert_eq!(count("SELECT count(*) FROM input_tags"), 3);
+    let seen = s.get_run_inputs(&a.info.run_id).unwrap();
+    assert_eq!(seen, vec![input("abc")]);
+    assert_eq!(s.get_run_inputs(&b.info.run_id).unwrap().len(), 2);
+    // MLflow's limits, checked before anything is written.
+    let long = input(&"f".repeat(37));
+    assert!(matches!(
+        s.log_inputs(&a.info.run_id, &[long]),
+        Err(Error::Invalid { .. })
+    ));
+    s.delete_run(&b.info.run_id).unwrap();
+    assert!(matches!(
+        s.log_inputs(&b.info.run_id, &[input("x")]),
+        Err(Error::RunNotActive { .. })
+    ));
+}
+
+#[test]
+fn logged_models_are_created_pending_finalized_tagged_and_linked_as_outputs() {
+    use crate::track::NewLoggedModel;
+    let (_t, s) = store();
+    let run = run_in(&s, "lm", "a");
+    let exp = s.get_experiment(&run.info.experiment_id).unwrap();
+    let m = s
+        .create_logged_model(&NewLoggedModel {
+            experiment_id: exp.experiment_id.clone(),
+            name: "model".into(),
+            source_run_id: Some(run.info.run_id.clone()),
+            model_type: Some("extra-trees".into()),
+            tags: vec![Tag::new("vintner.model.md5", "abc.dir")],
+            params: vec![Param::new("n_estimators", "30")],
+        })
+        .unwrap();
+    assert!(
+        m.model_id.starts_with("m-") && m.model_id.len() == 34,
+        "{m:?}"
+    );
+    assert_eq!(m.status, "PENDING");
+    assert_eq!(
+        m.artifact_location,
+        format!("{}/models/{}/artifacts", exp.artifact_location, m.model_id)
+    );
+    assert_eq!(m.params, vec![Param::new("n_estimators", "30")]);
+    s.log_outputs(&run.info.run_id, std::slice::from_ref(&m.model_id), 0)
+        .unwrap();
+    s.log_outputs(&run.info.run_id, std::slice::from_ref(&m.model_id), 0)
+        .unwrap();
+    s.finalize_logged_model(&m.model_id, true).unwrap();
+    s.set_logged_model_tags(&m.model_id, &[Tag::new("mlflow.modelVersions", "[]")])
+        .unwrap();
+    let found = s
+        .search_logged_models(
+            std::slice::from_ref(&exp.experiment_id),
+            Some(&run.info.run_id),
+        )
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].status, "READY");
+    assert_eq!(found[0].tags.len(), 2);
+    let outputs: i64 = s
+        .lock()
+        .query_row(
+            "SELECT count(*) FROM inputs WHERE source_type = 'RUN_OUTPUT' AND source_id = ?1 \
+             AND destination_type = 'MODEL_OUTPUT' AND destination_id = ?2",
+            [&run.info.run_id, &m.model_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(outputs, 1);
+    assert!(matches!(
+        s.finalize_logged_model("m-nope", true),
+        Err(Error::NotFound { .. })
+    ));
+}
