@@ -180,6 +180,17 @@ impl SshRemote {
         let mut target =
             parse_url(&rc.url).map_err(|m| fail(format!("`{}` {m}", redact::url(&rc.url))))?;
         let opt = |k: &str| rc.options.get(k).filter(|v| !v.is_empty());
+        // Prompts (a library never asks) and Kerberos are DVC's alone: say so, never ignore.
+        for option in ["ask_password", "ask_passphrase", "gss_auth"] {
+            if opt(option)
+                .is_some_and(|v| matches!(v.to_lowercase().as_str(), "true" | "1" | "yes"))
+            {
+                return Err(Error::UnsupportedOption {
+                    remote: rc.name.clone(),
+                    option: option.into(),
+                });
+            }
+        }
         if let Some(p) = opt("port") {
             target.port = p
                 .parse()
@@ -694,5 +705,24 @@ mod tests {
         assert_eq!(parse_url("ssh://host").unwrap().root, "/");
         assert!(parse_url("ssh:///path").unwrap_err().contains("no host"));
         assert!(parse_url("ssh://h:x/p").unwrap_err().contains("port"));
+    }
+
+    #[test]
+    fn prompting_options_are_refused_not_ignored() {
+        let rc = |k: &str, v: &str| RemoteConfig {
+            name: "box".into(),
+            url: "ssh://h/p".into(),
+            options: [(k.to_string(), v.to_string())].into(),
+        };
+        let err = SshRemote::open(&rc("ask_password", "true")).err().unwrap();
+        assert!(
+            matches!(err, Error::UnsupportedOption { ref option, .. } if option == "ask_password")
+        );
+        let remote = SshRemote::open(&rc("port", "2200")).unwrap();
+        assert_eq!(
+            (remote.target.port, remote.target.root.as_str()),
+            (2200, "/p")
+        );
+        assert!(SshRemote::open(&rc("port", "x")).is_err());
     }
 }
