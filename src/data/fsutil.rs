@@ -1,6 +1,10 @@
 //! Small filesystem helpers the data layer relies on for safety: atomic writes (an unnamed file
 //! linked into place, or a temp file in the destination folder + rename, as DVC does) and lexical
 //! path normalisation.
+//!
+//! The unnamed-file path (`O_TMPFILE`, `linkat` by descriptor or through `/proc/self/fd`) is
+//! Linux's and is compiled only there, and not with the `portable` feature, which builds the
+//! temp-file-and-rename path every other Unix uses, so that it is tested on Linux too.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -77,12 +81,30 @@ pub struct NewFile {
 }
 
 /// Set once a file system refused `O_TMPFILE`, so later files go straight to a named temp file.
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
 static NO_TMPFILE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 impl NewFile {
     /// Starts a file for `dest` with permission bits `mode` (minus the umask), creating the
     /// destination folder when it is missing.
     pub fn create(dest: &Path, mode: u32) -> Result<NewFile> {
+        #[cfg(all(target_os = "linux", not(feature = "portable")))]
+        if let Some(new) = NewFile::create_unnamed(dest, mode)? {
+            return Ok(new);
+        }
+        let tmp = temp_path(dest);
+        let file = create_new(&tmp, mode)?;
+        Ok(NewFile {
+            file: Some(file),
+            dest: dest.to_path_buf(),
+            named: Some(tmp),
+        })
+    }
+
+    /// An unnamed `O_TMPFILE` inode in `dest`'s folder, or `None` where the file system (or a
+    /// missing `/proc`) rules it out.
+    #[cfg(all(target_os = "linux", not(feature = "portable")))]
+    fn create_unnamed(dest: &Path, mode: u32) -> Result<Option<NewFile>> {
         use std::os::unix::fs::OpenOptionsExt;
         use std::sync::atomic::Ordering;
         let dir = match dest.parent() {
@@ -109,11 +131,11 @@ impl NewFile {
             };
             match opened {
                 Ok(file) => {
-                    return Ok(NewFile {
+                    return Ok(Some(NewFile {
                         file: Some(file),
                         dest: dest.to_path_buf(),
                         named: None,
-                    });
+                    }));
                 }
                 // Kernels and file systems without O_TMPFILE answer one of these.
                 Err(e)
@@ -127,13 +149,7 @@ impl NewFile {
                 Err(e) => return Err(Error::io("create a file in", dir)(e)),
             }
         }
-        let tmp = temp_path(dest);
-        let file = create_new(&tmp, mode)?;
-        Ok(NewFile {
-            file: Some(file),
-            dest: dest.to_path_buf(),
-            named: Some(tmp),
-        })
+        Ok(None)
     }
 
     /// Sets the mode exactly, whatever the umask took away at creation (for cache objects,
@@ -209,7 +225,8 @@ impl NewFile {
                 Err(_) => kept(&self.dest),
             };
         }
-        match link_unnamed(&file, &self.dest) {
+        #[cfg(all(target_os = "linux", not(feature = "portable")))]
+        return match link_unnamed(&file, &self.dest) {
             Ok(()) => Ok(true),
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
                 if !replace {
@@ -221,7 +238,9 @@ impl NewFile {
                 rename(&tmp, &self.dest)
             }
             Err(e) => Err(e),
-        }
+        };
+        #[cfg(not(all(target_os = "linux", not(feature = "portable"))))]
+        unreachable!("without O_TMPFILE every new file has a temp name")
     }
 }
 
@@ -234,29 +253,47 @@ impl Drop for NewFile {
     }
 }
 
-/// The process umask, read from `/proc/self/status` (changing it to read it would race with
-/// other threads creating files); 022 when unknown.
+/// The process umask (changing it to read it would race with other threads creating files); 022
+/// when unknown. Linux tells it in `/proc/self/status`; elsewhere a probe file shows what it
+/// takes away.
 pub(crate) fn umask() -> u32 {
     static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *UMASK.get_or_init(|| {
-        std::fs::read_to_string("/proc/self/status")
+        #[cfg(all(target_os = "linux", not(feature = "portable")))]
+        let from_proc = std::fs::read_to_string("/proc/self/status")
             .ok()
             .and_then(|s| {
                 s.lines()
                     .find_map(|l| l.strip_prefix("Umask:"))
                     .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-            })
-            .unwrap_or(0o022)
+            });
+        #[cfg(not(all(target_os = "linux", not(feature = "portable"))))]
+        let from_proc = None;
+        from_proc.or_else(umask_by_probe).unwrap_or(0o022)
     })
+}
+
+/// The umask as what it removes from a new file created with every permission bit, in the
+/// temp folder; the probe file is removed at once.
+fn umask_by_probe() -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let probe = temp_path(&std::env::temp_dir().join("umask-probe"));
+    let file = create_new(&probe, 0o777).ok()?;
+    let mode = file.metadata().map(|m| m.permissions().mode());
+    drop(file);
+    let _ = std::fs::remove_file(&probe);
+    Some(0o777 & !mode.ok()?)
 }
 
 /// Set once `linkat(AT_EMPTY_PATH)` was refused where `/proc/self/fd` worked (kernels before
 /// 6.10 allow it only with `CAP_DAC_READ_SEARCH`), so later files go straight to `/proc`.
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
 static EMPTY_PATH_REFUSED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
 /// Gives an `O_TMPFILE` inode the name `dest`: by its descriptor (`AT_EMPTY_PATH`) where the
 /// kernel allows it, else through `/proc/self/fd`, which needs no privilege.
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
 fn link_unnamed(file: &std::fs::File, dest: &Path) -> Result<()> {
     use rustix::io::Errno;
     use std::sync::atomic::Ordering::Relaxed;
@@ -282,6 +319,7 @@ fn link_unnamed(file: &std::fs::File, dest: &Path) -> Result<()> {
 }
 
 /// [`link_unnamed`] one way: by the descriptor, or by its `/proc/self/fd` path.
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
 fn link_unnamed_via(
     file: &std::fs::File,
     dest: &Path,
@@ -327,6 +365,7 @@ mod tests {
 
     /// Both ways of naming an unnamed file give it its bytes, and neither replaces a name.
     #[test]
+    #[cfg(all(target_os = "linux", not(feature = "portable")))]
     fn unnamed_files_are_linked_by_descriptor_or_proc_path() {
         use std::os::unix::fs::OpenOptionsExt;
         let dir = tempfile::tempdir().unwrap();
@@ -394,6 +433,45 @@ mod tests {
         f.file().write_all(b"partial").unwrap();
         drop(f);
         assert_eq!(names(&dir.path().join("sub")), vec!["obj".to_string()]);
+    }
+
+    /// The portable path (the only one on other Unix systems) writes a temp sibling that
+    /// becomes the file; Linux's leaves no name behind until the file is placed.
+    #[test]
+    fn new_files_are_temp_siblings_only_on_the_portable_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = NewFile::create(&dir.path().join("obj"), 0o644).unwrap();
+        f.file().write_all(b"bytes").unwrap();
+        let during: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        #[cfg(all(target_os = "linux", not(feature = "portable")))]
+        let unnamed = !NO_TMPFILE.load(std::sync::atomic::Ordering::Relaxed);
+        #[cfg(not(all(target_os = "linux", not(feature = "portable"))))]
+        let unnamed = false;
+        if unnamed {
+            assert!(during.is_empty(), "{during:?}");
+        } else {
+            assert_eq!(during.len(), 1, "{during:?}");
+            assert!(during[0].ends_with(".vintner.tmp"), "{during:?}");
+        }
+        assert!(f.place(false).unwrap());
+        assert_eq!(std::fs::read(dir.path().join("obj")).unwrap(), b"bytes");
+    }
+
+    /// The probe finds the umask the kernel reports (the only way on other Unix systems).
+    #[test]
+    fn umask_probe_agrees_with_the_process_umask() {
+        let probed = umask_by_probe().unwrap();
+        #[cfg(target_os = "linux")]
+        {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = status.lines().find_map(|l| l.strip_prefix("Umask:"));
+            let reported = u32::from_str_radix(line.unwrap().trim(), 8).unwrap();
+            assert_eq!(probed, reported);
+        }
+        assert_eq!(umask(), probed);
     }
 
     #[test]

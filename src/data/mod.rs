@@ -32,6 +32,7 @@ pub mod remove;
 pub mod rename;
 pub mod repo;
 pub mod s3;
+pub mod ssh;
 pub mod state;
 pub mod status;
 pub mod target;

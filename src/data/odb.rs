@@ -525,13 +525,13 @@ impl Odb {
 static NO_REFLINK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A copy-on-write clone (`FICLONE`) of `src` into `dest`; fails on file systems without
-/// reflinks.
+/// reflinks, and everywhere but Linux (or with the `portable` feature).
 pub(crate) fn reflink(src: &File, dest: &File) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(feature = "portable")))]
     {
         rustix::fs::ioctl_ficlone(dest, src).map_err(std::io::Error::from)
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(all(target_os = "linux", not(feature = "portable"))))]
     {
         let _ = (src, dest);
         Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
@@ -540,6 +540,7 @@ pub(crate) fn reflink(src: &File, dest: &File) -> std::io::Result<()> {
 
 /// Copies all of `src` into `dest` in the kernel (`copy_file_range`), falling back to a
 /// read/write loop where that is unsupported.
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
 fn copy_all(src: &mut File, dest: &mut File) -> std::io::Result<()> {
     // The size is known up front, so no extra call is needed to find the end, and a copy that
     // ends early is an error instead of a shorter file passing for the object.
@@ -573,6 +574,20 @@ fn copy_all(src: &mut File, dest: &mut File) -> std::io::Result<()> {
             }
             Err(e) => return Err(e.into()),
         }
+    }
+    Ok(())
+}
+
+/// Copies all of `src` into `dest` with `std::io::copy` (the standard library picks the
+/// platform's fastest way); a copy that ends early is an error.
+#[cfg(not(all(target_os = "linux", not(feature = "portable"))))]
+fn copy_all(src: &mut File, dest: &mut File) -> std::io::Result<()> {
+    let want = src.metadata()?.len();
+    let copied = std::io::copy(src, dest)?;
+    if copied != want {
+        return Err(std::io::Error::other(format!(
+            "copied {copied} of {want} bytes"
+        )));
     }
     Ok(())
 }

@@ -215,13 +215,18 @@ fn visit(dir: &Path, prefix: &str, rules: &Rules) -> Result<Vec<(String, PathBuf
         folders.retain(|n| !ignored(&rules, &dir.join(n), true));
     }
     use rustix::fs::{AtFlags, Mode, OFlags};
+    // A folder opened only to stat its entries needs no read permission on Linux (`O_PATH`).
+    #[cfg(all(target_os = "linux", not(feature = "portable")))]
+    const DIR_FLAGS: OFlags = OFlags::PATH;
+    #[cfg(not(all(target_os = "linux", not(feature = "portable"))))]
+    const DIR_FLAGS: OFlags = OFlags::RDONLY;
     let fd = if names.is_empty() {
         None
     } else {
         Some(
             rustix::fs::open(
                 dir,
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                DIR_FLAGS | OFlags::DIRECTORY | OFlags::CLOEXEC,
                 Mode::empty(),
             )
             .map_err(|e| Error::io("open", dir)(e.into()))?,

@@ -94,6 +94,7 @@ pub struct Table {
 }
 
 /// CPU seconds used by this process so far (user + system, all threads), from `/proc/self/stat`.
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
 pub fn process_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // fields after the `)` that closes the command name; utime and stime are fields 14 and 15
@@ -102,6 +103,18 @@ pub fn process_cpu_seconds() -> Option<f64> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some((utime + stime) / 100.0)
+}
+
+/// CPU seconds used by this process so far (user + system, all threads), from `getrusage`.
+#[cfg(not(all(target_os = "linux", not(feature = "portable"))))]
+pub fn process_cpu_seconds() -> Option<f64> {
+    // SAFETY: `getrusage` only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        (libc::getrusage(libc::RUSAGE_SELF, &mut usage) == 0).then_some(usage)
+    }?;
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
 }
 
 /// Fold number per row for each repeat, as the evaluation will use them (for export, so another

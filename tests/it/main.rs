@@ -23,6 +23,7 @@ mod run_cmd;
 mod s3;
 mod secrets;
 mod serve;
+mod ssh;
 mod team;
 mod track;
 mod ui;

@@ -131,6 +131,7 @@ fn link_support(cache: &Path, workspace: &Path) -> Vec<&'static str> {
 }
 
 /// The file system type and device of the mount holding `path` (from `/proc/mounts`).
+#[cfg(target_os = "linux")]
 fn fs_type(path: &Path) -> String {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
@@ -152,6 +153,12 @@ fn fs_type(path: &Path) -> String {
     best.map_or_else(|| "unknown".into(), |(_, s)| s)
 }
 
+/// The file system type of the mount holding `path`: not known without `/proc`.
+#[cfg(not(target_os = "linux"))]
+fn fs_type(_path: &Path) -> String {
+    "unknown".into()
+}
+
 /// The top of the git work tree holding `dir`, if any.
 fn git_top(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
@@ -160,8 +167,23 @@ fn git_top(dir: &Path) -> Option<PathBuf> {
 }
 
 /// The kernel release (`uname -r`), from `/proc`.
+#[cfg(target_os = "linux")]
 fn kernel_release() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .ok()
         .map(|s| s.trim().to_string())
+}
+
+/// The kernel release (`uname -r`), from `uname`.
+#[cfg(not(target_os = "linux"))]
+fn kernel_release() -> Option<String> {
+    // SAFETY: `uname` only writes the struct it is given, whose fields are NUL-terminated.
+    unsafe {
+        let mut name: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut name) != 0 {
+            return None;
+        }
+        let release = std::ffi::CStr::from_ptr(name.release.as_ptr());
+        Some(release.to_string_lossy().into_owned())
+    }
 }

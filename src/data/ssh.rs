@@ -1,0 +1,728 @@
+//! SSH servers as data remotes, over SFTP, as DVC 3 (`dvc-ssh`) configures and lays them out:
+//! `url = ssh://[user@]host[:port]/absolute/path`, options `user`, `port`, `keyfile`,
+//! `passphrase`, `password` (keep secrets in `config.local`), `timeout`, `max_sessions`. Keys
+//! come from `keyfile`, else `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`; the server's host key
+//! must be in `~/.ssh/known_hosts` (DVC's default, through asyncssh). Uploads go to a temp name
+//! renamed into place; downloads are hashed on the way into the cache. Pure Rust (`russh`); it
+//! depends on nothing above the data layer but the login name helper.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use russh::client;
+use russh::keys::{self, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh_sftp::client::SftpSession;
+use russh_sftp::protocol::{OpenFlags, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::OnceCell;
+
+use super::config::RemoteConfig;
+use super::odb::{Hasher, Odb, Oid};
+use super::remote::{Remote, verify_bytes};
+use super::{Error, Result};
+use crate::redact;
+
+/// Above this many objects, `missing` lists the remote's `XX/` folders instead of asking about
+/// each object (at most 256 listings, as DVC does when listing is cheaper).
+const LIST_ABOVE: usize = 256;
+/// SFTP channels opened on the one connection (OpenSSH allows 10 sessions per connection).
+const DEFAULT_SESSIONS: usize = 4;
+
+/// Where and how to log in, from the URL and the remote's options (options win, as in DVC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    host: String,
+    port: u16,
+    user: Option<String>,
+    /// The remote folder (absolute, no trailing slash).
+    root: String,
+}
+
+/// Splits `ssh://[user[:password]@]host[:port]/path`; the URL's password is ignored (DVC too
+/// reads it only from the `password` option).
+fn parse_url(url: &str) -> std::result::Result<Target, String> {
+    let rest = url
+        .strip_prefix("ssh://")
+        .ok_or_else(|| "is not an ssh:// URL".to_string())?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (user, hostport) = match authority.rsplit_once('@') {
+        Some((userinfo, hp)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            (Some(user.to_string()).filter(|u| !u.is_empty()), hp)
+        }
+        None => (None, authority),
+    };
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| "has an unclosed `[` in its host".to_string())?;
+        (h, after.strip_prefix(':'))
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("names no host".into());
+    }
+    let port = match port.filter(|p| !p.is_empty()) {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| format!("has a port `{p}` that is not a number"))?,
+        None => 22,
+    };
+    let root = path.trim_end_matches('/');
+    Ok(Target {
+        host: host.to_string(),
+        port,
+        user,
+        root: if root.is_empty() {
+            "/".into()
+        } else {
+            root.into()
+        },
+    })
+}
+
+/// Checks the server's host key against `known_hosts`, remembering why it refused.
+struct Client {
+    host: String,
+    port: u16,
+    known_hosts: PathBuf,
+    refusal: Arc<Mutex<Option<String>>>,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_key: &PublicKeyOrCertificate,
+    ) -> std::result::Result<bool, Self::Error> {
+        let key = match server_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key,
+            PublicKeyOrCertificate::Certificate(_) => {
+                *self.refusal.lock().expect("not poisoned") = Some(
+                    "the server offered a host certificate, which vintner does not check".into(),
+                );
+                return Ok(false);
+            }
+        };
+        let known = keys::check_known_hosts_path(&self.host, self.port, key, &self.known_hosts);
+        let fingerprint = key.fingerprint(Default::default());
+        let scan = if self.port == 22 {
+            format!("ssh-keyscan {}", self.host)
+        } else {
+            format!("ssh-keyscan -p {} {}", self.port, self.host)
+        };
+        let why = match known {
+            Ok(true) => return Ok(true),
+            Ok(false) => format!(
+                "the host key of `{}:{}` ({} {fingerprint}) is not in `{}`, so the server \
+                 cannot be trusted; if the fingerprint is the server's, add it: `{scan} >> {}`",
+                self.host,
+                self.port,
+                key.algorithm(),
+                self.known_hosts.display(),
+                self.known_hosts.display(),
+            ),
+            Err(keys::Error::KeyChanged { line }) => format!(
+                "the host key of `{}:{}` ({} {fingerprint}) differs from the one at line {line} \
+                 of `{}`: the server was replaced or someone is intercepting the connection; \
+                 update that line only if the server's administrator confirms the new key",
+                self.host,
+                self.port,
+                key.algorithm(),
+                self.known_hosts.display(),
+            ),
+            Err(e) => format!("cannot read `{}`: {e}", self.known_hosts.display()),
+        };
+        *self.refusal.lock().expect("not poisoned") = Some(why);
+        Ok(false)
+    }
+}
+
+/// One authenticated connection and its SFTP channels, opened on first use.
+struct Connection {
+    handle: client::Handle<Client>,
+    sessions: Vec<OnceCell<SftpSession>>,
+    next: AtomicUsize,
+}
+
+/// A folder on an SSH server holding DVC's object layout.
+pub struct SshRemote {
+    name: String,
+    url: String,
+    target: Target,
+    options: std::collections::BTreeMap<String, String>,
+    home: PathBuf,
+    jobs: usize,
+    sessions: usize,
+    /// The connection, or why it could not be made (kept, so a failure is reported once per
+    /// object instead of retried for each).
+    conn: OnceCell<std::result::Result<Connection, String>>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl SshRemote {
+    /// Reads the remote's settings; connects on first use.
+    pub fn open(rc: &RemoteConfig) -> Result<SshRemote> {
+        let fail = |message: String| Error::Remote {
+            remote: rc.name.clone(),
+            message,
+        };
+        let mut target =
+            parse_url(&rc.url).map_err(|m| fail(format!("`{}` {m}", redact::url(&rc.url))))?;
+        let opt = |k: &str| rc.options.get(k).filter(|v| !v.is_empty());
+        // Prompts (a library never asks) and Kerberos are DVC's alone: say so, never ignore.
+        for option in ["ask_password", "ask_passphrase", "gss_auth"] {
+            if opt(option)
+                .is_some_and(|v| matches!(v.to_lowercase().as_str(), "true" | "1" | "yes"))
+            {
+                return Err(Error::UnsupportedOption {
+                    remote: rc.name.clone(),
+                    option: option.into(),
+                });
+            }
+        }
+        if let Some(p) = opt("port") {
+            target.port = p
+                .parse()
+                .map_err(|_| fail(format!("option `port` = `{p}` is not a port number")))?;
+        }
+        if let Some(u) = opt("user") {
+            target.user = Some(u.clone());
+        }
+        let number =
+            |k: &str, default: usize| -> Result<usize> {
+                match opt(k) {
+                    Some(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        fail(format!("option `{k}` = `{v}` is not a positive number"))
+                    }),
+                    None => Ok(default),
+                }
+            };
+        let jobs = number("jobs", 16)?;
+        let sessions = number("max_sessions", DEFAULT_SESSIONS)?.min(jobs);
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| fail(format!("cannot start the network runtime: {e}")))?;
+        Ok(SshRemote {
+            name: rc.name.clone(),
+            url: rc.url.clone(),
+            target,
+            options: rc.options.clone(),
+            home,
+            jobs,
+            sessions,
+            conn: OnceCell::new(),
+            rt,
+        })
+    }
+
+    fn opt(&self, k: &str) -> Option<&str> {
+        self.options
+            .get(k)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn fail(&self, message: impl Into<String>) -> Error {
+        Error::Remote {
+            remote: self.name.clone(),
+            message: redact::text(&message.into()).into_owned(),
+        }
+    }
+
+    /// `~/…` in a path option, as DVC expands it.
+    fn expand(&self, p: &str) -> PathBuf {
+        match p.strip_prefix("~/") {
+            Some(rest) => self.home.join(rest),
+            None => PathBuf::from(p),
+        }
+    }
+
+    /// The connection, made once.
+    async fn conn(&self) -> Result<&Connection> {
+        let made = self
+            .conn
+            .get_or_init(|| async { self.connect().await })
+            .await;
+        made.as_ref().map_err(|m| self.fail(m.clone()))
+    }
+
+    /// One SFTP channel, round robin; each is opened on first use.
+    async fn sftp(&self) -> Result<&SftpSession> {
+        let conn = self.conn().await?;
+        let i = conn.next.fetch_add(1, Ordering::Relaxed) % conn.sessions.len();
+        conn.sessions[i]
+            .get_or_try_init(|| async {
+                let channel = conn
+                    .handle
+                    .channel_open_session()
+                    .await
+                    .map_err(|e| self.fail(format!("cannot open an SFTP channel: {e}")))?;
+                channel
+                    .request_subsystem(true, "sftp")
+                    .await
+                    .map_err(|e| self.fail(format!("cannot start SFTP: {e}")))?;
+                SftpSession::new(channel.into_stream())
+                    .await
+                    .map_err(|e| self.fail(format!("cannot start SFTP: {e}")))
+            })
+            .await
+    }
+
+    async fn connect(&self) -> std::result::Result<Connection, String> {
+        let t = &self.target;
+        let known_hosts = self.home.join(".ssh").join("known_hosts");
+        let mut preferred = russh::Preferred::DEFAULT.clone();
+        // Ask for the kinds of host key already known for this host first, as OpenSSH does,
+        // so a server with several keys shows the one that can be checked.
+        if let Ok(known) = keys::known_hosts::known_host_keys_path(&t.host, t.port, &known_hosts) {
+            let family = |a: &keys::Algorithm| match a {
+                keys::Algorithm::Rsa { .. } => "rsa".to_string(),
+                other => other.to_string(),
+            };
+            let wanted: Vec<String> = known.iter().map(|(_, k)| family(&k.algorithm())).collect();
+            let mut algs = preferred.key.to_vec();
+            algs.sort_by_key(|a| !wanted.contains(&family(a)));
+            preferred.key = algs.into();
+        }
+        let timeout = self
+            .opt("timeout")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1800);
+        let config = client::Config {
+            preferred,
+            inactivity_timeout: Some(std::time::Duration::from_secs(timeout)),
+            nodelay: true,
+            ..Default::default()
+        };
+        let refusal = Arc::new(Mutex::new(None));
+        let handler = Client {
+            host: t.host.clone(),
+            port: t.port,
+            known_hosts,
+            refusal: refusal.clone(),
+        };
+        let connecting = client::connect(Arc::new(config), (t.host.as_str(), t.port), handler);
+        let mut handle =
+            match tokio::time::timeout(std::time::Duration::from_secs(timeout.min(60)), connecting)
+                .await
+            {
+                Ok(Ok(h)) => h,
+                Ok(Err(e)) => {
+                    return Err(refusal.lock().expect("not poisoned").take().unwrap_or_else(
+                        || format!("cannot connect to `{}:{}`: {e}", t.host, t.port),
+                    ));
+                }
+                Err(_) => return Err(format!("no answer from `{}:{}`", t.host, t.port)),
+            };
+        let user = t
+            .user
+            .clone()
+            .or_else(crate::track::git::user_name)
+            .ok_or_else(|| "no user name: set one with the `user` option".to_string())?;
+        self.authenticate(&mut handle, &user).await?;
+        Ok(Connection {
+            handle,
+            sessions: (0..self.sessions).map(|_| OnceCell::new()).collect(),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Public keys first (`keyfile`, else the default key files), then `password`.
+    async fn authenticate(
+        &self,
+        handle: &mut client::Handle<Client>,
+        user: &str,
+    ) -> std::result::Result<(), String> {
+        let key_files: Vec<PathBuf> = match self.opt("keyfile") {
+            Some(k) => vec![self.expand(k)],
+            None => ["id_ed25519", "id_ecdsa", "id_rsa"]
+                .iter()
+                .map(|n| self.home.join(".ssh").join(n))
+                .filter(|p| p.is_file())
+                .collect(),
+        };
+        let mut tried = Vec::new();
+        for path in &key_files {
+            let key = match keys::load_secret_key(path, self.opt("passphrase")) {
+                Ok(k) => k,
+                Err(keys::Error::KeyIsEncrypted) => {
+                    tried.push(format!(
+                        "`{}` (encrypted: set `passphrase` in config.local)",
+                        path.display()
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    tried.push(format!("`{}` (unreadable: {e})", path.display()));
+                    continue;
+                }
+            };
+            let hash = handle
+                .best_supported_rsa_hash()
+                .await
+                .map_err(|e| format!("authentication failed: {e}"))?
+                .flatten();
+            let with_alg = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
+            let result = handle
+                .authenticate_publickey(user, with_alg)
+                .await
+                .map_err(|e| format!("authentication failed: {e}"))?;
+            if result.success() {
+                return Ok(());
+            }
+            tried.push(format!("`{}` (refused)", path.display()));
+        }
+        if let Some(password) = self.opt("password") {
+            let result = handle
+                .authenticate_password(user, password)
+                .await
+                .map_err(|e| format!("authentication failed: {e}"))?;
+            if result.success() {
+                return Ok(());
+            }
+            tried.push("the password from `password` (refused)".into());
+        }
+        if tried.is_empty() {
+            tried.push("nothing: no `keyfile`, no key in `~/.ssh`, no `password`".into());
+        }
+        Err(format!(
+            "`{user}@{}` could not log in; tried {}; set `keyfile` (`vintner remote modify {} \
+             keyfile <path>`) or a password (`vintner remote modify --local {} password …`)",
+            self.target.host,
+            tried.join(", "),
+            self.name,
+            self.name
+        ))
+    }
+
+    fn path(&self, oid: &Oid) -> String {
+        format!(
+            "{}/{}",
+            self.target.root.trim_end_matches('/'),
+            oid.rel_path()
+        )
+    }
+
+    fn sftp_error(&self, what: &str, path: &str, e: russh_sftp::client::error::Error) -> Error {
+        self.fail(format!("cannot {what} `{path}`: {e}"))
+    }
+
+    fn missing_error(&self, oid: &Oid) -> Error {
+        Error::MissingFromRemote {
+            remote: self.name.clone(),
+            missing: vec![oid.rel_path()],
+        }
+    }
+
+    async fn exists(&self, path: &str) -> Result<bool> {
+        let sftp = self.sftp().await?;
+        match sftp.metadata(path).await {
+            Ok(m) => Ok(!m.is_dir()),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(self.sftp_error("stat", path, e)),
+        }
+    }
+
+    /// Creates `dir` and its missing parents (an existing one is fine).
+    async fn make_dirs(&self, sftp: &SftpSession, dir: &str) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut cur = dir.trim_end_matches('/').to_string();
+        while !cur.is_empty() && cur != "/" {
+            match sftp.metadata(cur.clone()).await {
+                Ok(m) if m.is_dir() => break,
+                Ok(_) => return Err(self.fail(format!("`{cur}` is a file, not a folder"))),
+                Err(e) if is_not_found(&e) => {
+                    missing.push(cur.clone());
+                    cur = match cur.rfind('/') {
+                        Some(i) => cur[..i].to_string(),
+                        None => String::new(),
+                    };
+                }
+                Err(e) => return Err(self.sftp_error("stat", &cur, e)),
+            }
+        }
+        for d in missing.into_iter().rev() {
+            if let Err(e) = sftp.create_dir(d.clone()).await {
+                // Another transfer may have made it meanwhile.
+                let made = matches!(sftp.metadata(d.clone()).await, Ok(m) if m.is_dir());
+                if !made {
+                    return Err(self.sftp_error("create folder", &d, e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload(&self, src: &Path, oid: &Oid) -> Result<()> {
+        let sftp = self.sftp().await?;
+        let dest = self.path(oid);
+        let dir = dest.rsplit_once('/').map_or("/", |(d, _)| d).to_string();
+        let tmp = format!("{dir}/.{}.{}.vintner.tmp", oid.hex(), rand::random::<u64>());
+        let flags = OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE;
+        let mut out = match sftp.open_with_flags(tmp.clone(), flags).await {
+            Ok(f) => f,
+            Err(e) if is_not_found(&e) => {
+                self.make_dirs(sftp, &dir).await?;
+                sftp.open_with_flags(tmp.clone(), flags)
+                    .await
+                    .map_err(|e| self.sftp_error("create", &tmp, e))?
+            }
+            Err(e) => return Err(self.sftp_error("create", &tmp, e)),
+        };
+        let written: Result<String> = async {
+            let mut input = tokio::fs::File::open(src)
+                .await
+                .map_err(Error::io("open", src))?;
+            let mut hasher = Hasher::new(oid.kind());
+            let mut buf = vec![0u8; super::hash::CHUNK];
+            loop {
+                let n = read_full(&mut input, &mut buf)
+                    .await
+                    .map_err(Error::io("read", src))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                out.write_all(&buf[..n])
+                    .await
+                    .map_err(|e| self.fail(format!("cannot write `{tmp}`: {e}")))?;
+                if n < buf.len() {
+                    break;
+                }
+            }
+            out.shutdown()
+                .await
+                .map_err(|e| self.fail(format!("cannot write `{tmp}`: {e}")))?;
+            Ok(hasher.finish())
+        }
+        .await;
+        let found = match written {
+            Ok(found) => found,
+            Err(e) => {
+                let _ = sftp.remove_file(tmp.clone()).await;
+                return Err(e);
+            }
+        };
+        if found != oid.hex() {
+            let _ = sftp.remove_file(tmp.clone()).await;
+            return Err(Error::HashMismatch {
+                what: format!(
+                    "cache object `{}` (the local cache is corrupt)",
+                    src.display()
+                ),
+                expected: oid.hex().to_string(),
+                found,
+            });
+        }
+        if let Err(e) = sftp.rename(tmp.clone(), dest.clone()).await {
+            // SFTP's rename does not replace: an object already there holds the same bytes.
+            let _ = sftp.remove_file(tmp.clone()).await;
+            if !self.exists(&dest).await? {
+                return Err(self.sftp_error("rename into", &dest, e));
+            }
+        }
+        Ok(())
+    }
+
+    async fn download(&self, oid: &Oid, cache: &Odb) -> Result<()> {
+        let sftp = self.sftp().await?;
+        let path = self.path(oid);
+        let mut input = match sftp.open(path.clone()).await {
+            Ok(f) => f,
+            Err(e) if is_not_found(&e) => return Err(self.missing_error(oid)),
+            Err(e) => return Err(self.sftp_error("open", &path, e)),
+        };
+        let dest = cache.path(oid);
+        let mut pending = cache.begin(oid, &dest)?;
+        let mut buf = vec![0u8; super::hash::CHUNK];
+        loop {
+            let n = read_full(&mut input, &mut buf)
+                .await
+                .map_err(|e| self.fail(format!("cannot read `{path}`: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            pending.write(&buf[..n])?;
+            if n < buf.len() {
+                break;
+            }
+        }
+        let _ = input.shutdown().await;
+        pending.commit(&format!(
+            "object `{}` of {}",
+            oid.rel_path(),
+            self.describe()
+        ))
+    }
+
+    /// The object names under `XX/` folders, by listing the folders `oids` fall in.
+    async fn listed(&self, oids: &[Oid]) -> Result<std::collections::HashSet<String>> {
+        let mut prefixes: Vec<String> = oids
+            .iter()
+            .filter_map(|o| self.path(o).rsplit_once('/').map(|(d, _)| d.to_string()))
+            .collect();
+        prefixes.sort();
+        prefixes.dedup();
+        let lists = futures::stream::iter(prefixes)
+            .map(|dir| async move {
+                let sftp = self.sftp().await?;
+                match sftp.read_dir(dir.clone()).await {
+                    Ok(entries) => Ok(entries
+                        .filter(|e| !e.file_type().is_dir())
+                        .map(|e| format!("{dir}/{}", e.file_name()))
+                        .collect::<Vec<_>>()),
+                    Err(e) if is_not_found(&e) => Ok(Vec::new()),
+                    Err(e) => Err(self.sftp_error("list", &dir, e)),
+                }
+            })
+            .buffer_unordered(self.jobs)
+            .collect::<Vec<Result<Vec<String>>>>()
+            .await;
+        let mut found = std::collections::HashSet::new();
+        for l in lists {
+            found.extend(l?);
+        }
+        Ok(found)
+    }
+}
+
+fn is_not_found(e: &russh_sftp::client::error::Error) -> bool {
+    matches!(e, russh_sftp::client::error::Error::Status(s) if s.status_code == StatusCode::NoSuchFile)
+}
+
+async fn read_full(
+    input: &mut (impl tokio::io::AsyncRead + Unpin),
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]).await? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+impl Remote for SshRemote {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn contains(&self, oid: &Oid) -> Result<bool> {
+        self.rt.block_on(self.exists(&self.path(oid)))
+    }
+
+    fn missing(&self, oids: &[Oid]) -> Result<Vec<Oid>> {
+        self.rt.block_on(async {
+            if oids.len() > LIST_ABOVE {
+                let found = self.listed(oids).await?;
+                return Ok(oids
+                    .iter()
+                    .filter(|o| !found.contains(&self.path(o)))
+                    .cloned()
+                    .collect());
+            }
+            let checked = futures::stream::iter(oids)
+                .map(|o| async move { (o, self.exists(&self.path(o)).await) })
+                .buffered(self.jobs)
+                .collect::<Vec<_>>()
+                .await;
+            let mut missing = Vec::new();
+            for (o, there) in checked {
+                if !there? {
+                    missing.push(o.clone());
+                }
+            }
+            Ok(missing)
+        })
+    }
+
+    fn put(&self, src: &Path, oid: &Oid) -> Result<()> {
+        self.rt.block_on(self.upload(src, oid))
+    }
+
+    fn get(&self, oid: &Oid, cache: &Odb) -> Result<()> {
+        self.rt.block_on(self.download(oid, cache))
+    }
+
+    fn read_verified(&self, oid: &Oid) -> Result<Vec<u8>> {
+        let path = self.path(oid);
+        let bytes = self.rt.block_on(async {
+            let sftp = self.sftp().await?;
+            match sftp.read(path.clone()).await {
+                Ok(b) => Ok(b),
+                Err(e) if is_not_found(&e) => Err(self.missing_error(oid)),
+                Err(e) => Err(self.sftp_error("read", &path, e)),
+            }
+        })?;
+        verify_bytes(&bytes, oid, &self.describe())?;
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_as_dvc_reads_them() {
+        assert_eq!(
+            parse_url("ssh://alice@example.com:2222/srv/dvc/").unwrap(),
+            Target {
+                host: "example.com".into(),
+                port: 2222,
+                user: Some("alice".into()),
+                root: "/srv/dvc".into()
+            }
+        );
+        let t = parse_url("ssh://bob:secret@[::1]/data").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.user.as_deref()),
+            ("::1", 22, Some("bob"))
+        );
+        assert_eq!(parse_url("ssh://host").unwrap().root, "/");
+        assert!(parse_url("ssh:///path").unwrap_err().contains("no host"));
+        assert!(parse_url("ssh://h:x/p").unwrap_err().contains("port"));
+    }
+
+    #[test]
+    fn prompting_options_are_refused_not_ignored() {
+        let rc = |k: &str, v: &str| RemoteConfig {
+            name: "box".into(),
+            url: "ssh://h/p".into(),
+            options: [(k.to_string(), v.to_string())].into(),
+        };
+        let err = SshRemote::open(&rc("ask_password", "true")).err().unwrap();
+        assert!(
+            matches!(err, Error::UnsupportedOption { ref option, .. } if option == "ask_password")
+        );
+        let remote = SshRemote::open(&rc("port", "2200")).unwrap();
+        assert_eq!(
+            (remote.target.port, remote.target.root.as_str()),
+            (2200, "/p")
+        );
+        assert!(SshRemote::open(&rc("port", "x")).is_err());
+    }
+}
