@@ -108,3 +108,45 @@ pub fn schema_tag(
     }
     Ok(crate::track::Tag::new(SCHEMA, split.tag))
 }
+
+/// The registered-model tag that records when `alias` last moved, as `<version>@<epoch ms>`:
+/// MLflow keeps no time for aliases, and people ask which version is `champion` since when.
+pub fn alias_since_tag(alias: &str) -> String {
+    format!("vintner.alias_since.{alias}")
+}
+
+/// Points `alias` of model `name` at `version` and, when it moves, records the time in
+/// [`alias_since_tag`]. An alias already on `version` keeps its time.
+pub fn move_alias(
+    tracker: &dyn crate::track::Tracker,
+    name: &str,
+    alias: &str,
+    version: u64,
+) -> crate::track::Result<()> {
+    let before = tracker
+        .get_registered_model(name)?
+        .aliases
+        .iter()
+        .find(|a| a.alias == alias)
+        .map(|a| a.version);
+    tracker.set_registered_model_alias(name, alias, version)?;
+    if before != Some(version) {
+        let tag = crate::track::Tag::new(
+            alias_since_tag(alias),
+            format!("{version}@{}", crate::track::now_ms()),
+        );
+        tracker.set_registered_model_tag(name, &tag)?;
+    }
+    Ok(())
+}
+
+/// Since when (epoch ms) `alias` has pointed at its current version, when vintner moved it
+/// there; `None` when it was moved by another tool (the tag names another version) or never.
+pub fn alias_since(model: &crate::track::RegisteredModel, alias: &str) -> Option<i64> {
+    let current = model.aliases.iter().find(|a| a.alias == alias)?.version;
+    let key = alias_since_tag(alias);
+    let value = &model.tags.iter().find(|t| t.key == key)?.value;
+    let (version, ms) = value.split_once('@')?;
+    (version.parse::<u64>().ok()? == current).then_some(())?;
+    ms.parse().ok()
+}

@@ -414,7 +414,7 @@ fn version_and_alias(
             (v.version, true)
         }
     };
-    tracker.set_registered_model_alias(&opts.model_name, &opts.alias, version)?;
+    super::lineage::move_alias(tracker, &opts.model_name, &opts.alias, version)?;
     Ok((version, created))
 }
 

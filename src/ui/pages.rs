@@ -986,7 +986,9 @@ pub fn model(s: &UiState, name: &str) -> Result<Markup, Error> {
         @if let Some(d) = &rm.description { p { (d) } }
         h2 { "Aliases" }
         @if rm.aliases.is_empty() { p.muted { "No aliases." } } @else {
-            ul { @for a in &rm.aliases { li { code { "@" (a.alias) } " → version " (a.version) } } }
+            ul { @for a in &rm.aliases { li { code { "@" (a.alias) } " → version " (a.version)
+                @if let Some(ms) = lineage::alias_since(&rm, &a.alias) { " since " (utc(Some(ms))) }
+            } } }
         }
         h2 { "Versions" }
         @if rows.is_empty() { p.muted { "No versions." } } @else {

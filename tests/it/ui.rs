@@ -200,6 +200,8 @@ fn pages_show_runs_lineage_and_registry_read_only() {
         model.contains("@champion") && model.contains("<svg"),
         "{model}"
     );
+    // Since when: `register` moved the alias and recorded the time (MLflow keeps none).
+    assert!(model.contains("→ version 1 since 20"), "{model}");
 
     // Unknown ids: 404 pages; a write method is refused.
     for uri in [

@@ -399,7 +399,7 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
                 json,
             } => {
                 let tracker = tracking::open_writable(&tracking, ctx)?;
-                tracker.set_registered_model_alias(&name, &alias, version)?;
+                crate::pipeline::lineage::move_alias(tracker.as_ref(), &name, &alias, version)?;
                 if json.json {
                     return ctx
                         .printer
@@ -417,6 +417,10 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             } => {
                 let tracker = tracking::open_writable(&tracking, ctx)?;
                 tracker.delete_registered_model_alias(&name, &alias)?;
+                tracker.delete_registered_model_tag(
+                    &name,
+                    &crate::pipeline::lineage::alias_since_tag(&alias),
+                )?;
                 if json.json {
                     return ctx
                         .printer

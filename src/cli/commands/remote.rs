@@ -144,6 +144,15 @@ fn refuse_tracked_credentials(
     if matches!(shown, std::borrow::Cow::Borrowed(_)) {
         return Ok(());
     }
+    // `ssh://user@host` names the login, not a secret (DVC writes such URLs): only a password
+    // or a secret query value is refused there.
+    if value.starts_with("ssh://") {
+        let (bare, creds) = redact::split_credentials(value);
+        let secret_query = matches!(redact::url(&bare), std::borrow::Cow::Owned(_));
+        if !secret_query && creds.is_none_or(|c| c.password.is_none()) {
+            return Ok(());
+        }
+    }
     Err(Hinted::new(
         format!(
             "`{shown}` carries credentials, and `.dvc/config` is tracked by git; nothing was written"
@@ -281,4 +290,24 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(url: &str) -> bool {
+        refuse_tracked_credentials(true, url, String::new).is_err()
+    }
+
+    #[test]
+    fn an_ssh_login_name_is_not_a_secret_but_a_password_is() {
+        assert!(!refused("ssh://alice@host:2222/store"));
+        assert!(refused("ssh://alice:pw@host/store"));
+        assert!(refused("ssh://alice@host/store?token=t"));
+        assert!(refused("https://token@host/store"));
+        assert!(refused("s3://key:secret@bucket/store"));
+        assert!(!refused("s3://bucket/store"));
+        assert!(!refuse_tracked_credentials(false, "https://a:b@h/x", String::new).is_err());
+    }
 }
