@@ -61,7 +61,7 @@ pub fn open(config: &Config, name: Option<&str>) -> Result<Box<dyn Remote>> {
 pub fn open_config(rc: &RemoteConfig) -> Result<Box<dyn Remote>> {
     if let Some(scheme) = rc.url.split_once("://").map(|(s, _)| s) {
         return match scheme {
-            "s3" => super::s3::S3Remote::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
+            "s3" => super::s3::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
             "file" => Ok(Box::new(LocalRemote::new(
                 &rc.name,
                 rc.url.trim_start_matches("file://"),
