@@ -2,9 +2,10 @@
 //! parallel, skipping what the other side has (so an interrupted transfer resumes), uploading a
 //! `.dir` only after all its files, and verifying every download.
 
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 
 use super::index::{self, Tracked};
 use super::odb::{Odb, Oid};
