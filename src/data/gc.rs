@@ -1,18 +1,19 @@
 //! `gc -w`: remove cache objects that no `.dvc` file, no output of a `dvc.yaml` stage and no
 //! output recorded in a `dvc.lock` of the workspace references (the `.dir` manifests and their files included), as
 //! `dvc gc -w` does — and with `-a`/`-T`/`--all-commits` none that the `.dvc` files of those git
-//! revisions reference either. Never touches a referenced object.
+//! revisions reference either. Never touches a referenced object. `gc -c` does the same on a
+//! remote: it lists the remote and deletes what no kept revision references.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::hash::HashKind;
 use super::index;
 use super::odb::Oid;
 use super::paths::Inside;
 use super::pipeline_lock;
+use super::remote::{self, Remote};
 use super::repo::Repo;
 use super::{Error, Result};
 
@@ -29,8 +30,14 @@ pub struct GcReport {
 }
 
 /// Every object the workspace's `.dvc` files and `dvc.lock` files reference, and those the
-/// `.dvc` files of `revs` reference.
-fn referenced(repo: &Repo, revs: index::Revisions) -> Result<HashSet<Oid>> {
+/// `.dvc` files of `revs` reference. A folder's manifest missing from the cache is read from
+/// `remote` when there is one (verified); without it the folder's files cannot be told apart
+/// from garbage, and gc refuses.
+fn referenced(
+    repo: &Repo,
+    revs: index::Revisions,
+    remote: Option<&dyn Remote>,
+) -> Result<HashSet<Oid>> {
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let mut outs: Vec<(String, Oid)> = Vec::new();
@@ -64,15 +71,36 @@ fn referenced(repo: &Repo, revs: index::Revisions) -> Result<HashSet<Oid>> {
     }
     let mut keep = HashSet::new();
     for (shown, oid) in outs {
-        if oid.is_dir() {
-            if !cache.contains(&oid) {
-                // Without the manifest the folder's files cannot be told apart from garbage.
-                return Err(Error::GcRefused(format!(
-                    "the manifest of `{shown}` ({}) is not in the cache",
-                    oid.rel_path()
-                )));
-            }
-            for e in cache.read_manifest(&oid)? {
+        if oid.is_dir() && !keep.contains(&oid) {
+            let entries = if cache.contains(&oid) {
+                cache.read_manifest(&oid)?
+            } else {
+                let refused = || {
+                    Error::GcRefused(format!(
+                        "the manifest of `{shown}` ({}) is not in the cache{}",
+                        oid.rel_path(),
+                        if remote.is_some() {
+                            " nor on the remote"
+                        } else {
+                            ""
+                        }
+                    ))
+                };
+                let Some(remote) = remote else {
+                    return Err(refused());
+                };
+                let bytes = match remote.read_verified(&oid) {
+                    Ok(bytes) => bytes,
+                    Err(Error::MissingFromRemote { .. }) => return Err(refused()),
+                    Err(e) => return Err(e),
+                };
+                super::manifest::parse(&bytes).map_err(|e| Error::BadManifest {
+                    oid: oid.rel_path(),
+                    location: remote.describe(),
+                    message: e.to_string(),
+                })?
+            };
+            for e in entries {
                 keep.insert(Oid::new(e.md5, oid.kind()));
             }
         }
@@ -104,15 +132,26 @@ fn lock_outs(path: &Path, inside: &Inside) -> Result<Vec<(PathBuf, String, Oid)>
 
 /// Lists (dry) or removes unreferenced cache objects. The caller asks for confirmation.
 pub fn gc(repo: &Repo, dry: bool, revs: index::Revisions) -> Result<GcReport> {
+    gc_with(repo, dry, revs, None)
+}
+
+/// [`gc`], reading the manifests of kept folders that the cache lacks from `remote` (as
+/// `gc -c` does in a clone that never fetched them).
+pub fn gc_with(
+    repo: &Repo,
+    dry: bool,
+    revs: index::Revisions,
+    remote: Option<&dyn Remote>,
+) -> Result<GcReport> {
     let _lock = super::lock::RepoLock::acquire(&repo.dvc_dir, super::add::LOCK_WAIT)?;
-    let keep = referenced(repo, revs)?;
+    let keep = referenced(repo, revs, remote)?;
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let mut report = GcReport {
         dry,
         ..GcReport::default()
     };
-    for (oid, path) in stored_objects(&cache.root)? {
+    for (oid, path) in super::remote::stored_objects(&cache.root)? {
         if keep.contains(&oid) {
             report.kept += 1;
             continue;
@@ -125,6 +164,57 @@ pub fn gc(repo: &Repo, dry: bool, revs: index::Revisions) -> Result<GcReport> {
     report.removed.sort();
     report.unpacked_removed = unpacked_garbage(repo, &keep, dry)?;
     Ok(report)
+}
+
+/// What `gc -c` found on a remote: the objects no kept revision references.
+pub struct RemotePlan {
+    pub remote: Box<dyn Remote>,
+    /// Unreferenced objects on the remote, sorted.
+    pub garbage: Vec<Oid>,
+    /// Objects on the remote that stay.
+    pub kept: usize,
+}
+
+/// What `gc -c` removed (or, dry, would remove) from a remote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RemoteGcReport {
+    /// The remote's name.
+    pub remote: String,
+    /// Object paths relative to the remote's root.
+    pub removed: Vec<String>,
+    pub kept: usize,
+    pub dry: bool,
+}
+
+/// Lists the remote called `name` (or the default remote) and finds the objects that neither
+/// the workspace nor `revs` reference, as `dvc gc -c` does; removes nothing. Every object any
+/// kept `.dvc` file or `dvc.lock` names is kept, whichever remote its output pushes to.
+pub fn plan_remote(repo: &Repo, name: Option<&str>, revs: index::Revisions) -> Result<RemotePlan> {
+    let _lock = super::lock::RepoLock::acquire(&repo.dvc_dir, super::add::LOCK_WAIT)?;
+    let remote = remote::open(&repo.config()?, name)?;
+    let keep = referenced(repo, revs, Some(remote.as_ref()))?;
+    let (kept, garbage): (Vec<Oid>, Vec<Oid>) =
+        remote.list()?.into_iter().partition(|o| keep.contains(o));
+    Ok(RemotePlan {
+        remote,
+        garbage,
+        kept: kept.len(),
+    })
+}
+
+/// Removes a plan's objects from its remote (`jobs` requests at once, else the remote's
+/// default); `dry` only reports them.
+pub fn execute_remote(plan: &RemotePlan, dry: bool, jobs: Option<usize>) -> Result<RemoteGcReport> {
+    if !dry && !plan.garbage.is_empty() {
+        let jobs = jobs.unwrap_or_else(|| plan.remote.default_jobs());
+        plan.remote.delete(&plan.garbage, jobs)?;
+    }
+    Ok(RemoteGcReport {
+        remote: plan.remote.name().to_string(),
+        removed: plan.garbage.iter().map(Oid::rel_path).collect(),
+        kept: plan.kept,
+        dry,
+    })
 }
 
 /// Removes (unless `dry`) the copies `infer` unpacked under `.dvc/tmp/vintner/{models,data}/<md5>`
@@ -163,37 +253,10 @@ fn unpacked_garbage(repo: &Repo, keep: &HashSet<Oid>, dry: bool) -> Result<Vec<S
     Ok(removed)
 }
 
-/// Every object in a store: `files/md5/XX/…` and legacy `XX/…`.
-fn stored_objects(root: &std::path::Path) -> Result<Vec<(Oid, PathBuf)>> {
-    let mut found = Vec::new();
-    let mut scan = |dir: PathBuf, kind: HashKind| -> Result<()> {
-        let Ok(prefixes) = std::fs::read_dir(&dir) else {
-            return Ok(());
-        };
-        for p in prefixes.flatten() {
-            let head = p.file_name().to_string_lossy().into_owned();
-            if head.len() != 2 || !head.bytes().all(|b| b.is_ascii_hexdigit()) {
-                continue;
-            }
-            let inner = std::fs::read_dir(p.path()).map_err(Error::io("read folder", p.path()))?;
-            for f in inner.flatten() {
-                let tail = f.file_name().to_string_lossy().into_owned();
-                let hex = tail.strip_suffix(".dir").unwrap_or(&tail);
-                if hex.len() == 30 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    found.push((Oid::new(format!("{head}{tail}"), kind), f.path()));
-                }
-            }
-        }
-        Ok(())
-    };
-    scan(root.join("files").join("md5"), HashKind::Md5)?;
-    scan(root.to_path_buf(), HashKind::Md5Dos2Unix)?;
-    Ok(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::hash::HashKind;
 
     #[test]
     fn lock_outs_read_dvc_3_and_dvc_1_lock_files() {

@@ -24,6 +24,7 @@ pub mod lock;
 pub mod ls;
 pub mod manifest;
 pub mod md5;
+pub mod objstore;
 pub mod odb;
 pub mod paths;
 pub mod pipeline_lock;

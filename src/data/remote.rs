@@ -2,11 +2,32 @@
 //! Every download is hashed before it enters the cache, so a tampered remote object is refused
 //! with an error naming the object and the remote (DVC accepts it unless `verify` is set).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::config::{Config, RemoteConfig};
+use super::hash::HashKind;
 use super::odb::{Odb, Oid};
 use super::{Error, Result};
+use crate::progress::Progress;
+
+/// The machine's cores (2 if unknown).
+pub fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// Runs `work` on a rayon pool of `jobs` threads (blocking work such as local copies).
+pub fn in_pool<T: Send>(jobs: usize, work: impl FnOnce() -> T + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| Error::Remote {
+            remote: String::new(),
+            message: format!("cannot start transfer threads: {e}"),
+        })?;
+    Ok(pool.install(work))
+}
 
 /// An object store reachable for transfers.
 pub trait Remote: Send + Sync {
@@ -15,26 +36,84 @@ pub trait Remote: Send + Sync {
     /// Its URL as configured (credentials included); show it through [`Remote::describe`] or
     /// [`crate::redact::url`].
     fn url(&self) -> &str;
+    /// How many transfers to run at once when the user sets none: the remote's own `jobs`
+    /// setting, else DVC's default of 4 × cores (network remotes use more, see
+    /// [`super::objstore`]).
+    fn default_jobs(&self) -> usize {
+        4 * cores()
+    }
     /// Whether the remote holds `oid`.
     fn contains(&self, oid: &Oid) -> Result<bool>;
-    /// The ids in `oids` the remote lacks (one query per object unless the remote can list).
+    /// The ids in `oids` the remote lacks, with the remote's default parallelism.
     fn missing(&self, oids: &[Oid]) -> Result<Vec<Oid>> {
+        self.missing_with(oids, self.default_jobs())
+    }
+    /// The ids in `oids` the remote lacks, checking up to `jobs` at once (one query per object
+    /// unless the remote can list).
+    fn missing_with(&self, oids: &[Oid], jobs: usize) -> Result<Vec<Oid>> {
         use rayon::prelude::*;
-        oids.par_iter()
-            .filter_map(|o| match self.contains(o) {
-                Ok(true) => None,
-                Ok(false) => Some(Ok(o.clone())),
-                Err(e) => Some(Err(e)),
-            })
-            .collect()
+        in_pool(jobs, || {
+            oids.par_iter()
+                .filter_map(|o| match self.contains(o) {
+                    Ok(true) => None,
+                    Ok(false) => Some(Ok(o.clone())),
+                    Err(e) => Some(Err(e)),
+                })
+                .collect()
+        })?
     }
     /// Uploads the cache object `oid` (a file at `src`) that the remote lacks, verifying its
     /// content on the way.
     fn put(&self, src: &Path, oid: &Oid) -> Result<()>;
+    /// Uploads many cache objects, up to `jobs` at once, advancing `progress` by one per
+    /// object; one result per item, in order.
+    fn put_many(
+        &self,
+        items: &[(PathBuf, Oid)],
+        jobs: usize,
+        progress: &dyn Progress,
+    ) -> Result<Vec<Result<()>>> {
+        use rayon::prelude::*;
+        in_pool(jobs, || {
+            items
+                .par_iter()
+                .map(|(src, oid)| {
+                    let r = self.put(src, oid);
+                    progress.advance(1);
+                    r
+                })
+                .collect()
+        })
+    }
     /// Downloads `oid` into `cache`, refusing content whose hash does not match.
     fn get(&self, oid: &Oid, cache: &Odb) -> Result<()>;
+    /// Downloads many objects into `cache`, up to `jobs` at once, advancing `progress` by one
+    /// per object; one result per id, in order.
+    fn get_many(
+        &self,
+        oids: &[Oid],
+        cache: &Odb,
+        jobs: usize,
+        progress: &dyn Progress,
+    ) -> Result<Vec<Result<()>>> {
+        use rayon::prelude::*;
+        in_pool(jobs, || {
+            oids.par_iter()
+                .map(|oid| {
+                    let r = self.get(oid, cache);
+                    progress.advance(1);
+                    r
+                })
+                .collect()
+        })
+    }
     /// Reads a small object (a `.dir` manifest) whole, verified.
     fn read_verified(&self, oid: &Oid) -> Result<Vec<u8>>;
+    /// Every object the remote holds in DVC's layouts (`files/md5/XX/…` and legacy `XX/…`);
+    /// anything else there is not an object and is left out.
+    fn list(&self) -> Result<Vec<Oid>>;
+    /// Deletes these objects (for `gc -c`); an object already gone is not an error.
+    fn delete(&self, oids: &[Oid], jobs: usize) -> Result<()>;
 
     /// `remote `name` (url)`, for messages, with the URL's credentials and secret query values
     /// shown as `***`.
@@ -61,7 +140,7 @@ pub fn open(config: &Config, name: Option<&str>) -> Result<Box<dyn Remote>> {
 pub fn open_config(rc: &RemoteConfig) -> Result<Box<dyn Remote>> {
     if let Some(scheme) = rc.url.split_once("://").map(|(s, _)| s) {
         return match scheme {
-            "s3" => super::s3::S3Remote::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
+            "s3" => super::s3::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
             "ssh" => super::ssh::SshRemote::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
             "file" => Ok(Box::new(LocalRemote::new(
                 &rc.name,
@@ -108,8 +187,27 @@ impl Remote for LocalRemote {
         Ok(self.odb.contains(oid))
     }
 
-    fn missing(&self, oids: &[Oid]) -> Result<Vec<Oid>> {
+    fn missing_with(&self, oids: &[Oid], _jobs: usize) -> Result<Vec<Oid>> {
         Ok(self.odb.missing(oids).into_iter().cloned().collect())
+    }
+
+    fn list(&self) -> Result<Vec<Oid>> {
+        Ok(stored_objects(&self.odb.root)?
+            .into_iter()
+            .map(|(oid, _)| oid)
+            .collect())
+    }
+
+    fn delete(&self, oids: &[Oid], _jobs: usize) -> Result<()> {
+        for oid in oids {
+            let path = self.odb.path(oid);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove", &path)(e)),
+            }
+        }
+        Ok(())
     }
 
     fn put(&self, src: &Path, oid: &Oid) -> Result<()> {
@@ -178,6 +276,34 @@ impl LocalRemote {
             other => other,
         }
     }
+}
+
+/// Every object in a store: `files/md5/XX/…` and legacy `XX/…`.
+pub fn stored_objects(root: &Path) -> Result<Vec<(Oid, PathBuf)>> {
+    let mut found = Vec::new();
+    let mut scan = |dir: PathBuf, kind: HashKind| -> Result<()> {
+        let Ok(prefixes) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        for p in prefixes.flatten() {
+            let head = p.file_name().to_string_lossy().into_owned();
+            if head.len() != 2 || !head.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let inner = std::fs::read_dir(p.path()).map_err(Error::io("read folder", p.path()))?;
+            for f in inner.flatten() {
+                let tail = f.file_name().to_string_lossy().into_owned();
+                let hex = tail.strip_suffix(".dir").unwrap_or(&tail);
+                if hex.len() == 30 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    found.push((Oid::new(format!("{head}{tail}"), kind), f.path()));
+                }
+            }
+        }
+        Ok(())
+    };
+    scan(root.join("files").join("md5"), HashKind::Md5)?;
+    scan(root.to_path_buf(), HashKind::Md5Dos2Unix)?;
+    Ok(found)
 }
 
 /// Checks in-memory object bytes against their id.

@@ -603,6 +603,52 @@ impl SshRemote {
     }
 }
 
+impl SshRemote {
+    /// The objects under `base`'s two-hex-digit folders, as ids of `kind`.
+    async fn list_layout(&self, base: String, kind: super::hash::HashKind) -> Result<Vec<Oid>> {
+        let is_hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let sftp = self.sftp().await?;
+        let heads: Vec<String> = match sftp.read_dir(base.clone()).await {
+            Ok(entries) => entries
+                .filter(|e| e.file_type().is_dir())
+                .map(|e| e.file_name())
+                .filter(|n| n.len() == 2 && is_hex(n))
+                .collect(),
+            Err(e) if is_not_found(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(self.sftp_error("list", &base, e)),
+        };
+        let lists = futures::stream::iter(heads)
+            .map(|head| {
+                let dir = format!("{base}/{head}");
+                async move {
+                    let sftp = self.sftp().await?;
+                    let entries = match sftp.read_dir(dir.clone()).await {
+                        Ok(entries) => entries,
+                        Err(e) if is_not_found(&e) => return Ok(Vec::new()),
+                        Err(e) => return Err(self.sftp_error("list", &dir, e)),
+                    };
+                    Ok(entries
+                        .filter(|e| !e.file_type().is_dir())
+                        .map(|e| e.file_name())
+                        .filter(|tail| {
+                            let hex = tail.strip_suffix(".dir").unwrap_or(tail);
+                            hex.len() == 30 && is_hex(hex)
+                        })
+                        .map(|tail| Oid::new(format!("{head}{tail}"), kind))
+                        .collect::<Vec<_>>())
+                }
+            })
+            .buffer_unordered(self.jobs)
+            .collect::<Vec<Result<Vec<Oid>>>>()
+            .await;
+        let mut all = Vec::new();
+        for l in lists {
+            all.extend(l?);
+        }
+        Ok(all)
+    }
+}
+
 fn is_not_found(e: &russh_sftp::client::error::Error) -> bool {
     matches!(e, russh_sftp::client::error::Error::Status(s) if s.status_code == StatusCode::NoSuchFile)
 }
@@ -665,6 +711,38 @@ impl Remote for SshRemote {
 
     fn get(&self, oid: &Oid, cache: &Odb) -> Result<()> {
         self.rt.block_on(self.download(oid, cache))
+    }
+
+    fn list(&self) -> Result<Vec<Oid>> {
+        use super::hash::HashKind;
+        let root = self.target.root.trim_end_matches('/').to_string();
+        self.rt.block_on(async {
+            let mut all = self
+                .list_layout(format!("{root}/files/md5"), HashKind::Md5)
+                .await?;
+            all.extend(self.list_layout(root, HashKind::Md5Dos2Unix).await?);
+            all.sort();
+            Ok(all)
+        })
+    }
+
+    fn delete(&self, oids: &[Oid], jobs: usize) -> Result<()> {
+        self.rt.block_on(async {
+            let done = futures::stream::iter(oids)
+                .map(|o| async move {
+                    let path = self.path(o);
+                    let sftp = self.sftp().await?;
+                    match sftp.remove_file(path.clone()).await {
+                        Ok(()) => Ok(()),
+                        Err(e) if is_not_found(&e) => Ok(()),
+                        Err(e) => Err(self.sftp_error("remove", &path, e)),
+                    }
+                })
+                .buffer_unordered(jobs.max(1))
+                .collect::<Vec<Result<()>>>()
+                .await;
+            done.into_iter().collect()
+        })
     }
 
     fn read_verified(&self, oid: &Oid) -> Result<Vec<u8>> {

@@ -4,9 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::index::{self, Tracked};
@@ -61,23 +59,10 @@ impl TransferReport {
     }
 }
 
-fn jobs(opt: Option<usize>) -> usize {
-    opt.unwrap_or_else(|| {
-        4 * std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    })
-    .max(1)
-}
-
-fn pool(jobs: usize) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| Error::Remote {
-            remote: String::new(),
-            message: format!("cannot start transfer threads: {e}"),
-        })
+/// Transfers at once: `-j`, else the remote's own default (its `jobs` setting, DVC's 4 × cores
+/// for a folder, many more for a network remote).
+fn jobs(opt: Option<usize>, remote: &dyn Remote) -> usize {
+    opt.unwrap_or_else(|| remote.default_jobs()).max(1)
 }
 
 /// Outputs grouped with the remote they go to.
@@ -129,7 +114,6 @@ pub fn push_outs(
     let config = repo.config()?;
     let cache = repo.cache(&config);
     let outs: Vec<Tracked> = outs.iter().filter(|t| t.out.push).cloned().collect();
-    let pool = pool(jobs(opts.jobs))?;
     let mut report = TransferReport::default();
     for (remote, outs) in by_remote(&outs, opts, &config)? {
         report.remotes.push(remote.name().to_string());
@@ -165,39 +149,50 @@ pub fn push_outs(
         let files: Vec<Oid> = files.into_iter().collect();
         let (have, lost): (Vec<Oid>, Vec<Oid>) = files.into_iter().partition(|o| cache.contains(o));
         absent.extend(lost);
-        // What the cache lacks is only missing if the remote lacks it too.
-        let absent: Vec<Oid> = absent.into_iter().collect();
-        let gone = pool.install(|| remote.missing(&absent))?;
+        let jobs = jobs(opts.jobs, remote.as_ref());
+        // One existence check for everything: the files, what the cache lacks (only missing if
+        // the remote lacks it too), the manifests and all their files.
+        let mut asked: BTreeSet<Oid> = have.iter().cloned().collect();
+        asked.extend(absent.iter().cloned());
+        for (dir, members) in &dirs {
+            asked.insert(dir.clone());
+            asked.extend(members.iter().cloned());
+        }
+        let asked: Vec<Oid> = asked.into_iter().collect();
+        let mut lacking: BTreeSet<Oid> = remote.missing_with(&asked, jobs)?.into_iter().collect();
+        let gone: Vec<&Oid> = absent.iter().filter(|o| lacking.contains(*o)).collect();
         report.missing.extend(gone.iter().map(|o| o.md5.clone()));
         report.skipped += absent.len() - gone.len();
         progress.begin("pushing", Some(have.len() as u64 + dirs.len() as u64));
-        let todo = pool.install(|| remote.missing(&have))?;
+        let todo: Vec<(PathBuf, Oid)> = have
+            .iter()
+            .filter(|o| lacking.contains(*o))
+            .map(|o| (cache.path(o), o.clone()))
+            .collect();
         progress.advance((have.len() - todo.len()) as u64);
-        let failures: Mutex<Vec<Error>> = Mutex::new(Vec::new());
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        pool.install(|| {
-            todo.par_iter().for_each(|oid| {
-                match remote.put(&cache.path(oid), oid) {
-                    Ok(()) => {
-                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    Err(e) => failures.lock().expect("no panics while held").push(e),
+        let results = remote.put_many(&todo, jobs, progress)?;
+        let mut transferred = 0;
+        let mut failures = Vec::new();
+        for ((_, oid), r) in todo.iter().zip(results) {
+            match r {
+                Ok(()) => {
+                    lacking.remove(oid);
+                    transferred += 1;
                 }
-                progress.advance(1);
-            })
-        });
-        let mut failures = failures.into_inner().unwrap_or_default();
+                Err(e) => failures.push(e),
+            }
+        }
         if !failures.is_empty() {
             progress.end();
             return Err(failures.swap_remove(0));
         }
-        let mut transferred = done.into_inner();
         let mut dirs_skipped = 0;
         for (dir, members) in &dirs {
-            if remote.contains(dir)? {
+            if !lacking.contains(dir) {
                 dirs_skipped += 1;
-            } else if pool.install(|| remote.missing(members))?.is_empty() {
+            } else if members.iter().all(|m| !lacking.contains(m)) {
                 remote.put(&cache.path(dir), dir)?;
+                lacking.remove(dir);
                 transferred += 1;
             }
             progress.advance(1);
@@ -250,7 +245,6 @@ pub fn fetch_all(
 ) -> Result<TransferReport> {
     let _lock = super::lock::RepoLock::acquire(&repo.dvc_dir, super::add::LOCK_WAIT)?;
     let config = repo.config()?;
-    let pool = pool(jobs(opts.jobs))?;
     let mut report = TransferReport::default();
     for (remote, outs) in by_remote(outs, opts, &config)? {
         report.remotes.push(remote.name().to_string());
@@ -304,17 +298,9 @@ pub fn fetch_all(
         let todo: Vec<Oid> = cache.missing(&wanted).into_iter().cloned().collect();
         report.skipped += have + wanted.len() - todo.len();
         progress.begin("fetching", Some(todo.len() as u64));
-        let results: Vec<(Oid, Result<()>)> = pool.install(|| {
-            todo.par_iter()
-                .map(|oid| {
-                    let r = remote.get(oid, cache);
-                    progress.advance(1);
-                    (oid.clone(), r)
-                })
-                .collect()
-        });
+        let results = remote.get_many(&todo, cache, jobs(opts.jobs, remote.as_ref()), progress);
         progress.end();
-        for (oid, r) in results {
+        for (oid, r) in todo.into_iter().zip(results?) {
             match r {
                 Ok(()) => report.transferred += 1,
                 Err(Error::MissingFromRemote { .. }) if unpushed.contains(&oid) => {}
@@ -363,17 +349,9 @@ pub fn fetch_object(
     }
     let todo: Vec<Oid> = cache.missing(&wanted).into_iter().cloned().collect();
     progress.begin("fetching", Some(todo.len() as u64));
-    let results: Vec<Result<()>> = pool(jobs(jobs_opt))?.install(|| {
-        todo.par_iter()
-            .map(|o| {
-                let r = remote.get(o, cache);
-                progress.advance(1);
-                r
-            })
-            .collect()
-    });
+    let results = remote.get_many(&todo, cache, jobs(jobs_opt, remote), progress);
     progress.end();
-    for r in results {
+    for r in results? {
         r?;
         fetched += 1;
     }
@@ -395,10 +373,9 @@ pub fn remote_has_whole(remote: &dyn Remote, oid: &Oid) -> Result<bool> {
         location: remote.describe(),
         message: e.to_string(),
     })?;
-    for e in entries {
-        if !remote.contains(&Oid::new(e.md5, oid.kind()))? {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let files: Vec<Oid> = entries
+        .into_iter()
+        .map(|e| Oid::new(e.md5, oid.kind()))
+        .collect();
+    Ok(remote.missing(&files)?.is_empty())
 }

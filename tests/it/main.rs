@@ -11,6 +11,7 @@ mod dvc_config;
 mod dvc_parity;
 mod dvc_verbs;
 mod dvc_verbs2;
+mod gc_cloud;
 mod hostile;
 mod init;
 mod interrupt;

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::common::{Sandbox, git, snapshot};
 use crate::peers::{self, Moto};
 
-fn configure_s3(sb: &Sandbox, repo: &Path, moto: &Moto, bucket: &str, with_dvc: bool) {
+pub(crate) fn configure_s3(sb: &Sandbox, repo: &Path, moto: &Moto, bucket: &str, with_dvc: bool) {
     let url = format!("s3://{bucket}/store");
     if with_dvc {
         peers::dvc(sb, repo)

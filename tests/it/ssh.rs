@@ -244,6 +244,28 @@ fn ssh_round_trips_between_vintner_and_dvc() {
         .assert()
         .success()
         .stdout("Cache and remote 'ssh' are in sync.\n");
+
+    // `gc -c` over SFTP: untrack the folder, and the remote keeps only the file's object.
+    sb.vintner(&b2)
+        .args(["remove", "data/dir.dvc"])
+        .assert()
+        .success();
+    sb.vintner(&b2)
+        .args(["gc", "-w", "-c", "-f"])
+        .assert()
+        .success();
+    let dvcfile = std::fs::read_to_string(b2.join("data/wine.csv.dvc")).unwrap();
+    let md5 = dvcfile
+        .split("md5: ")
+        .nth(1)
+        .and_then(|r| r.get(..32))
+        .unwrap();
+    let left: Vec<String> = remote_files(&store_b).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        left,
+        vec![format!("files/md5/{}/{}", &md5[..2], &md5[2..])],
+        "{dvcfile}"
+    );
 }
 
 #[test]

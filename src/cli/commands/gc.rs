@@ -1,6 +1,7 @@
 //! `vintner gc -w`: remove cache objects the workspace's `.dvc` files (and with `-a`/`-T`/
 //! `--all-commits`, those of other git revisions) do not reference, and the copies `infer`
-//! unpacked of them. `vintner gc --tracking`: permanently remove deleted runs and experiments
+//! unpacked of them; with `-c` also the objects on the remote that they do not reference, as
+//! `dvc gc -c` does. `vintner gc --tracking`: permanently remove deleted runs and experiments
 //! from the embedded tracking store, as `mlflow gc` does.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -36,6 +37,16 @@ pub struct Args {
     /// Also keep what the `.dvc` files of other git revisions reference.
     #[command(flatten)]
     revs: super::RevArgs,
+    /// Also remove unreferenced objects from the remote (the default one, or `-r`), as
+    /// `dvc gc -c`.
+    #[arg(short, long)]
+    cloud: bool,
+    /// With --cloud: the remote to clean (default: the configured default remote).
+    #[arg(short, long, requires = "cloud")]
+    remote: Option<String>,
+    /// With --cloud: requests to the remote at once (default: the remote's own).
+    #[arg(short, long, requires = "cloud")]
+    jobs: Option<usize>,
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
@@ -54,30 +65,43 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         }
     }
     let repo = Repo::find(&ctx.cwd)?;
+    let revs = args.revs.revisions();
+    // The remote is listed once; what it holds then is what gets confirmed and removed.
+    let plan = if args.cloud {
+        Some(gc::plan_remote(&repo, args.remote.as_deref(), revs)?)
+    } else {
+        None
+    };
+    let remote = plan.as_ref().map(|p| p.remote.as_ref());
     if !args.dry && !args.force {
-        let preview = gc::gc(&repo, true, args.revs.revisions())?;
-        if preview.removed.is_empty() && preview.unpacked_removed.is_empty() {
+        let preview = gc::gc_with(&repo, true, revs, remote)?;
+        let on_remote = plan.as_ref().map_or(0, |p| p.garbage.len());
+        if preview.removed.is_empty() && preview.unpacked_removed.is_empty() && on_remote == 0 {
             ctx.printer.status("No unused cache to remove.");
             return Ok(());
         }
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::NeedsConfirmation("gc").into());
+        let mut what = amounts(&preview, "unused ");
+        if let Some(p) = &plan {
+            what.push_str(&format!(" and {on_remote} from {}", p.remote.describe()));
         }
-        eprint!(
-            "This will remove {}. Are you sure you want to proceed? [y/n] ",
-            amounts(&preview, "unused ")
-        );
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !confirm(&format!("This will remove {what}."))? {
             ctx.printer.status("Nothing removed.");
             return Ok(());
         }
     }
-    let report = gc::gc(&repo, args.dry, args.revs.revisions())?;
+    let report = gc::gc_with(&repo, args.dry, revs, remote)?;
+    let remote_report = plan
+        .as_ref()
+        .map(|p| gc::execute_remote(p, args.dry, args.jobs))
+        .transpose()?;
     if args.json.json {
-        return ctx.printer.json(&report);
+        return match remote_report {
+            None => ctx.printer.json(&report),
+            Some(r) => ctx.printer.json(&CloudJson {
+                cache: &report,
+                remote: &r,
+            }),
+        };
     }
     if args.dry {
         for r in &report.removed {
@@ -94,7 +118,38 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         ctx.printer
             .status(format!("Removed {}.", amounts(&report, "")));
     }
+    if let (Some(r), Some(p)) = (&remote_report, &plan) {
+        if r.dry {
+            for o in &r.removed {
+                ctx.printer.data(format!("{}: {o}", r.remote));
+            }
+            ctx.printer.status(format!(
+                "Would remove {} object(s) from {}.",
+                r.removed.len(),
+                p.remote.describe()
+            ));
+        } else if r.removed.is_empty() {
+            ctx.printer.status(format!(
+                "No unused cache to remove from {}.",
+                p.remote.describe()
+            ));
+        } else {
+            ctx.printer.status(format!(
+                "Removed {} object(s) from {}.",
+                r.removed.len(),
+                p.remote.describe()
+            ));
+        }
+    }
     Ok(())
+}
+
+/// `gc -c --json`: the cache's report with the remote's beside it.
+#[derive(serde::Serialize)]
+struct CloudJson<'a> {
+    #[serde(flatten)]
+    cache: &'a gc::GcReport,
+    remote: &'a gc::RemoteGcReport,
 }
 
 /// Where `infer` unpacks models and data, relative to the repository root.
