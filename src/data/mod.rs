@@ -3,6 +3,7 @@
 //! of `track` or `ml`: what vintner writes here, the real `dvc` reads, and the other way round.
 
 pub mod add;
+pub mod azure;
 pub mod check_ignore;
 pub mod checkout;
 pub mod commit;
@@ -29,6 +30,7 @@ pub mod odb;
 pub mod paths;
 pub mod pipeline_lock;
 pub mod remote;
+pub mod remote_opts;
 pub mod remove;
 pub mod rename;
 pub mod repo;
@@ -38,6 +40,7 @@ pub mod status;
 pub mod target;
 pub mod transfer;
 pub mod unprotect;
+pub mod webdav;
 pub mod workspace;
 pub mod yaml;
 

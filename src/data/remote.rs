@@ -62,6 +62,10 @@ pub fn open_config(rc: &RemoteConfig) -> Result<Box<dyn Remote>> {
     if let Some(scheme) = rc.url.split_once("://").map(|(s, _)| s) {
         return match scheme {
             "s3" => super::s3::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
+            "azure" => super::azure::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
+            "webdav" | "webdavs" | "http" | "https" => {
+                super::webdav::open(rc).map(|r| Box::new(r) as Box<dyn Remote>)
+            }
             "file" => Ok(Box::new(LocalRemote::new(
                 &rc.name,
                 rc.url.trim_start_matches("file://"),
