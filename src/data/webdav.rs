@@ -5,8 +5,9 @@
 //! one and copied into place on the server, so no reader ever sees half an object under its
 //! final name. Only builds the client; the layout and transfers are [`super::objstore`]'s.
 
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -89,6 +90,22 @@ pub fn open(rc: &RemoteConfig) -> Result<ObjStoreRemote> {
         headers.insert(name, value);
     }
     let verify_tls = o.get("ssl_verify").is_none_or(|v| v != "false");
+    let mut http = reqwest::Client::builder()
+        .default_headers(headers.clone())
+        .connect_timeout(std::time::Duration::from_secs(10));
+    if !verify_tls {
+        http = http.tls_danger_accept_invalid_certs(true);
+    }
+    let folders = Folders {
+        http: http.build().map_err(|e| o.fail(e.to_string()))?,
+        base: reqwest::Url::parse(&base).map_err(|e| {
+            o.fail(format!(
+                "`{}` is not a valid URL: {e}",
+                redact::url(&rc.url)
+            ))
+        })?,
+        made: Mutex::new(HashSet::new()),
+    };
     let options = ClientOptions::new()
         .with_default_headers(headers)
         .with_allow_http(http_scheme == "http")
@@ -101,6 +118,7 @@ pub fn open(rc: &RemoteConfig) -> Result<ObjStoreRemote> {
         .map_err(|e| o.fail(e.to_string()))?;
     let store = Dav {
         inner: Arc::new(inner),
+        folders: Arc::new(folders),
         read_only: read_only.then(|| scheme.to_string()),
     };
     ObjStoreRemote::new(&rc.name, &rc.url, Arc::new(store), "", o.jobs())
@@ -110,6 +128,7 @@ pub fn open(rc: &RemoteConfig) -> Result<ObjStoreRemote> {
 /// size (parts gathered, then one `PUT`), and, for `http(s)://`, every write refused.
 struct Dav {
     inner: Arc<HttpStore>,
+    folders: Arc<Folders>,
     /// The scheme, when the remote is read-only.
     read_only: Option<String>,
 }
@@ -168,13 +187,74 @@ impl Dav {
     }
 }
 
+/// Creates the folders objects go in. `object_store` creates missing parents only after a
+/// failed `PUT`, and fails when a parallel upload created one of them first; here each folder
+/// is made once, top-down, and "already there" counts as success.
+struct Folders {
+    http: reqwest::Client,
+    /// The remote's URL (`http(s)://host[:port]/path`).
+    base: reqwest::Url,
+    /// Folders known to exist, as paths below the host.
+    made: Mutex<HashSet<String>>,
+}
+
+impl Folders {
+    /// Makes every folder from the host's root down to `dir` (below the remote's URL).
+    async fn ensure(&self, dir: &[&str]) {
+        let own: Vec<&str> = self
+            .base
+            .path_segments()
+            .map(|s| s.filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default();
+        let mut urls = Vec::new();
+        for i in 0..own.len() {
+            let mut url = self.base.clone();
+            url.set_path(&format!("/{}", own[..=i].join("/")));
+            urls.push(url);
+        }
+        for j in 0..dir.len() {
+            let mut url = self.base.clone();
+            if let Ok(mut path) = url.path_segments_mut() {
+                path.pop_if_empty().extend(&dir[..=j]);
+            }
+            urls.push(url);
+        }
+        for url in urls {
+            let key = url.path().to_string();
+            if self.made.lock().is_ok_and(|m| m.contains(&key)) {
+                continue;
+            }
+            let mkcol = reqwest::Method::from_bytes(b"MKCOL").expect("a valid method");
+            let status = self
+                .http
+                .request(mkcol, url)
+                .send()
+                .await
+                .map(|r| r.status().as_u16());
+            // 201: made; 405: already there. Anything else is left for the upload to report.
+            if matches!(status, Ok(201 | 405))
+                && let Ok(mut made) = self.made.lock()
+            {
+                made.insert(key);
+            }
+        }
+    }
+}
+
 /// Uploads `payload` under a temporary name beside `location`, then copies it into place on the
 /// server.
 async fn put_atomic(
     inner: &HttpStore,
+    folders: &Folders,
     location: &ObjPath,
     payload: PutPayload,
 ) -> object_store::Result<PutResult> {
+    let parts: Vec<_> = location.parts().collect();
+    let dir: Vec<&str> = parts[..parts.len().saturating_sub(1)]
+        .iter()
+        .map(|p| p.as_ref())
+        .collect();
+    folders.ensure(&dir).await;
     let temp = Dav::temp_for(location);
     let result = inner.put(&temp, payload).await?;
     let moved = inner
@@ -195,7 +275,7 @@ impl ObjectStore for Dav {
         _opts: PutOptions,
     ) -> object_store::Result<PutResult> {
         self.check_writable()?;
-        put_atomic(&self.inner, location, payload).await
+        put_atomic(&self.inner, &self.folders, location, payload).await
     }
 
     async fn put_multipart_opts(
@@ -206,6 +286,7 @@ impl ObjectStore for Dav {
         self.check_writable()?;
         Ok(Box::new(Gathered {
             store: Arc::clone(&self.inner),
+            folders: Arc::clone(&self.folders),
             location: location.clone(),
             parts: Vec::new(),
         }))
@@ -258,6 +339,7 @@ impl ObjectStore for Dav {
 /// sent as one atomic `PUT` on completion.
 struct Gathered {
     store: Arc<HttpStore>,
+    folders: Arc<Folders>,
     location: ObjPath,
     parts: Vec<PutPayload>,
 }
@@ -280,7 +362,7 @@ impl MultipartUpload for Gathered {
             .into_iter()
             .flat_map(|p| p.into_iter())
             .collect();
-        put_atomic(&self.store, &self.location, payload).await
+        put_atomic(&self.store, &self.folders, &self.location, payload).await
     }
 
     async fn abort(&mut self) -> object_store::Result<()> {

@@ -287,3 +287,134 @@ fn azure_wrong_key_is_a_clear_error_without_the_key() {
     assert!(err.contains("no credentials for storage account"), "{err}");
     assert!(err.contains("--local r"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// WebDAV and read-only HTTP, on wsgidav.
+
+const DAV_USER: &str = "alice";
+const DAV_PASSWORD: &str = "pw-for-dav-3141";
+
+/// wsgidav serving a temp folder, basic auth for one user.
+fn wsgidav() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // DVC's WebDAV client needs its remote's folder to exist (vintner makes its own).
+    for dvc_folder in ["root/dav/b", "root/dav/h"] {
+        std::fs::create_dir_all(dir.path().join(dvc_folder)).unwrap();
+    }
+    let config = format!(
+        "host: 127.0.0.1\nport: {port}\nserver: cheroot\nprovider_mapping:\n  \"/\": {root}\n\
+         http_authenticator:\n  accept_basic: true\n  accept_digest: false\n  \
+         default_to_digest: false\nsimple_dc:\n  user_mapping:\n    \"*\":\n      \
+         \"{DAV_USER}\":\n        password: \"{DAV_PASSWORD}\"\nverbose: 1\n",
+        root = dir.path().join("root").display()
+    );
+    let config_path = dir.path().join("wsgidav.yaml");
+    std::fs::write(&config_path, config).unwrap();
+    let args = vec!["--config".to_string(), config_path.display().to_string()];
+    spawn(peers::bin("webdav", "wsgidav"), &args, "wsgidav", dir, port)
+}
+
+fn dav_options() -> Vec<(&'static str, &'static str, bool)> {
+    vec![("user", DAV_USER, false), ("password", DAV_PASSWORD, true)]
+}
+
+#[test]
+fn webdav_round_trips_between_vintner_and_dvc() {
+    let server = wsgidav();
+    let sb = Sandbox::new();
+    let base = format!("webdav://127.0.0.1:{}/dav", server.port);
+    round_trips(
+        &sb,
+        &format!("{base}/a/store"),
+        &format!("{base}/b"),
+        &dav_options(),
+    );
+    // Uploads went through temporary names, none of which is left behind.
+    let mut names = Vec::new();
+    for entry in walkdir::WalkDir::new(server._dir.path().join("root")) {
+        names.push(entry.unwrap().file_name().to_string_lossy().into_owned());
+    }
+    assert!(names.iter().any(|n| n.len() == 30), "{names:?}");
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}
+
+#[test]
+fn http_remotes_are_read_only_as_in_dvc() {
+    let server = wsgidav();
+    let sb = Sandbox::new();
+    // DVC pushes over WebDAV; vintner reads the same folder as a plain http:// remote.
+    let b = sb.mkdir("b");
+    git(&b, &["init", "--quiet"]);
+    peers::dvc(&sb, &b).arg("init").assert().success();
+    configure(
+        &sb,
+        &b,
+        true,
+        &format!("webdav://127.0.0.1:{}/dav/h", server.port),
+        &dav_options(),
+    );
+    make_data(&b);
+    peers::dvc(&sb, &b).args(["add", "data"]).assert().success();
+    peers::dvc(&sb, &b).arg("push").assert().success();
+    let http_url = format!("http://127.0.0.1:{}/dav/h", server.port);
+    peers::dvc(&sb, &b)
+        .args(["remote", "modify", "r", "url", &http_url])
+        .assert()
+        .success();
+    peers::dvc(&sb, &b)
+        .args(["remote", "modify", "r", "auth", "basic"])
+        .assert()
+        .success();
+    git(&b, &["add", "-A"]);
+    git(&b, &["commit", "-qm", "data"]);
+    let b2 = clone_with_local_config(&sb, "b", "b2");
+    sb.vintner(&b2).arg("pull").assert().success();
+    assert_eq!(
+        snapshot(&b2.join("data"), false),
+        snapshot(&b.join("data"), false)
+    );
+
+    // Pushing to it is refused, saying why and what to use instead.
+    std::fs::write(b2.join("data/new.txt"), b"new\n").unwrap();
+    sb.vintner(&b2).args(["add", "data"]).assert().success();
+    let err = failing(sb.vintner(&b2).arg("push"));
+    assert!(err.contains("read-only (as in DVC)"), "{err}");
+    assert!(err.contains("webdav://"), "{err}");
+}
+
+#[test]
+fn webdav_wrong_password_is_a_clear_error_without_it() {
+    let server = wsgidav();
+    let sb = Sandbox::new();
+    let wrong = "not-the-password-2718";
+    let repo = one_file_repo(
+        &sb,
+        &format!("webdav://127.0.0.1:{}/dav/p", server.port),
+        &[("user", DAV_USER, false), ("password", wrong, true)],
+    );
+    let err = failing(sb.vintner(&repo).arg("push"));
+    assert!(err.contains("Data remote `r` failed"), "{err}");
+    assert!(err.contains("401"), "{err}");
+    assert!(!err.contains(wrong), "the password leaked: {err}");
+
+    // The password in the URL instead: never shown either.
+    let repo2 = sb.mkdir("e2");
+    sb.vintner(&repo2)
+        .args(["init", "--no-remote"])
+        .assert()
+        .success();
+    let url = format!(
+        "webdav://{DAV_USER}:{wrong}@127.0.0.1:{}/dav/p",
+        server.port
+    );
+    sb.vintner(&repo2)
+        .args(["remote", "add", "--local", "-d", "r", &url])
+        .assert()
+        .success();
+    std::fs::write(repo2.join("f.txt"), b"f\n").unwrap();
+    sb.vintner(&repo2).args(["add", "f.txt"]).assert().success();
+    let err = failing(sb.vintner(&repo2).arg("push"));
+    assert!(err.contains("401"), "{err}");
+    assert!(!err.contains(wrong), "the password leaked: {err}");
+}
