@@ -16,6 +16,7 @@ pub mod external;
 pub mod freeze;
 pub mod fsutil;
 pub mod gc;
+pub mod gcs;
 pub mod get;
 pub mod gitignore;
 pub mod hash;
