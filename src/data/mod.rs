@@ -3,6 +3,7 @@
 //! of `track` or `ml`: what vintner writes here, the real `dvc` reads, and the other way round.
 
 pub mod add;
+pub mod azure;
 pub mod check_ignore;
 pub mod checkout;
 pub mod commit;
@@ -15,6 +16,7 @@ pub mod external;
 pub mod freeze;
 pub mod fsutil;
 pub mod gc;
+pub mod gcs;
 pub mod get;
 pub mod gitignore;
 pub mod hash;
@@ -29,6 +31,7 @@ pub mod odb;
 pub mod paths;
 pub mod pipeline_lock;
 pub mod remote;
+pub mod remote_opts;
 pub mod remove;
 pub mod rename;
 pub mod repo;
@@ -39,6 +42,7 @@ pub mod status;
 pub mod target;
 pub mod transfer;
 pub mod unprotect;
+pub mod webdav;
 pub mod workspace;
 pub mod yaml;
 

@@ -142,6 +142,11 @@ pub fn open_config(rc: &RemoteConfig) -> Result<Box<dyn Remote>> {
         return match scheme {
             "s3" => super::s3::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
             "ssh" => super::ssh::SshRemote::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
+            "azure" => super::azure::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
+            "gs" => super::gcs::open(rc).map(|r| Box::new(r) as Box<dyn Remote>),
+            "webdav" | "webdavs" | "http" | "https" => {
+                super::webdav::open(rc).map(|r| Box::new(r) as Box<dyn Remote>)
+            }
             "file" => Ok(Box::new(LocalRemote::new(
                 &rc.name,
                 rc.url.trim_start_matches("file://"),
@@ -149,7 +154,8 @@ pub fn open_config(rc: &RemoteConfig) -> Result<Box<dyn Remote>> {
             other => Err(Error::Remote {
                 remote: rc.name.clone(),
                 message: format!(
-                    "`{other}://` remotes are not supported (local folders and s3:// are)"
+                    "`{other}://` remotes are not supported (local folders, s3://, gs://, \
+                     azure://, webdav(s):// and http(s):// are)"
                 ),
             }),
         };

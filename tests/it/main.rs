@@ -20,6 +20,7 @@ mod mlflow_parity;
 mod peers;
 mod pipeline_outs;
 mod proxy;
+mod remotes;
 mod run_cmd;
 mod s3;
 mod secrets;

@@ -1,23 +1,38 @@
 #!/usr/bin/env bash
-# Installs the real peers the compatibility tests run against (DVC, MLflow, moto), one venv each,
-# and the browser driver (`playwright-core` from npm, pinned in tests/browser/package.json, used
-# with the system Chromium), outside the clone so repeated runs reuse them. A peer is rebuilt only
-# when its pinned requirements file changed. Prints the folder that holds them.
+# Installs the real peers the compatibility tests run against (DVC, MLflow, moto, and the storage
+# emulators: wsgidav for WebDAV, gcp-storage-emulator for GCS, Azurite for Azure), one folder
+# each, and the browser driver (`playwright-core` from npm, pinned in tests/browser/package.json,
+# used with the system Chromium), outside the clone so repeated runs reuse them. A Python peer is
+# a venv from `<name>.txt`; an npm peer (a `<name>.txt` of `package@version` lines, `npm` needed)
+# is a `node_modules` folder. Each is rebuilt only when its pinned file changed. Prints the folder
+# that holds them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=${VINTNER_PEERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vintner/peers}
 mkdir -p "$root"
 python=${PYTHON:-python3}
 
+# Peers installed from npm rather than PyPI.
+npm_peers=" azurite "
+
 install_one() {
     local name=$1 req="$here/$1.txt" venv="$root/$1"
     local stamp="$venv/.vintner-requirements"
-    if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
+    if [ -f "$stamp" ] && cmp -s "$req" "$stamp" \
+        && { [ -x "$venv/bin/python" ] || [ -d "$venv/node_modules" ]; }; then
         echo "peer $name: reusing $venv" >&2
         return
     fi
     echo "peer $name: installing into $venv" >&2
     rm -rf "$venv"
+    if [[ $npm_peers == *" $name "* ]]; then
+        mkdir -p "$venv"
+        # shellcheck disable=SC2046 # one package@version per word
+        npm install --prefix "$venv" --no-audit --no-fund --loglevel=error \
+            $(grep -v '^#' "$req") >&2
+        cp "$req" "$stamp"
+        return
+    fi
     "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
@@ -40,7 +55,7 @@ install_browser() {
     cp "$req" "$stamp"
 }
 
-for peer in ${1:-dvc mlflow moto browser}; do
+for peer in ${1:-dvc mlflow moto webdav gcs azurite browser}; do
     if [ "$peer" = browser ]; then
         install_browser
     else
