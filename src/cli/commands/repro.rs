@@ -1,0 +1,138 @@
+//! `vintner repro`: run the stages of `dvc.yaml` that changed, in dependency order, and write
+//! `dvc.lock` as DVC 3 writes it. The stages' commands run here, through the user's shell as
+//! DVC runs them; deciding what changed and recording the outputs is `data::repro`'s.
+
+use std::path::Path;
+
+use crate::cli::{Context, Hinted, NotBuilt, Printer};
+use crate::data::Repo;
+use crate::data::repro::{self, ReproError, ReproOptions, Runner};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Stages to reproduce (`stage`, `dvc.yaml`, `dvc.yaml:stage`); every stage of `dvc.yaml`
+    /// when omitted.
+    targets: Vec<String>,
+    /// Show what would run without running it.
+    #[arg(long)]
+    dry: bool,
+    /// Run the stages even if nothing changed.
+    #[arg(short, long)]
+    force: bool,
+    /// Only the named stages, not their dependencies.
+    #[arg(short, long = "single-item")]
+    single_item: bool,
+    /// Record each stage that runs as an MLflow run.
+    #[arg(long)]
+    track: bool,
+    /// Print what happened as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs stage commands with the user's shell, as DVC does.
+struct Shell<'a> {
+    printer: &'a Printer,
+}
+
+impl Runner for Shell<'_> {
+    fn skipped(&self, stage: &str) {
+        self.printer
+            .status(format!("Stage '{stage}' didn't change, skipping"));
+    }
+
+    fn running(&self, stage: &str) {
+        self.printer.status(format!("Running stage '{stage}':"));
+    }
+
+    fn frozen(&self, stage: &str) {
+        self.printer.warn(format!(
+            "stage '{stage}' is frozen. Its dependencies are not going to be reproduced."
+        ));
+        self.printer
+            .status(format!("Verifying outputs in frozen stage '{stage}'"));
+    }
+
+    fn command(&self, cmd: &str, wdir: &Path, env: &[(String, String)]) -> Result<(), String> {
+        self.printer.status(format!("> {cmd}"));
+        let shell = std::env::var("SHELL")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "/bin/sh".into());
+        let name = Path::new(&shell)
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let mut c = std::process::Command::new(&shell);
+        match name.as_str() {
+            "bash" => {
+                c.args(["--noprofile", "--norc"]);
+            }
+            "zsh" => {
+                c.arg("--no-rcs");
+            }
+            _ => {}
+        }
+        c.arg("-c").arg(cmd).current_dir(wdir);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let status = c
+            .status()
+            .map_err(|e| format!("could not start with `{shell}`: {e}"))?;
+        if status.success() {
+            return Ok(());
+        }
+        Err(match status.code() {
+            Some(code) => format!("failed with exit code {code}"),
+            None => "was killed by a signal".to_string(),
+        })
+    }
+}
+
+/// A repro error as a person reads it: the data layer's own errors keep their type (and exit
+/// codes), the others carry their hint.
+pub(super) fn hinted(e: ReproError) -> anyhow::Error {
+    match e {
+        ReproError::Data(d) => d.into(),
+        other => {
+            let hint = other.hint().unwrap_or_default();
+            Hinted::new(other.to_string(), hint).into()
+        }
+    }
+}
+
+pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
+    if args.track {
+        return Err(NotBuilt {
+            command: "repro --track",
+            meanwhile: "run the stages with `vintner repro`, or one command as a tracked run \
+                        with `vintner run -- <command>`",
+        }
+        .into());
+    }
+    let repo = Repo::find(&ctx.cwd)?;
+    let opts = ReproOptions {
+        targets: args.targets,
+        dry: args.dry,
+        force: args.force,
+        single_item: args.single_item,
+    };
+    let progress = ctx.printer.progress();
+    let shell = Shell {
+        printer: &ctx.printer,
+    };
+    let report = repro::repro(&repo, &ctx.cwd, &opts, &shell, progress.as_ref()).map_err(hinted)?;
+    if args.json {
+        return ctx.printer.json(&report);
+    }
+    if !report.git_add.is_empty() {
+        ctx.printer.status(format!(
+            "\nTo track the changes with git, run:\n\n\tgit add {}\n",
+            report.git_add.join(" ")
+        ));
+    } else if report.ran.is_empty() {
+        ctx.printer.status("Data and pipelines are up to date.");
+    }
+    Ok(())
+}

@@ -1,0 +1,1055 @@
+//! `repro`: which stages of a `dvc.yaml` changed, decided as DVC 3 decides it (command,
+//! dependencies' md5s, parameter values, outputs missing, changed or not in the cache,
+//! `always_changed`, `frozen`), in DVC's order, and the `dvc.lock` written back byte for byte as
+//! DVC 3 writes it, with the outputs cached. Running a stage's commands is the caller's: it
+//! comes in as a [`Runner`], so this module never spawns or prints anything itself.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_norway::{Mapping, Value};
+
+use super::add::{LOCK_WAIT, relink};
+use super::dvcfile::Out;
+use super::dvcyaml::{self, OutKind, Pipeline, StageDef, YamlError};
+use super::fsutil::write_atomic;
+use super::hash::HashKind;
+use super::index::Tracked;
+use super::lock::RepoLock;
+use super::odb::Odb;
+use super::paths::Inside;
+use super::pipeline_lock::{LOCK_FILE, LockStage, PROJECT_FILE, lock_stages};
+use super::repo::Repo;
+use super::state::State;
+use super::status::out_state;
+use super::{gitignore, workspace};
+use crate::progress::Progress;
+
+/// What can stop a `repro`.
+#[derive(Debug, thiserror::Error)]
+pub enum ReproError {
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    #[error(transparent)]
+    Data(#[from] super::Error),
+    #[error("`{}` has a cycle: {}", file.display(), stages.join(" -> "))]
+    Cycle { file: PathBuf, stages: Vec<String> },
+    #[error("`{}` line {line}: {what}", file.display())]
+    Overlap {
+        file: PathBuf,
+        line: usize,
+        what: String,
+    },
+    #[error("`{}` line {line}: the dependency `{dep}` of stage `{stage}` does not exist and no stage makes it", file.display())]
+    MissingDep {
+        file: PathBuf,
+        line: usize,
+        stage: String,
+        dep: String,
+    },
+    #[error("`{}` line {line}: stage `{stage}` did not make its output `{out}`", file.display())]
+    MissingOut {
+        file: PathBuf,
+        line: usize,
+        stage: String,
+        out: String,
+    },
+    #[error("`{}` line {line}: the parameters of stage `{stage}`: {key}", file.display())]
+    MissingParam {
+        file: PathBuf,
+        line: usize,
+        stage: String,
+        /// What is missing, and from which file.
+        key: String,
+    },
+    #[error("`{}` has no stage named `{name}`", file.display())]
+    NoSuchStage { file: PathBuf, name: String },
+    #[error("Failed to reproduce stage `{stage}`: `{cmd}` {why}")]
+    CmdFailed {
+        stage: String,
+        cmd: String,
+        why: String,
+    },
+    #[error("`{}` is written in DVC 1's layout; vintner writes only DVC 3's", .0.display())]
+    OldLock(PathBuf),
+}
+
+impl ReproError {
+    /// The fix to suggest to a person.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            ReproError::Yaml(YamlError::Unsupported { .. }) => {
+                "run this pipeline with `dvc repro`, or rewrite that part of `dvc.yaml`".into()
+            }
+            ReproError::Yaml(_) => "fix that line of the file; nothing was run or written".into(),
+            ReproError::Data(e) => return e.hint(),
+            ReproError::Cycle { .. } => {
+                "a stage cannot depend, directly or not, on its own outputs: remove one of these \
+                 dependencies"
+                    .into()
+            }
+            ReproError::Overlap { .. } => {
+                "declare the outer folder only, or move the inner output elsewhere (DVC refuses \
+                 this too)"
+                    .into()
+            }
+            ReproError::MissingDep { .. } => {
+                "create it, pull it (`vintner pull`), or add the stage that makes it".into()
+            }
+            ReproError::MissingOut { .. } => {
+                "make the command write it, or remove it from the stage's outputs".into()
+            }
+            ReproError::MissingParam { .. } => {
+                "add the key to the parameters file, or remove it from the stage's `params`".into()
+            }
+            ReproError::NoSuchStage { .. } => {
+                "`vintner dag` lists the stages; name one of them".into()
+            }
+            ReproError::CmdFailed { .. } => {
+                "fix the command and run `vintner repro` again; `dvc.lock` keeps this stage's \
+                 previous record"
+                    .into()
+            }
+            ReproError::OldLock(_) => "run `dvc repro` once to convert it".into(),
+        })
+    }
+}
+
+pub type Result<T, E = ReproError> = std::result::Result<T, E>;
+
+/// What the caller does for `repro`: runs commands and hears what happens.
+pub trait Runner {
+    /// A stage did not change.
+    fn skipped(&self, stage: &str);
+    /// A stage is about to run (or would, with `--dry`).
+    fn running(&self, stage: &str);
+    /// Runs one command of a stage in `wdir` with `env` added; `Err` says why it failed.
+    fn command(&self, cmd: &str, wdir: &Path, env: &[(String, String)]) -> Result<(), String>;
+    /// A frozen stage's outputs are verified instead of run.
+    fn frozen(&self, stage: &str);
+}
+
+/// `vintner repro`'s flags.
+#[derive(Debug, Clone, Default)]
+pub struct ReproOptions {
+    /// `dvc.yaml`, `dvc.yaml:stage`, `stage` or `path/dvc.yaml`, relative to the working folder.
+    pub targets: Vec<String>,
+    pub dry: bool,
+    pub force: bool,
+    pub single_item: bool,
+}
+
+/// What `repro` did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReproReport {
+    /// The stages that ran (or would run, with `--dry`), in order.
+    pub ran: Vec<String>,
+    pub unchanged: Vec<String>,
+    /// Whether `dvc.lock` changed.
+    pub lock_changed: bool,
+    /// Files git should stage.
+    pub git_add: Vec<String>,
+}
+
+/// A pipeline with its graph: for each stage, the stages whose outputs it depends on.
+pub struct Graph {
+    pub pipeline: Pipeline,
+    pub upstream: Vec<Vec<usize>>,
+}
+
+fn inside_or_eq(path: &Path, dir: &Path) -> bool {
+    path.starts_with(dir)
+}
+
+/// Builds the graph of a pipeline, refusing an output inside another and cycles.
+pub fn graph(pipeline: Pipeline) -> Result<Graph> {
+    let outs: Vec<(usize, PathBuf, &str)> = pipeline
+        .stages
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            s.outs
+                .iter()
+                .map(move |o| (i, s.abs(&o.path), o.path.as_str()))
+        })
+        .collect();
+    for (a, pa, ra) in &outs {
+        for (b, pb, rb) in &outs {
+            if (a, pa) != (b, pb) && inside_or_eq(pa, pb) {
+                let s = &pipeline.stages[*a];
+                return Err(ReproError::Overlap {
+                    file: pipeline.shown.clone(),
+                    line: s.line,
+                    what: format!(
+                        "the output `{ra}` of stage `{}` is inside the output `{rb}` of stage `{}`",
+                        s.name, pipeline.stages[*b].name
+                    ),
+                });
+            }
+        }
+    }
+    let upstream: Vec<Vec<usize>> = pipeline
+        .stages
+        .iter()
+        .map(|s| {
+            let mut up = Vec::new();
+            for d in &s.deps {
+                let pd = s.abs(d);
+                for (j, po, _) in &outs {
+                    if (inside_or_eq(&pd, po) || inside_or_eq(po, &pd)) && !up.contains(j) {
+                        up.push(*j);
+                    }
+                }
+            }
+            up
+        })
+        .collect();
+    let g = Graph { pipeline, upstream };
+    // Cycles: a depth-first search with colours.
+    let n = g.upstream.len();
+    let mut colour = vec![0u8; n];
+    fn visit(g: &Graph, i: usize, colour: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+        colour[i] = 1;
+        path.push(i);
+        for &j in &g.upstream[i] {
+            if colour[j] == 1 {
+                let at = path.iter().position(|&p| p == j).unwrap_or(0);
+                let mut cycle = path[at..].to_vec();
+                cycle.push(j);
+                return Some(cycle);
+            }
+            if colour[j] == 0
+                && let Some(c) = visit(g, j, colour, path)
+            {
+                return Some(c);
+            }
+        }
+        path.pop();
+        colour[i] = 2;
+        None
+    }
+    for i in 0..n {
+        if colour[i] == 0
+            && let Some(mut c) = visit(&g, i, &mut colour, &mut Vec::new())
+        {
+            c.reverse();
+            return Err(ReproError::Cycle {
+                file: g.pipeline.shown.clone(),
+                stages: c
+                    .iter()
+                    .map(|&i| g.pipeline.stages[i].name.clone())
+                    .collect(),
+            });
+        }
+    }
+    Ok(g)
+}
+
+/// Loads the repository's `dvc.yaml` (the one at `cwd` if there is one, else the root's) and
+/// its graph.
+pub fn load(repo: &Repo, dvc_yaml: &Path) -> Result<Graph> {
+    let inside = Inside::new(&repo.root);
+    let shown = inside.shown(dvc_yaml);
+    let pipeline = dvcyaml::load(dvc_yaml, &shown)?;
+    for s in &pipeline.stages {
+        let names = s.deps.iter().chain(s.outs.iter().map(|o| &o.path));
+        for p in names {
+            inside
+                .resolve(&s.wdir, Path::new(p))
+                .map_err(|why| super::Error::UnsafePath {
+                    file: shown.clone(),
+                    path: p.clone(),
+                    why,
+                })?;
+        }
+    }
+    graph(pipeline)
+}
+
+/// The `dvc.yaml` and stage names the targets mean (DVC's `dvc.yaml`, `dvc.yaml:stage`,
+/// `stage`, `dir/dvc.yaml`).
+pub fn resolve_targets(
+    repo: &Repo,
+    cwd: &Path,
+    targets: &[String],
+) -> (PathBuf, Vec<Option<String>>) {
+    let default = if cwd.join(PROJECT_FILE).is_file() {
+        cwd.join(PROJECT_FILE)
+    } else {
+        repo.root.join(PROJECT_FILE)
+    };
+    let mut file = default.clone();
+    let mut names = Vec::new();
+    for t in targets {
+        let (f, name) = match t.rsplit_once(':') {
+            Some((f, n)) if f.ends_with(PROJECT_FILE) || f.ends_with("dvc.yml") => {
+                (Some(f), Some(n.to_string()))
+            }
+            _ if t.ends_with(PROJECT_FILE) => (Some(t.as_str()), None),
+            _ => (None, Some(t.clone())),
+        };
+        if let Some(f) = f {
+            file = super::fsutil::normalize(&cwd.join(f));
+        }
+        names.push(name);
+    }
+    if names.is_empty() {
+        names.push(None);
+    }
+    (file, names)
+}
+
+/// The stages to consider, in DVC's order: for each target its dependencies first
+/// (depth-first, post-order), frozen stages cutting the walk as DVC's active graph does.
+pub fn plan(g: &Graph, targets: &[Option<String>], single_item: bool) -> Result<Vec<usize>> {
+    let stages = &g.pipeline.stages;
+    let mut roots = Vec::new();
+    for t in targets {
+        match t {
+            None => roots.extend(0..stages.len()),
+            Some(name) => {
+                let found: Vec<usize> = stages
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| {
+                        s.name == *name
+                            || s.name.split('@').next() == Some(name.as_str())
+                                && !name.contains('@')
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if found.is_empty() {
+                    return Err(ReproError::NoSuchStage {
+                        file: g.pipeline.shown.clone(),
+                        name: name.clone(),
+                    });
+                }
+                roots.extend(found);
+            }
+        }
+    }
+    if single_item {
+        let mut seen = HashSet::new();
+        return Ok(roots.into_iter().filter(|r| seen.insert(*r)).collect());
+    }
+    let active = |i: usize| -> &[usize] {
+        if stages[i].frozen {
+            &[]
+        } else {
+            &g.upstream[i]
+        }
+    };
+    fn post(
+        i: usize,
+        active: &dyn Fn(usize) -> Vec<usize>,
+        seen: &mut HashSet<usize>,
+        out: &mut Vec<usize>,
+    ) {
+        if !seen.insert(i) {
+            return;
+        }
+        for j in active(i) {
+            post(j, active, seen, out);
+        }
+        out.push(i);
+    }
+    let act = |i: usize| active(i).to_vec();
+    let mut sub = HashSet::new();
+    for &r in &roots {
+        let mut v = Vec::new();
+        post(r, &act, &mut HashSet::new(), &mut v);
+        sub.extend(v);
+    }
+    // networkx walks the subgraph's nodes in the graph's order.
+    let restricted =
+        |i: usize| -> Vec<usize> { act(i).into_iter().filter(|j| sub.contains(j)).collect() };
+    let mut seen = HashSet::new();
+    let mut order = Vec::new();
+    for i in 0..stages.len() {
+        if sub.contains(&i) {
+            post(i, &restricted, &mut seen, &mut order);
+        }
+    }
+    Ok(order)
+}
+
+/// The lock file as a document, stages in order.
+struct LockDoc {
+    path: PathBuf,
+    text: Option<String>,
+    stages: Mapping,
+    parsed: Vec<LockStage>,
+}
+
+fn read_lock(path: &Path, shown: &Path) -> Result<LockDoc> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(super::Error::io("read", path)(e).into()),
+    };
+    let mut stages = Mapping::new();
+    let mut parsed = Vec::new();
+    if let Some(t) = &text {
+        let doc: Value = serde_norway::from_str(t).map_err(|e| YamlError::Invalid {
+            file: shown.to_path_buf(),
+            line: e.location().map(|l| l.line()).unwrap_or(1),
+            message: e.to_string(),
+        })?;
+        if !doc.is_null() {
+            if doc.get("schema").is_none() {
+                return Err(ReproError::OldLock(shown.to_path_buf()));
+            }
+            if let Some(Value::Mapping(m)) = doc.get("stages") {
+                stages = m.clone();
+            }
+            parsed = lock_stages(t, shown)?;
+        }
+    }
+    Ok(LockDoc {
+        path: path.to_path_buf(),
+        text,
+        stages,
+        parsed,
+    })
+}
+
+/// Renders the lock as DVC's YAML dumper does (ruamel, block style, sequences not indented).
+fn render_lock(stages: &Mapping) -> String {
+    let mut out = String::from("schema: '2.0'\nstages:\n");
+    emit_map(&mut out, stages, 2);
+    out
+}
+
+fn key_text(k: &Value) -> String {
+    match k {
+        Value::String(s) => dvc_key(s),
+        other => scalar_text(other, 0, 0).trim_start().to_string(),
+    }
+}
+
+fn dvc_key(s: &str) -> String {
+    super::yaml::scalar(s, 0, 0).trim_start().to_string()
+}
+
+fn scalar_text(v: &Value, column: usize, indent: usize) -> String {
+    match v {
+        Value::String(s) => super::yaml::scalar(s, column, indent),
+        Value::Bool(b) => format!(" {b}"),
+        Value::Null => String::new(),
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(0.0);
+            let s = dvcyaml::py_float(f);
+            format!(
+                " {}",
+                match s.as_str() {
+                    "nan" => ".nan".to_string(),
+                    "inf" => ".inf".to_string(),
+                    "-inf" => "-.inf".to_string(),
+                    _ => s,
+                }
+            )
+        }
+        Value::Number(n) => format!(" {n}"),
+        Value::Sequence(s) if s.is_empty() => " []".into(),
+        Value::Mapping(m) if m.is_empty() => " {}".into(),
+        Value::Tagged(t) => scalar_text(&t.value, column, indent),
+        _ => String::new(),
+    }
+}
+
+fn is_block(v: &Value) -> bool {
+    matches!(v, Value::Sequence(s) if !s.is_empty())
+        || matches!(v, Value::Mapping(m) if !m.is_empty())
+}
+
+fn emit_map(out: &mut String, m: &Mapping, indent: usize) {
+    for (i, (k, v)) in m.iter().enumerate() {
+        let _ = i;
+        emit_entry(
+            out,
+            &format!("{}{}:", " ".repeat(indent), key_text(k)),
+            v,
+            indent,
+        );
+    }
+}
+
+/// One `key: value` whose key text (with indentation and colon) is `head`.
+fn emit_entry(out: &mut String, head: &str, v: &Value, indent: usize) {
+    out.push_str(head);
+    match v {
+        Value::Mapping(m) if !m.is_empty() => {
+            out.push('\n');
+            emit_map(out, m, indent + 2);
+        }
+        Value::Sequence(s) if !s.is_empty() => {
+            out.push('\n');
+            emit_seq(out, s, indent);
+        }
+        other => {
+            out.push_str(&scalar_text(other, head.chars().count(), indent + 2));
+            out.push('\n');
+        }
+    }
+}
+
+fn emit_seq(out: &mut String, s: &[Value], indent: usize) {
+    for item in s {
+        let dash = format!("{}- ", " ".repeat(indent));
+        match item {
+            Value::Mapping(m) if !m.is_empty() => {
+                for (i, (k, v)) in m.iter().enumerate() {
+                    let lead = if i == 0 {
+                        dash.clone()
+                    } else {
+                        " ".repeat(indent + 2)
+                    };
+                    emit_entry(out, &format!("{lead}{}:", key_text(k)), v, indent + 2);
+                }
+            }
+            Value::Sequence(inner) if !inner.is_empty() => {
+                out.push_str(&dash);
+                let mut sub = String::new();
+                emit_seq(&mut sub, inner, indent + 2);
+                out.push_str(sub.trim_start());
+            }
+            other if !is_block(other) => {
+                out.push_str(&format!("{}-", " ".repeat(indent)));
+                out.push_str(&scalar_text(other, indent + 1, indent + 2));
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One dependency or output as the lock records it.
+fn lock_entry(path: &str, h: &workspace::Hashed) -> Value {
+    let mut m = Mapping::new();
+    m.insert("path".into(), path.into());
+    m.insert("hash".into(), "md5".into());
+    m.insert("md5".into(), h.md5.clone().into());
+    m.insert("size".into(), Value::Number(h.size.into()));
+    if let Some(n) = h.nfiles {
+        m.insert("nfiles".into(), Value::Number(n.into()));
+    }
+    if h.isexec {
+        m.insert("isexec".into(), true.into());
+    }
+    Value::Mapping(m)
+}
+
+/// The current values of a stage's parameters, laid out as the lock records them: the default
+/// file first, then the others by name; keys sorted.
+fn param_values(g: &Pipeline, s: &StageDef) -> Result<Mapping> {
+    let mut files: Vec<&dvcyaml::ParamsDef> = s.params.iter().collect();
+    files.sort_by(|a, b| a.file.cmp(&b.file));
+    let mut out = Mapping::new();
+    let mut default = None;
+    for p in files {
+        let path = s.abs(&p.file);
+        if !path.is_file() {
+            return Err(ReproError::MissingParam {
+                file: g.shown.clone(),
+                line: s.line,
+                stage: s.name.clone(),
+                key: format!("the file `{}` does not exist", p.file),
+            });
+        }
+        let values = dvcyaml::read_params(&path, &g.shown)?;
+        let mut kv: Vec<(String, Value)> = match &p.keys {
+            None => values
+                .iter()
+                .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v.clone()))
+                .collect(),
+            Some(keys) => keys
+                .iter()
+                .map(|k| {
+                    let v =
+                        dvcyaml::lookup(&values, k).ok_or_else(|| ReproError::MissingParam {
+                            file: g.shown.clone(),
+                            line: s.line,
+                            stage: s.name.clone(),
+                            key: format!("`{k}` is missing from `{}`", p.file),
+                        })?;
+                    Ok((k.clone(), v.clone()))
+                })
+                .collect::<Result<_>>()?,
+        };
+        kv.sort_by(|a, b| a.0.cmp(&b.0));
+        kv.dedup_by(|a, b| a.0 == b.0);
+        let m: Mapping = kv.into_iter().map(|(k, v)| (Value::String(k), v)).collect();
+        if p.file == dvcyaml::DEFAULT_PARAMS {
+            default = Some(m);
+        } else {
+            out.insert(p.file.clone().into(), Value::Mapping(m));
+        }
+    }
+    if let Some(d) = default {
+        let mut first = Mapping::new();
+        first.insert(dvcyaml::DEFAULT_PARAMS.into(), Value::Mapping(d));
+        first.extend(out);
+        out = first;
+    }
+    Ok(out)
+}
+
+/// Loose equality of parameter values (an int equals the same float, as in Python).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64() == y.as_f64() && x.is_f64() == y.is_f64() || x == y
+        }
+        (Value::Mapping(x), Value::Mapping(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        (Value::Sequence(x), Value::Sequence(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_value(v, w))
+        }
+        _ => a == b,
+    }
+}
+
+struct Env<'a> {
+    repo: &'a Repo,
+    cache: Odb,
+    state: State,
+    listed: OnceLock<super::odb::Listing>,
+    progress: &'a dyn Progress,
+}
+
+impl Env<'_> {
+    /// DVC's status of one out or dep against what the lock records; `None`: unchanged.
+    fn changed(
+        &self,
+        dvc_yaml: &Path,
+        path: PathBuf,
+        rec: Option<&Out>,
+        cache: bool,
+    ) -> Result<Option<String>> {
+        let Some(rec) = rec.filter(|r| r.md5.is_some()) else {
+            return Ok(Some(if path.exists() { "new" } else { "deleted" }.into()));
+        };
+        let mut out = rec.clone();
+        out.cache = cache;
+        let t = Tracked {
+            dvc_path: dvc_yaml.to_path_buf(),
+            out,
+            path,
+            only: None,
+            stage: None,
+        };
+        Ok(
+            out_state(&t, &self.cache, &self.listed, &self.state, self.progress)?
+                .map(|s| s.label().to_string()),
+        )
+    }
+}
+
+/// Why a stage must run (`None`: it did not change), as DVC decides it.
+fn why_changed(
+    env: &Env,
+    g: &Pipeline,
+    s: &StageDef,
+    lock: Option<&LockStage>,
+    lock_raw: Option<&Value>,
+) -> Result<Option<String>> {
+    let Some(lock) = lock else {
+        return Ok(Some("it was never run".into()));
+    };
+    if lock.cmd.as_ref() != Some(&s.cmd) {
+        return Ok(Some("its command changed".into()));
+    }
+    if !s.frozen {
+        if s.always_changed {
+            return Ok(Some("it is always changed".into()));
+        }
+        for d in &s.deps {
+            let rec = lock.deps.iter().find(|o| o.path == *d);
+            if let Some(why) = env.changed(&g.path, s.abs(d), rec, false)? {
+                return Ok(Some(format!("its dependency `{d}` is {why}")));
+            }
+        }
+        let recorded = lock_raw
+            .and_then(|l| l.get("params"))
+            .and_then(Value::as_mapping);
+        if !s.params.is_empty() || recorded.is_some_and(|m| !m.is_empty()) {
+            let now = match param_values(g, s) {
+                Ok(v) => v,
+                Err(ReproError::MissingParam { .. }) => {
+                    return Ok(Some("a parameter is missing".into()));
+                }
+                Err(e) => return Err(e),
+            };
+            let same = recorded.is_some_and(|r| {
+                same_value(&Value::Mapping(r.clone()), &Value::Mapping(now.clone()))
+            });
+            if !same {
+                return Ok(Some("its parameters changed".into()));
+            }
+        }
+        // A dependency in the lock that the stage no longer declares is a change in DVC's
+        // stage md5 too.
+        if lock.deps.len() != s.deps.len() {
+            return Ok(Some("its dependencies changed".into()));
+        }
+    }
+    for o in &s.outs {
+        let rec = lock.outs.iter().find(|r| r.path == o.path);
+        if let Some(why) = env.changed(&g.path, s.abs(&o.path), rec, o.cache)? {
+            return Ok(Some(format!("its output `{}` is {why}", o.path)));
+        }
+    }
+    if lock.outs.len() != s.outs.len() {
+        return Ok(Some("its outputs changed".into()));
+    }
+    Ok(None)
+}
+
+/// Runs `repro` in the repository `repo` from `cwd`.
+pub fn repro(
+    repo: &Repo,
+    cwd: &Path,
+    opts: &ReproOptions,
+    runner: &dyn Runner,
+    progress: &dyn Progress,
+) -> Result<ReproReport> {
+    let _lock = if opts.dry {
+        None
+    } else {
+        Some(RepoLock::acquire(&repo.dvc_dir, LOCK_WAIT)?)
+    };
+    let (file, names) = resolve_targets(repo, cwd, &opts.targets);
+    let g = load(repo, &file)?;
+    let order = plan(&g, &names, opts.single_item)?;
+    let config = repo.config()?;
+    let env = Env {
+        repo,
+        cache: repo.cache(&config),
+        state: repo.state(),
+        listed: OnceLock::new(),
+        progress,
+    };
+    let links = repo.link_types(&config)?;
+    let inside = Inside::new(&repo.root);
+    let lock_path = g.pipeline.path.with_file_name(LOCK_FILE);
+    let lock_shown = inside.shown(&lock_path);
+    let mut doc = read_lock(&lock_path, &lock_shown)?;
+    let producers: HashMap<PathBuf, usize> = g
+        .pipeline
+        .stages
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.outs.iter().map(move |o| (s.abs(&o.path), i)))
+        .collect();
+    let mut report = ReproReport::default();
+    let result = (|| -> Result<()> {
+        for &i in &order {
+            crate::interrupt::check().map_err(|e| ReproError::CmdFailed {
+                stage: g.pipeline.stages[i].name.clone(),
+                cmd: String::new(),
+                why: e.to_string(),
+            })?;
+            let s = &g.pipeline.stages[i];
+            let lock = doc.parsed.iter().find(|l| l.name == s.name);
+            let raw = doc.stages.get(s.name.as_str());
+            let why = if opts.force {
+                Some("forced".to_string())
+            } else {
+                why_changed(&env, &g.pipeline, s, lock, raw)?
+            };
+            if why.is_none() {
+                runner.skipped(&s.name);
+                report.unchanged.push(s.name.clone());
+                continue;
+            }
+            tracing::debug!("stage `{}` runs: {}", s.name, why.unwrap_or_default());
+            report.ran.push(s.name.clone());
+            for d in &s.deps {
+                let p = s.abs(d);
+                let made = producers
+                    .iter()
+                    .any(|(o, _)| p.starts_with(o) || o.starts_with(&p));
+                if !(p.exists() || opts.dry && made) {
+                    return Err(ReproError::MissingDep {
+                        file: g.pipeline.shown.clone(),
+                        line: s.line,
+                        stage: s.name.clone(),
+                        dep: d.clone(),
+                    });
+                }
+            }
+            if opts.dry {
+                runner.running(&s.name);
+                continue;
+            }
+            if s.frozen {
+                runner.frozen(&s.name);
+            } else {
+                runner.running(&s.name);
+                for o in s.outs.iter().filter(|o| !o.persist) {
+                    remove_out(&s.abs(&o.path))?;
+                }
+                let env_vars = vec![
+                    (
+                        "DVC_ROOT".to_string(),
+                        repo.root.to_string_lossy().into_owned(),
+                    ),
+                    (
+                        "DVC_STAGE".to_string(),
+                        addressing(&g.pipeline, cwd, &s.name),
+                    ),
+                ];
+                for c in &s.commands {
+                    runner
+                        .command(c, &s.wdir, &env_vars)
+                        .map_err(|why| ReproError::CmdFailed {
+                            stage: s.name.clone(),
+                            cmd: c.clone(),
+                            why,
+                        })?;
+                }
+            }
+            let entry = record(&env, &g.pipeline, s, &links)?;
+            if !s.outs.iter().all(|o| !o.cache) {
+                for o in s.outs.iter().filter(|o| o.cache) {
+                    let abs = s.abs(&o.path);
+                    if let (Some(dir), Some(name)) = (abs.parent(), abs.file_name())
+                        && gitignore::ignore(dir, &name.to_string_lossy())?
+                    {
+                        let gi = inside
+                            .shown(&dir.join(".gitignore"))
+                            .to_string_lossy()
+                            .into_owned();
+                        if !report.git_add.contains(&gi) {
+                            report.git_add.push(gi);
+                        }
+                    }
+                }
+            }
+            doc.stages.insert(s.name.clone().into(), entry);
+            let text = render_lock(&doc.stages);
+            if doc.text.as_deref() != Some(text.as_str()) {
+                write_atomic(&doc.path, text.as_bytes())?;
+                doc.text = Some(text.clone());
+                doc.parsed = lock_stages(&text, &lock_shown)?;
+                report.lock_changed = true;
+                let l = lock_shown.to_string_lossy().into_owned();
+                if !report.git_add.contains(&l) {
+                    report.git_add.push(l);
+                }
+            }
+        }
+        Ok(())
+    })();
+    env.state.save();
+    result.map(|()| report)
+}
+
+/// How DVC addresses a stage from `cwd` (`name`, or `path/dvc.yaml:name`).
+fn addressing(p: &Pipeline, cwd: &Path, name: &str) -> String {
+    if p.path.parent() == Some(cwd) {
+        name.to_string()
+    } else {
+        format!(
+            "{}:{name}",
+            super::fsutil::relative_to(&p.path, cwd).display()
+        )
+    }
+}
+
+/// Removes a stage's output before its command runs, as DVC does (a persisted one stays).
+fn remove_out(path: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(_) => return Ok(()),
+    };
+    let r = if meta.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    r.map_err(|e| super::Error::io("remove", path)(e).into())
+}
+
+/// Hashes a stage's dependencies and outputs (caching the outputs), and its lock entry.
+fn record(env: &Env, g: &Pipeline, s: &StageDef, links: &[super::odb::LinkType]) -> Result<Value> {
+    let mut entry = Mapping::new();
+    entry.insert("cmd".into(), s.cmd.clone());
+    let mut deps: Vec<&String> = s.deps.iter().collect();
+    deps.sort();
+    deps.dedup();
+    let mut dep_entries = Vec::new();
+    for d in deps {
+        let p = s.abs(d);
+        let h = workspace::hash_output(&p, &env.state, None, env.progress)?.ok_or_else(|| {
+            ReproError::MissingDep {
+                file: g.shown.clone(),
+                line: s.line,
+                stage: s.name.clone(),
+                dep: d.clone(),
+            }
+        })?;
+        dep_entries.push(lock_entry(d, &h));
+    }
+    if !dep_entries.is_empty() {
+        entry.insert("deps".into(), Value::Sequence(dep_entries));
+    }
+    let params = param_values(g, s)?;
+    if !params.is_empty() {
+        entry.insert("params".into(), Value::Mapping(params));
+    }
+    let mut outs: Vec<&dvcyaml::OutDef> = s.outs.iter().collect();
+    outs.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut out_entries = Vec::new();
+    for o in outs {
+        let p = s.abs(&o.path);
+        let store = o.cache.then_some(&env.cache);
+        let h = workspace::hash_output(&p, &env.state, store, env.progress)?.ok_or_else(|| {
+            ReproError::MissingOut {
+                file: g.shown.clone(),
+                line: s.line,
+                stage: s.name.clone(),
+                out: o.path.clone(),
+            }
+        })?;
+        if o.cache {
+            if let Some(bytes) = &h.manifest {
+                env.cache.add_bytes(bytes, &h.oid())?;
+            }
+            relink(&env.cache, &h, &p, links)?;
+        }
+        let _ = (OutKind::Out, HashKind::Md5, env.repo);
+        out_entries.push(lock_entry(&o.path, &h));
+    }
+    if !out_entries.is_empty() {
+        entry.insert("outs".into(), Value::Sequence(out_entries));
+    }
+    Ok(Value::Mapping(entry))
+}
+
+/// The stages in `keep` and their edges as `dvc dag --dot` prints them: nodes in pipeline
+/// order, each edge from a dependency to the stage that uses it.
+pub fn dot(g: &Graph, keep: &[usize]) -> String {
+    let name = |i: usize| format!("\"{}\"", g.pipeline.stages[i].name);
+    let mut out = String::from("strict digraph {\n");
+    for &i in keep {
+        out.push_str(&format!("{};\n", name(i)));
+    }
+    for &d in keep {
+        for &s in keep {
+            if g.upstream[s].contains(&d) {
+                out.push_str(&format!("{} -> {};\n", name(d), name(s)));
+            }
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The stages in `keep` as `dvc dag --mermaid` prints them: one block per connected pipeline,
+/// nodes and edges sorted by name.
+pub fn mermaid(g: &Graph, keep: &[usize]) -> String {
+    let names = |i: usize| g.pipeline.stages[i].name.clone();
+    let mut component: HashMap<usize, usize> = HashMap::new();
+    let mut comps: Vec<Vec<usize>> = Vec::new();
+    for &start in keep {
+        if component.contains_key(&start) {
+            continue;
+        }
+        let c = comps.len();
+        let mut todo = vec![start];
+        let mut members = Vec::new();
+        while let Some(i) = todo.pop() {
+            if component.insert(i, c).is_some() {
+                continue;
+            }
+            members.push(i);
+            for &j in keep {
+                if g.upstream[i].contains(&j) || g.upstream[j].contains(&i) {
+                    todo.push(j);
+                }
+            }
+        }
+        comps.push(members);
+    }
+    let mut out = String::from("flowchart TD");
+    let mut total = 0;
+    for members in comps {
+        let mut nodes: Vec<(String, usize)> = members.iter().map(|&i| (names(i), i)).collect();
+        nodes.sort();
+        let mut ids = HashMap::new();
+        for (n, i) in &nodes {
+            total += 1;
+            out.push_str(&format!("\n\tnode{total}[\"{n}\"]"));
+            ids.insert(*i, total);
+        }
+        let mut edges: Vec<(String, String, usize, usize)> = Vec::new();
+        for &s in &members {
+            for &d in &g.upstream[s] {
+                if ids.contains_key(&d) {
+                    edges.push((names(d), names(s), d, s));
+                }
+            }
+        }
+        edges.sort();
+        for (_, _, d, s) in edges {
+            out.push_str(&format!("\n\tnode{}-->node{}", ids[&d], ids[&s]));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_renders_as_dvc_writes_it() {
+        let text = "schema: '2.0'\nstages:\n  train:\n    cmd:\n    - cat out/f1.txt > model.txt\n    \
+                    - \"echo '{\\\"acc\\\": 0.5}' > m.json\"\n    deps:\n    - path: out\n      hash: md5\n      \
+                    md5: 1bb79981009d29b60d89c6f37ea264cb.dir\n      size: 6\n      nfiles: 3\n    params:\n      \
+                    params.yaml:\n        lr: 0.1\n        train.layers:\n        - 1\n        - 2\n      other.json:\n        \
+                    a:\n          x: 1\n    outs:\n    - path: m.json\n      hash: md5\n      \
+                    md5: d06b41c4772521161a864e11677fd710\n      size: 34\n  ev@a:\n    cmd: echo a > ev_a.txt\n";
+        let doc: Value = serde_norway::from_str(text).unwrap();
+        let stages = doc.get("stages").unwrap().as_mapping().unwrap();
+        assert_eq!(render_lock(stages), text);
+    }
+
+    #[test]
+    fn plan_orders_dependencies_first_and_refuses_cycles() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "stages:\n  c:\n    cmd: x\n    deps: [b.txt]\n    outs: [c.txt]\n  a:\n    cmd: x\n    outs: [a.txt]\n  \
+                    b:\n    cmd: x\n    deps: [a.txt]\n    outs: [b.txt]\n";
+        let p = dvcyaml::parse(yaml, &dir.path().join("dvc.yaml"), Path::new("dvc.yaml")).unwrap();
+        let g = graph(p).unwrap();
+        let order: Vec<&str> = plan(&g, &[None], false)
+            .unwrap()
+            .into_iter()
+            .map(|i| g.pipeline.stages[i].name.as_str())
+            .collect();
+        assert_eq!(order, ["a", "b", "c"]);
+        let only: Vec<usize> = plan(&g, &[Some("c".into())], true).unwrap();
+        assert_eq!(only, [0]);
+        let cyc = "stages:\n  a:\n    cmd: x\n    deps: [b.txt]\n    outs: [a.txt]\n  b:\n    cmd: x\n    deps: [a.txt]\n    outs: [b.txt]\n";
+        let p = dvcyaml::parse(cyc, &dir.path().join("dvc.yaml"), Path::new("dvc.yaml")).unwrap();
+        let err = graph(p).err().unwrap().to_string();
+        assert!(
+            err.contains("cycle") && err.contains("a -> b -> a"),
+            "{err}"
+        );
+        let nested =
+            "stages:\n  a:\n    cmd: x\n    outs: [d]\n  b:\n    cmd: x\n    outs: [d/x.txt]\n";
+        let p =
+            dvcyaml::parse(nested, &dir.path().join("dvc.yaml"), Path::new("dvc.yaml")).unwrap();
+        let err = graph(p).err().unwrap().to_string();
+        assert!(
+            err.contains("`d/x.txt` of stage `b` is inside the output `d`"),
+            "{err}"
+        );
+    }
+}
