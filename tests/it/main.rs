@@ -19,6 +19,7 @@ mod mlflow_parity;
 mod peers;
 mod pipeline_outs;
 mod proxy;
+mod repro;
 mod run_cmd;
 mod s3;
 mod secrets;

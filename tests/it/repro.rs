@@ -1,0 +1,286 @@
+//! `vintner repro` and `vintner dag` against the real `dvc` on the same pipeline: the same
+//! stages run, `dvc.lock` and `.gitignore` come out byte for byte as DVC writes them, each tool
+//! finds the other's result up to date, a parameter change reruns only the stage that reads
+//! it, a failing command leaves `dvc.lock` as it was, and a cycle is refused.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{Sandbox, git, read, write};
+use crate::peers;
+
+fn dvc_ok(sb: &Sandbox, cwd: &Path, args: &[&str]) -> (String, String) {
+    let out = peers::dvc(sb, cwd).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "dvc {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs vintner, which must succeed; returns (stdout, stderr).
+fn vintner_ok(sb: &Sandbox, cwd: &Path, args: &[&str]) -> (String, String) {
+    let out = sb.vintner(cwd).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "vintner {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const DVC_YAML: &str = r#"vars:
+  - n: 3
+    shards: [a, b]
+stages:
+  prep:
+    cmd: mkdir -p out && for i in $(seq 1 ${n}); do echo $i > out/f$i.txt; done
+    deps:
+      - data/in.txt
+    outs:
+      - out
+  train:
+    cmd:
+      - cat out/f1.txt data/in.txt > model.txt
+      - echo ${train.epochs} >> model.txt
+      - touch cachefree.txt && echo p >> p.txt
+      - >-
+        echo '{"acc": 0.5, "nested": {"f1": 2}}' > m.json
+    deps:
+      - out
+      - src/train.sh
+    params:
+      - lr
+      - train.epochs
+      - other.json:
+        - a
+      - conf.toml:
+    outs:
+      - model.txt
+      - cachefree.txt:
+          cache: false
+      - p.txt:
+          persist: true
+    metrics:
+      - m.json:
+          cache: false
+  ev:
+    foreach: ${shards}
+    do:
+      cmd: echo ${item} ${lr} > ev_${item}.txt
+      wdir: sub
+      deps:
+        - ../model.txt
+      outs:
+        - ev_${item}.txt
+  always:
+    cmd: date +%N > stamp.txt
+    always_changed: true
+    outs:
+      - stamp.txt:
+          cache: false
+"#;
+
+/// A git + DVC repository at `rel` with the shared pipeline and its inputs, committed.
+fn fixture(sb: &Sandbox, rel: &str) -> PathBuf {
+    let repo = sb.mkdir(rel);
+    git(&repo, &["init", "-q", "-b", "master"]);
+    dvc_ok(sb, &repo, &["init", "-q"]);
+    write(&repo.join("data/in.txt"), b"hello\n");
+    write(&repo.join("src/train.sh"), b"echo train\n");
+    write(
+        &repo.join("params.yaml"),
+        b"lr: 0.001\ntrain:\n  epochs: 3\n  layers: [1, 2]\nseed: 7\n",
+    );
+    write(
+        &repo.join("other.json"),
+        b"{\"b\": 2, \"a\": {\"y\": 1.5, \"x\": [1, 2]}}\n",
+    );
+    write(&repo.join("conf.toml"), b"depth = 4\nname = \"deep\"\n");
+    std::fs::create_dir_all(repo.join("sub")).unwrap();
+    write(&repo.join("sub/.keep"), b"");
+    write(&repo.join("dvc.yaml"), DVC_YAML.as_bytes());
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "pipeline"]);
+    repo
+}
+
+/// The stages a repro ran, from its messages (the same words for both tools).
+fn ran(stderr_and_stdout: &str) -> Vec<String> {
+    stderr_and_stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("Running stage '"))
+        .map(|l| l.trim_end_matches("':").to_string())
+        .collect()
+}
+
+/// `dvc.lock` without the `always` stage's output hash, which is a timestamp.
+fn lock_of(repo: &Path) -> String {
+    let text = String::from_utf8(read(&repo.join("dvc.lock"))).unwrap();
+    let mut out = String::new();
+    let mut in_always = false;
+    for l in text.lines() {
+        if l.starts_with("  ") && !l.starts_with("   ") {
+            in_always = l == "  always:";
+        }
+        if in_always && (l.contains("md5:") || l.contains("size:")) {
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn repro_runs_the_stages_dvc_runs_and_writes_its_dvc_lock_bytes() {
+    let sb = Sandbox::new();
+    let by_dvc = fixture(&sb, "dvc");
+    let by_vintner = fixture(&sb, "vintner");
+    let (out, err) = dvc_ok(&sb, &by_dvc, &["repro"]);
+    let dvc_ran = ran(&format!("{out}{err}"));
+    let (out, err) = vintner_ok(&sb, &by_vintner, &["repro"]);
+    let vintner_ran = ran(&format!("{out}{err}"));
+    assert_eq!(
+        vintner_ran,
+        ["prep", "train", "ev@a", "ev@b", "always"],
+        "{err}"
+    );
+    assert_eq!(vintner_ran, dvc_ran);
+    assert_eq!(lock_of(&by_vintner), lock_of(&by_dvc));
+    for f in [
+        ".gitignore",
+        "sub/.gitignore",
+        "model.txt",
+        "sub/ev_b.txt",
+        "out/f3.txt",
+    ] {
+        assert_eq!(read(&by_vintner.join(f)), read(&by_dvc.join(f)), "{f}");
+    }
+    // Each tool finds the other's result up to date (but `always`, which is always changed).
+    let (out, _) = dvc_ok(&sb, &by_vintner, &["status"]);
+    assert_eq!(out.trim(), "always:\n\talways changed", "{out}");
+    let (out, err) = vintner_ok(&sb, &by_dvc, &["status"]);
+    assert_eq!(out.trim(), "always:\n\talways changed", "{out}{err}");
+    let (out, err) = vintner_ok(&sb, &by_dvc, &["repro"]);
+    assert_eq!(ran(&format!("{out}{err}")), ["always"], "{err}");
+    assert!(
+        err.contains("Stage 'train' didn't change, skipping"),
+        "{err}"
+    );
+    let (out, err) = dvc_ok(&sb, &by_vintner, &["repro"]);
+    assert_eq!(ran(&format!("{out}{err}")), ["always"], "{out}{err}");
+    // Locks DVC rewrote around vintner's entries and the other way round stay the same.
+    assert_eq!(lock_of(&by_vintner), lock_of(&by_dvc));
+
+    // A parameter only `train` and the `ev` stages read: DVC and vintner rerun the same ones.
+    for repo in [&by_dvc, &by_vintner] {
+        let p = repo.join("params.yaml");
+        let text = String::from_utf8(read(&p)).unwrap();
+        write(&p, text.replace("epochs: 3", "epochs: 4").as_bytes());
+    }
+    let (out, err) = dvc_ok(&sb, &by_dvc, &["repro"]);
+    let dvc_ran = ran(&format!("{out}{err}"));
+    let (out, err) = vintner_ok(&sb, &by_vintner, &["repro"]);
+    let vintner_ran = ran(&format!("{out}{err}"));
+    assert_eq!(vintner_ran, ["train", "ev@a", "ev@b", "always"], "{err}");
+    assert_eq!(vintner_ran, dvc_ran);
+    assert_eq!(lock_of(&by_vintner), lock_of(&by_dvc));
+    assert_eq!(
+        read(&by_vintner.join("p.txt")),
+        b"p\np\n",
+        "persist keeps the output"
+    );
+
+    // A parameter of `params.yaml` no stage reads reruns nothing.
+    let p = by_vintner.join("params.yaml");
+    let text = String::from_utf8(read(&p)).unwrap();
+    write(&p, text.replace("seed: 7", "seed: 8").as_bytes());
+    let (out, err) = vintner_ok(&sb, &by_vintner, &["repro", "train"]);
+    assert!(ran(&format!("{out}{err}")).is_empty(), "{err}");
+
+    // `--dry` runs nothing; `-f -s` runs exactly the named stage.
+    write(&by_vintner.join("data/in.txt"), b"changed\n");
+    let before = read(&by_vintner.join("dvc.lock"));
+    let (_, err) = vintner_ok(&sb, &by_vintner, &["repro", "--dry", "train"]);
+    assert_eq!(ran(&err), ["prep"], "{err}");
+    assert_eq!(read(&by_vintner.join("dvc.lock")), before);
+    let (_, err) = vintner_ok(&sb, &by_vintner, &["repro", "-f", "-s", "ev@a"]);
+    assert_eq!(ran(&err), ["ev@a"], "{err}");
+}
+
+#[test]
+fn dag_prints_dvc_dag_dot_and_mermaid() {
+    let sb = Sandbox::new();
+    let repo = fixture(&sb, "repo");
+    for flag in ["--dot", "--mermaid"] {
+        let (theirs, _) = dvc_ok(&sb, &repo, &["dag", flag]);
+        let (ours, _) = vintner_ok(&sb, &repo, &["dag", flag]);
+        assert_eq!(ours, theirs, "{flag}");
+    }
+    let (theirs, _) = dvc_ok(&sb, &repo, &["dag", "--dot", "train"]);
+    let (ours, _) = vintner_ok(&sb, &repo, &["dag", "--dot", "train"]);
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn a_failing_command_leaves_dvc_lock_untouched() {
+    let sb = Sandbox::new();
+    let repo = fixture(&sb, "repo");
+    vintner_ok(&sb, &repo, &["repro"]);
+    let before = read(&repo.join("dvc.lock"));
+    let yaml = DVC_YAML.replace(
+        "      - echo ${train.epochs} >> model.txt",
+        "      - echo ${train.epochs} >> model.txt && exit 3",
+    );
+    write(&repo.join("dvc.yaml"), yaml.as_bytes());
+    let out = sb.vintner(&repo).args(["repro", "train"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Failed to reproduce stage `train`") && err.contains("exit code 3"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+    assert_eq!(read(&repo.join("dvc.lock")), before);
+}
+
+#[test]
+fn bad_pipelines_are_refused_with_the_file_and_line() {
+    let sb = Sandbox::new();
+    let repo = fixture(&sb, "repo");
+    let refused = |yaml: &str| -> String {
+        write(&repo.join("dvc.yaml"), yaml.as_bytes());
+        let out = sb.vintner(&repo).arg("repro").output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(!repo.join("dvc.lock").exists());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(
+        "stages:\n  a:\n    cmd: cp b.txt a.txt\n    deps: [b.txt]\n    outs: [a.txt]\n  \
+         b:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n",
+    );
+    assert!(err.contains("`dvc.yaml` has a cycle: a -> b -> a"), "{err}");
+    let err = refused("stages:\n  a:\n    cmd: x\n    deps: [nowhere.txt]\n    outs: [a.txt]\n");
+    assert!(
+        err.contains("`dvc.yaml` line 2: the dependency `nowhere.txt` of stage `a` does not exist"),
+        "{err}"
+    );
+    let err =
+        refused("stages:\n  a:\n    cmd: x\n    outs: [d]\n  b:\n    cmd: y\n    outs: [d/x]\n");
+    assert!(
+        err.contains("line 5") && err.contains("inside the output `d`"),
+        "{err}"
+    );
+    let err = refused("stages:\n  a:\n    matrix:\n      x: [1, 2]\n    cmd: echo ${item.x}\n");
+    assert!(
+        err.contains("line 2: `matrix`") && err.contains("not supported"),
+        "{err}"
+    );
+}
