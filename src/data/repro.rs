@@ -17,7 +17,7 @@ use super::fsutil::write_atomic;
 use super::hash::HashKind;
 use super::index::Tracked;
 use super::lock::RepoLock;
-use super::odb::Odb;
+use super::odb::{Odb, Oid};
 use super::paths::Inside;
 use super::pipeline_lock::{LOCK_FILE, LockStage, PROJECT_FILE, lock_stages};
 use super::repo::Repo;
@@ -81,6 +81,11 @@ impl ReproError {
         Some(match self {
             ReproError::Yaml(YamlError::Unsupported { .. }) => {
                 "run this pipeline with `dvc repro`, or rewrite that part of `dvc.yaml`".into()
+            }
+            ReproError::Yaml(YamlError::Io { .. }) => {
+                "run it where the pipeline's `dvc.yaml` is, or name it: `vintner repro \
+                 path/to/dvc.yaml`"
+                    .into()
             }
             ReproError::Yaml(_) => "fix that line of the file; nothing was run or written".into(),
             ReproError::Data(e) => return e.hint(),
@@ -598,9 +603,7 @@ fn param_values(g: &Pipeline, s: &StageDef) -> Result<Mapping> {
 /// Loose equality of parameter values (an int equals the same float, as in Python).
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x.as_f64() == y.as_f64() && x.is_f64() == y.is_f64() || x == y
-        }
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
         (Value::Mapping(x), Value::Mapping(y)) => {
             x.len() == y.len()
                 && x.iter()
@@ -618,34 +621,76 @@ struct Env<'a> {
     cache: Odb,
     state: State,
     listed: OnceLock<super::odb::Listing>,
+    /// Paths hashed since the last stage ran: a stage's output folder is often the next
+    /// stage's dependency, and is walked once.
+    hashed: std::sync::Mutex<HashMap<PathBuf, Option<workspace::Hashed>>>,
     progress: &'a dyn Progress,
 }
 
 impl Env<'_> {
-    /// DVC's status of one out or dep against what the lock records; `None`: unchanged.
-    fn changed(
-        &self,
-        dvc_yaml: &Path,
-        path: PathBuf,
-        rec: Option<&Out>,
-        cache: bool,
-    ) -> Result<Option<String>> {
-        let Some(rec) = rec.filter(|r| r.md5.is_some()) else {
+    /// The workspace hashes of `path` (`None`: missing), remembered until [`Env::forget`].
+    fn hash(&self, path: &Path) -> Result<Option<workspace::Hashed>> {
+        if let Some(h) = self.hashed.lock().ok().and_then(|m| m.get(path).cloned()) {
+            return Ok(h);
+        }
+        let h = workspace::hash_output(path, &self.state, None, self.progress)?;
+        if let Ok(mut m) = self.hashed.lock() {
+            m.insert(path.to_path_buf(), h.clone());
+        }
+        Ok(h)
+    }
+
+    /// Forgets every remembered hash (a stage ran and may have changed anything).
+    fn forget(&self) {
+        if let Ok(mut m) = self.hashed.lock() {
+            m.clear();
+        }
+    }
+
+    /// DVC's status of one out or dep against what the lock records (`None`: unchanged):
+    /// `new` or `deleted` without a record, `not in cache` for a cached output whose objects
+    /// are missing, `deleted` or `modified` for the workspace.
+    fn changed(&self, path: &Path, rec: Option<&Out>, cache: bool) -> Result<Option<String>> {
+        let Some(md5) = rec.and_then(|r| r.md5.as_deref()) else {
             return Ok(Some(if path.exists() { "new" } else { "deleted" }.into()));
         };
-        let mut out = rec.clone();
-        out.cache = cache;
-        let t = Tracked {
-            dvc_path: dvc_yaml.to_path_buf(),
-            out,
-            path,
-            only: None,
-            stage: None,
+        let kind = rec.map(|r| r.hash).unwrap_or(HashKind::Md5);
+        if kind != HashKind::Md5 {
+            // A DVC 2 record: let the status machinery hash it the old way.
+            let mut out = rec.cloned().expect("a record");
+            out.cache = cache;
+            let t = Tracked {
+                dvc_path: path.to_path_buf(),
+                out,
+                path: path.to_path_buf(),
+                only: None,
+                stage: None,
+            };
+            return Ok(
+                out_state(&t, &self.cache, &self.listed, &self.state, self.progress)?
+                    .map(|s| s.label().to_string()),
+            );
+        }
+        let top = Oid::new(md5, kind);
+        if cache && !self.cache.contains(&top) {
+            return Ok(Some("not in cache".into()));
+        }
+        let Some(h) = self.hash(path)? else {
+            return Ok(Some("deleted".into()));
         };
-        Ok(
-            out_state(&t, &self.cache, &self.listed, &self.state, self.progress)?
-                .map(|s| s.label().to_string()),
-        )
+        if h.md5 != md5 {
+            return Ok(Some("modified".into()));
+        }
+        if cache && top.is_dir() {
+            let known = self.listed.get_or_init(|| self.cache.listing());
+            if h.files
+                .iter()
+                .any(|f| !known.has(&Oid::new(f.md5.clone(), kind)))
+            {
+                return Ok(Some("not in cache".into()));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -669,14 +714,14 @@ fn why_changed(
         }
         for d in &s.deps {
             let rec = lock.deps.iter().find(|o| o.path == *d);
-            if let Some(why) = env.changed(&g.path, s.abs(d), rec, false)? {
+            if let Some(why) = env.changed(&s.abs(d), rec, false)? {
                 return Ok(Some(format!("its dependency `{d}` is {why}")));
             }
         }
         let recorded = lock_raw
             .and_then(|l| l.get("params"))
             .and_then(Value::as_mapping);
-        if !s.params.is_empty() || recorded.is_some_and(|m| !m.is_empty()) {
+        if !s.params.is_empty() {
             let now = match param_values(g, s) {
                 Ok(v) => v,
                 Err(ReproError::MissingParam { .. }) => {
@@ -684,27 +729,37 @@ fn why_changed(
                 }
                 Err(e) => return Err(e),
             };
-            let same = recorded.is_some_and(|r| {
-                same_value(&Value::Mapping(r.clone()), &Value::Mapping(now.clone()))
-            });
-            if !same {
-                return Ok(Some("its parameters changed".into()));
+            // As DVC: each declared key against its recorded value (a whole file: every key
+            // of either side); keys the stage no longer reads do not count.
+            for p in &s.params {
+                let now_file = now.get(p.file.as_str()).and_then(Value::as_mapping);
+                let rec_file = recorded
+                    .and_then(|r| r.get(p.file.as_str()))
+                    .and_then(Value::as_mapping);
+                let same = match (now_file, rec_file, &p.keys) {
+                    (Some(n), Some(r), Some(keys)) => {
+                        keys.iter()
+                            .all(|k| match (n.get(k.as_str()), r.get(k.as_str())) {
+                                (Some(a), Some(b)) => same_value(a, b),
+                                _ => false,
+                            })
+                    }
+                    (Some(n), Some(r), None) => {
+                        same_value(&Value::Mapping(n.clone()), &Value::Mapping(r.clone()))
+                    }
+                    _ => false,
+                };
+                if !same {
+                    return Ok(Some(format!("its parameters in `{}` changed", p.file)));
+                }
             }
-        }
-        // A dependency in the lock that the stage no longer declares is a change in DVC's
-        // stage md5 too.
-        if lock.deps.len() != s.deps.len() {
-            return Ok(Some("its dependencies changed".into()));
         }
     }
     for o in &s.outs {
         let rec = lock.outs.iter().find(|r| r.path == o.path);
-        if let Some(why) = env.changed(&g.path, s.abs(&o.path), rec, o.cache)? {
+        if let Some(why) = env.changed(&s.abs(&o.path), rec, o.cache)? {
             return Ok(Some(format!("its output `{}` is {why}", o.path)));
         }
-    }
-    if lock.outs.len() != s.outs.len() {
-        return Ok(Some("its outputs changed".into()));
     }
     Ok(None)
 }
@@ -731,6 +786,7 @@ pub fn repro(
         cache: repo.cache(&config),
         state: repo.state(),
         listed: OnceLock::new(),
+        hashed: Default::default(),
         progress,
     };
     let links = repo.link_types(&config)?;
@@ -813,6 +869,7 @@ pub fn repro(
                         })?;
                 }
             }
+            env.forget();
             let entry = record(&env, &g.pipeline, s, &links)?;
             if !s.outs.iter().all(|o| !o.cache) {
                 for o in s.outs.iter().filter(|o| o.cache) {
@@ -885,13 +942,11 @@ fn record(env: &Env, g: &Pipeline, s: &StageDef, links: &[super::odb::LinkType])
     let mut dep_entries = Vec::new();
     for d in deps {
         let p = s.abs(d);
-        let h = workspace::hash_output(&p, &env.state, None, env.progress)?.ok_or_else(|| {
-            ReproError::MissingDep {
-                file: g.shown.clone(),
-                line: s.line,
-                stage: s.name.clone(),
-                dep: d.clone(),
-            }
+        let h = env.hash(&p)?.ok_or_else(|| ReproError::MissingDep {
+            file: g.shown.clone(),
+            line: s.line,
+            stage: s.name.clone(),
+            dep: d.clone(),
         })?;
         dep_entries.push(lock_entry(d, &h));
     }
@@ -921,6 +976,9 @@ fn record(env: &Env, g: &Pipeline, s: &StageDef, links: &[super::odb::LinkType])
                 env.cache.add_bytes(bytes, &h.oid())?;
             }
             relink(&env.cache, &h, &p, links)?;
+        }
+        if let Ok(mut m) = env.hashed.lock() {
+            m.insert(p.clone(), Some(h.clone()));
         }
         let _ = (OutKind::Out, HashKind::Md5, env.repo);
         out_entries.push(lock_entry(&o.path, &h));
