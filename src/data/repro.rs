@@ -133,6 +133,23 @@ pub trait Runner {
     fn command(&self, cmd: &str, wdir: &Path, env: &[(String, String)]) -> Result<(), String>;
     /// A frozen stage's outputs are verified instead of run.
     fn frozen(&self, stage: &str);
+    /// A stage ran and its `dvc.lock` entry is written.
+    fn finished(&self, _stage: &str, _done: &StageDone) {}
+    /// A stage's command failed (or its outputs could not be recorded).
+    fn failed(&self, _stage: &str) {}
+}
+
+/// What one stage that ran is recorded with.
+#[derive(Debug, Clone)]
+pub struct StageDone {
+    /// Its commands, as they ran.
+    pub commands: Vec<String>,
+    /// Its `dvc.lock` entry (`cmd`, `deps`, `params`, `outs`).
+    pub entry: Value,
+    /// Its metrics files (absolute), which may be JSON or YAML.
+    pub metrics: Vec<PathBuf>,
+    /// Its folder, the root of the paths in `entry`.
+    pub wdir: PathBuf,
 }
 
 /// `vintner repro`'s flags.
@@ -860,17 +877,24 @@ pub fn repro(
                     ),
                 ];
                 for c in &s.commands {
-                    runner
-                        .command(c, &s.wdir, &env_vars)
-                        .map_err(|why| ReproError::CmdFailed {
+                    runner.command(c, &s.wdir, &env_vars).map_err(|why| {
+                        runner.failed(&s.name);
+                        ReproError::CmdFailed {
                             stage: s.name.clone(),
                             cmd: c.clone(),
                             why,
-                        })?;
+                        }
+                    })?;
                 }
             }
             env.forget();
-            let entry = record(&env, &g.pipeline, s, &links)?;
+            let entry = match record(&env, &g.pipeline, s, &links) {
+                Ok(e) => e,
+                Err(e) => {
+                    runner.failed(&s.name);
+                    return Err(e);
+                }
+            };
             if !s.outs.iter().all(|o| !o.cache) {
                 for o in s.outs.iter().filter(|o| o.cache) {
                     let abs = s.abs(&o.path);
@@ -887,6 +911,17 @@ pub fn repro(
                     }
                 }
             }
+            let done = StageDone {
+                commands: s.commands.clone(),
+                entry: entry.clone(),
+                metrics: s
+                    .outs
+                    .iter()
+                    .filter(|o| o.kind == OutKind::Metric)
+                    .map(|o| s.abs(&o.path))
+                    .collect(),
+                wdir: s.wdir.clone(),
+            };
             doc.stages.insert(s.name.clone().into(), entry);
             let text = render_lock(&doc.stages);
             if doc.text.as_deref() != Some(text.as_str()) {
@@ -899,6 +934,7 @@ pub fn repro(
                     report.git_add.push(l);
                 }
             }
+            runner.finished(&s.name, &done);
         }
         Ok(())
     })();

@@ -284,3 +284,116 @@ fn bad_pipelines_are_refused_with_the_file_and_line() {
         "{err}"
     );
 }
+
+#[test]
+fn repro_track_records_one_run_per_stage_under_one_pipeline_run() {
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("repo");
+    git(&repo, &["init", "-q", "-b", "master"]);
+    dvc_ok(&sb, &repo, &["init", "-q"]);
+    write(&repo.join("params.yaml"), b"lr: 0.25\ndepth: 3\n");
+    write(
+        &repo.join("dvc.yaml"),
+        b"stages:\n  prep:\n    cmd: echo data > data.txt\n    outs:\n    - data.txt\n  \
+          train:\n    cmd:\n    - echo \"$MLFLOW_RUN_ID\" > run_id.txt\n    - >-\n      \
+          echo '{\"acc\": 0.75, \"loss\": {\"val\": 0.5}}' > metrics.json\n    deps:\n    - data.txt\n    \
+          params:\n    - lr\n    outs:\n    - run_id.txt:\n        cache: false\n    metrics:\n    \
+          - metrics.json:\n        cache: false\n",
+    );
+    let (_, err) = vintner_ok(&sb, &repo, &["repro", "--track"]);
+    let parent = err
+        .lines()
+        .find_map(|l| l.strip_prefix("Pipeline run: "))
+        .unwrap_or_else(|| panic!("no pipeline run in {err}"))
+        .to_string();
+    let (out, _) = vintner_ok(&sb, &repo, &["runs", "list", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let runs = runs["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "{out}");
+    let tag = |r: &serde_json::Value, k: &str| -> Option<String> {
+        r["data"]["tags"]
+            .as_array()?
+            .iter()
+            .find(|t| t["key"] == k)
+            .map(|t| t["value"].as_str().unwrap().to_string())
+    };
+    let by_name = |n: &str| {
+        runs.iter()
+            .find(|r| r["info"]["run_name"] == n)
+            .unwrap_or_else(|| panic!("no run {n} in {out}"))
+    };
+    assert_eq!(by_name("repro")["info"]["run_id"], parent.as_str());
+    assert_eq!(by_name("repro")["info"]["status"], "FINISHED");
+    let train = by_name("train");
+    assert_eq!(
+        tag(train, "mlflow.parentRunId").as_deref(),
+        Some(parent.as_str())
+    );
+    assert_eq!(
+        tag(by_name("prep"), "mlflow.parentRunId").as_deref(),
+        Some(parent.as_str())
+    );
+    assert_eq!(train["info"]["status"], "FINISHED");
+    // The stage's command ran inside its own run.
+    let run_id = String::from_utf8(read(&repo.join("run_id.txt"))).unwrap();
+    assert_eq!(train["info"]["run_id"], run_id.trim());
+    assert_eq!(train["data"]["params"][0]["key"], "lr");
+    assert_eq!(train["data"]["params"][0]["value"], "0.25");
+    let metrics: Vec<(String, f64)> = train["data"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["key"].as_str().unwrap().to_string(),
+                m["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        metrics,
+        [("acc".to_string(), 0.75), ("loss.val".to_string(), 0.5)]
+    );
+    let data = tag(train, "vintner.data").unwrap();
+    assert!(
+        data.contains("\"path\":\"data.txt\"") && data.contains("\"md5\":\""),
+        "{data}"
+    );
+    assert!(
+        tag(train, "vintner.stage.outs")
+            .unwrap()
+            .contains("metrics.json")
+    );
+    // Nothing changed: nothing runs, and no new run is recorded but the pipeline's.
+    vintner_ok(&sb, &repo, &["repro", "--track"]);
+    let (out, _) = vintner_ok(&sb, &repo, &["runs", "list", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 4, "{out}");
+    // A failing stage leaves its run and the pipeline's FAILED.
+    let text = String::from_utf8(read(&repo.join("dvc.yaml"))).unwrap();
+    write(
+        &repo.join("dvc.yaml"),
+        text.replace("> run_id.txt", "> run_id.txt && exit 4")
+            .as_bytes(),
+    );
+    let out = sb
+        .vintner(&repo)
+        .args(["repro", "--track"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let (out, _) = vintner_ok(&sb, &repo, &["runs", "list", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let runs = runs["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 6, "{out}");
+    let failed: Vec<&str> = runs
+        .iter()
+        .filter(|r| r["info"]["status"] == "FAILED")
+        .map(|r| r["info"]["run_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed.len(), 2, "{out}");
+    assert!(
+        failed.contains(&"repro") && failed.contains(&"train"),
+        "{out}"
+    );
+}

@@ -4,9 +4,12 @@
 
 use std::path::Path;
 
-use crate::cli::{Context, Hinted, NotBuilt, Printer};
+use crate::cli::{Context, Hinted, Printer};
 use crate::data::Repo;
 use crate::data::repro::{self, ReproError, ReproOptions, Runner};
+use crate::pipeline::run::ReproTracking;
+use crate::settings::Settings;
+use crate::track::TrackingUri;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,9 +25,15 @@ pub struct Args {
     /// Only the named stages, not their dependencies.
     #[arg(short, long = "single-item")]
     single_item: bool,
-    /// Record each stage that runs as an MLflow run.
+    /// Record each stage that runs as an MLflow run, nested in one run for the pipeline.
     #[arg(long)]
     track: bool,
+    /// The experiment of the tracked runs (default: `tracking.experiment` of `vintner.toml`).
+    #[arg(long, requires = "track")]
+    experiment: Option<String>,
+    /// The tracking store (default: `MLFLOW_TRACKING_URI`, else `./mlflow.db`).
+    #[arg(long, value_name = "URI", requires = "track")]
+    tracking_uri: Option<String>,
     /// Print what happened as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -103,17 +112,9 @@ pub(super) fn hinted(e: ReproError) -> anyhow::Error {
 }
 
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
-    if args.track {
-        return Err(NotBuilt {
-            command: "repro --track",
-            meanwhile: "run the stages with `vintner repro`, or one command as a tracked run \
-                        with `vintner run -- <command>`",
-        }
-        .into());
-    }
     let repo = Repo::find(&ctx.cwd)?;
     let opts = ReproOptions {
-        targets: args.targets,
+        targets: args.targets.clone(),
         dry: args.dry,
         force: args.force,
         single_item: args.single_item,
@@ -122,7 +123,43 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let shell = Shell {
         printer: &ctx.printer,
     };
-    let report = repro::repro(&repo, &ctx.cwd, &opts, &shell, progress.as_ref()).map_err(hinted)?;
+    let report = if args.track && !args.dry {
+        let settings = Settings::load(&repo.root)?;
+        let uri = crate::cli::tracking::resolve_at(
+            args.tracking_uri.as_deref(),
+            &settings,
+            &repo.root,
+            ctx,
+        )?;
+        let tracker = crate::cli::tracking::open_uri(&uri, crate::track::Access::Write)?;
+        let child_tracking_uri = match &uri {
+            TrackingUri::Sqlite { .. } => uri.to_string(),
+            TrackingUri::Http { url, .. } => url.clone(),
+        };
+        let mut command = String::from("vintner repro");
+        for t in &args.targets {
+            command.push(' ');
+            command.push_str(t);
+        }
+        let tracking = ReproTracking::start(
+            &repo,
+            &settings,
+            tracker.as_ref(),
+            args.experiment.as_deref(),
+            child_tracking_uri,
+            &command,
+            &shell,
+        )?;
+        let parent = tracking.parent_run_id().to_string();
+        let result = repro::repro(&repo, &ctx.cwd, &opts, &tracking, progress.as_ref());
+        let ended = tracking.end(result.is_ok());
+        let report = result.map_err(hinted)?;
+        ended?;
+        ctx.printer.status(format!("Pipeline run: {parent}"));
+        report
+    } else {
+        repro::repro(&repo, &ctx.cwd, &opts, &shell, progress.as_ref()).map_err(hinted)?
+    };
     if args.json {
         return ctx.printer.json(&report);
     }
