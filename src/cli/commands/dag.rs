@@ -28,9 +28,19 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let g = repro::load(&repo, &file).map_err(super::repro::hinted)?;
     let keep: Vec<usize> = match names.first() {
         Some(Some(_)) => {
-            let mut order = repro::plan(&g, &names, false).map_err(super::repro::hinted)?;
-            order.sort_unstable();
-            order
+            // The target and every stage it depends on, frozen or not (DVC's full graph).
+            let mut keep = repro::plan(&g, &names, true).map_err(super::repro::hinted)?;
+            let mut i = 0;
+            while i < keep.len() {
+                for &j in &g.upstream[keep[i]] {
+                    if !keep.contains(&j) {
+                        keep.push(j);
+                    }
+                }
+                i += 1;
+            }
+            keep.sort_unstable();
+            keep
         }
         _ => (0..g.pipeline.stages.len()).collect(),
     };
