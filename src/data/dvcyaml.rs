@@ -78,6 +78,8 @@ pub struct StageDef {
     pub commands: Vec<String>,
     /// The folder its paths are relative to and its commands run in (absolute).
     pub wdir: PathBuf,
+    /// `wdir` as written (`.` when absent).
+    pub wdir_text: String,
     pub deps: Vec<String>,
     pub params: Vec<ParamsDef>,
     pub outs: Vec<OutDef>,
@@ -512,6 +514,7 @@ fn stage(
         cmd,
         commands,
         wdir: normalize(&base.join(&wdir)),
+        wdir_text: wdir,
         deps,
         params,
         outs,

@@ -275,6 +275,15 @@ pub fn load(repo: &Repo, dvc_yaml: &Path) -> Result<Graph> {
     let shown = inside.shown(dvc_yaml);
     let pipeline = dvcyaml::load(dvc_yaml, &shown)?;
     for s in &pipeline.stages {
+        // The stage's folder: the repository root or inside it (checked as a file in it).
+        let base = pipeline.path.parent().unwrap_or(Path::new(""));
+        inside
+            .resolve(base, &Path::new(&s.wdir_text).join("_"))
+            .map_err(|why| super::Error::UnsafePath {
+                file: shown.clone(),
+                path: s.wdir_text.clone(),
+                why,
+            })?;
         let names = s.deps.iter().chain(s.outs.iter().map(|o| &o.path));
         for p in names {
             inside

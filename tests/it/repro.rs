@@ -278,6 +278,9 @@ fn bad_pipelines_are_refused_with_the_file_and_line() {
         err.contains("line 5") && err.contains("inside the output `d`"),
         "{err}"
     );
+    let err = refused("stages:\n  a:\n    cmd: touch x\n    wdir: ..\n");
+    assert!(err.contains("`..`, which leads outside"), "{err}");
+    assert!(!sb.path().join("x").exists());
     let err = refused("stages:\n  a:\n    matrix:\n      x: [1, 2]\n    cmd: echo ${item.x}\n");
     assert!(
         err.contains("line 2: `matrix`") && err.contains("not supported"),
