@@ -411,6 +411,8 @@ struct LockDoc {
     text: Option<String>,
     stages: Mapping,
     parsed: Vec<LockStage>,
+    /// Why the lock cannot be rewritten without losing something.
+    extra: Option<YamlError>,
 }
 
 fn read_lock(path: &Path, shown: &Path) -> Result<LockDoc> {
@@ -421,6 +423,7 @@ fn read_lock(path: &Path, shown: &Path) -> Result<LockDoc> {
     };
     let mut stages = Mapping::new();
     let mut parsed = Vec::new();
+    let mut extra = None;
     if let Some(t) = &text {
         let doc: Value = serde_norway::from_str(t).map_err(|e| YamlError::Invalid {
             file: shown.to_path_buf(),
@@ -430,6 +433,21 @@ fn read_lock(path: &Path, shown: &Path) -> Result<LockDoc> {
         if !doc.is_null() {
             if doc.get("schema").is_none() {
                 return Err(ReproError::OldLock(shown.to_path_buf()));
+            }
+            if let Some(other) = doc.as_mapping().and_then(|m| {
+                m.keys()
+                    .filter_map(Value::as_str)
+                    .find(|k| *k != "schema" && *k != "stages")
+            }) {
+                // Rewriting the lock would drop it: refused when it comes to writing.
+                extra = Some(YamlError::Unsupported {
+                    file: shown.to_path_buf(),
+                    line: t
+                        .lines()
+                        .position(|l| l.starts_with(&format!("{other}:")))
+                        .map_or(1, |i| i + 1),
+                    what: format!("the top-level key `{other}` in the lock file"),
+                });
             }
             if let Some(Value::Mapping(m)) = doc.get("stages") {
                 stages = m.clone();
@@ -442,6 +460,7 @@ fn read_lock(path: &Path, shown: &Path) -> Result<LockDoc> {
         text,
         stages,
         parsed,
+        extra,
     })
 }
 
@@ -867,6 +886,10 @@ pub fn repro(
             if opts.dry {
                 runner.running(&s.name);
                 continue;
+            }
+            if let Some(e) = doc.extra.take() {
+                // Refused before anything runs: the lock could not record it.
+                return Err(e.into());
             }
             if s.frozen {
                 runner.frozen(&s.name);
