@@ -41,6 +41,14 @@ pub enum ReproError {
         line: usize,
         what: String,
     },
+    #[error("`{}` line {line}: the output `{out}` of stage `{stage}` is or contains `{}`, which running the stage would delete", file.display(), inner.display())]
+    PipelineInOutput {
+        file: PathBuf,
+        line: usize,
+        stage: String,
+        out: String,
+        inner: PathBuf,
+    },
     #[error("`{}` line {line}: the dependency `{dep}` of stage `{stage}` does not exist and no stage makes it", file.display())]
     MissingDep {
         file: PathBuf,
@@ -97,6 +105,11 @@ impl ReproError {
             ReproError::Overlap { .. } => {
                 "declare the outer folder only, or move the inner output elsewhere (DVC refuses \
                  this too)"
+                    .into()
+            }
+            ReproError::PipelineInOutput { .. } => {
+                "name a file or folder the stage writes, not one holding pipeline files (DVC \
+                 refuses this too); nothing was run or removed"
                     .into()
             }
             ReproError::MissingDep { .. } => {
@@ -294,8 +307,48 @@ pub fn load(repo: &Repo, dvc_yaml: &Path) -> Result<Graph> {
                     why,
                 })?;
         }
+        for o in &s.outs {
+            if let Some(file) = pipeline_file_within(repo, &pipeline.path, &s.abs(&o.path)) {
+                return Err(ReproError::PipelineInOutput {
+                    file: shown.clone(),
+                    line: s.line,
+                    stage: s.name.clone(),
+                    out: o.path.clone(),
+                    inner: inside.shown(&file),
+                });
+            }
+        }
     }
     graph(pipeline)
+}
+
+/// A `dvc.yaml`, `dvc.lock`, `.dvc` file or the `.dvc` folder an output `out` is, or contains
+/// (DVC's `StagePathAsOutputError`): running the stage would delete it.
+fn pipeline_file_within(repo: &Repo, dvc_yaml: &Path, out: &Path) -> Option<PathBuf> {
+    let lock = dvc_yaml.with_file_name(LOCK_FILE);
+    for f in [dvc_yaml, lock.as_path(), repo.dvc_dir.as_path()] {
+        if f.starts_with(out) {
+            return Some(f.to_path_buf());
+        }
+    }
+    let is_pipeline_file = |p: &Path| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        name == PROJECT_FILE || name == LOCK_FILE || name.ends_with(".dvc")
+    };
+    if is_pipeline_file(out) {
+        return Some(out.to_path_buf());
+    }
+    if std::fs::symlink_metadata(out).is_ok_and(|m| m.is_dir()) {
+        return walkdir::WalkDir::new(out)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .map(|e| e.into_path())
+            .find(|p| is_pipeline_file(p));
+    }
+    None
 }
 
 /// The `dvc.yaml` and stage names the targets mean (DVC's `dvc.yaml`, `dvc.yaml:stage`,

@@ -400,3 +400,41 @@ fn repro_track_records_one_run_per_stage_under_one_pipeline_run() {
         "{out}"
     );
 }
+
+#[test]
+fn an_output_holding_pipeline_files_is_refused_before_anything_is_removed() {
+    let sb = Sandbox::new();
+    let repo = fixture(&sb, "repo");
+    let sub = repo.join("pipe");
+    write(&sub.join("src.txt"), b"mine\n");
+    write(
+        &sub.join("dvc.yaml"),
+        b"stages:\n  s:\n    cmd: echo made > made.txt\n    outs:\n      - .\n",
+    );
+    let out = peers::dvc(&sb, &sub).arg("repro").output().unwrap();
+    let theirs = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && theirs.contains("is within an output"),
+        "{theirs}"
+    );
+    let out = sb.vintner(&sub).arg("repro").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the output `.` of stage `s` is or contains `pipe/dvc.yaml`")
+            && err.contains("hint:"),
+        "{err}"
+    );
+    assert_eq!(read(&sub.join("src.txt")), b"mine\n");
+    assert!(sub.join("dvc.yaml").is_file() && !sub.join("made.txt").exists());
+    // A folder holding a `.dvc` file is refused too.
+    write(&repo.join("raw/x.dvc"), b"outs:\n- md5: 0\n  path: x\n");
+    write(
+        &sub.join("dvc.yaml"),
+        b"stages:\n  s:\n    cmd: echo made > made.txt\n    outs:\n      - ../raw\n",
+    );
+    let out = sb.vintner(&sub).arg("repro").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("contains `raw/x.dvc`"), "{err}");
+    assert!(repo.join("raw/x.dvc").is_file());
+}
