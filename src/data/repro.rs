@@ -810,6 +810,10 @@ fn why_changed(
         if s.always_changed {
             return Ok(Some("it is always changed".into()));
         }
+        if s.deps.is_empty() && s.params.is_empty() && s.outs.is_empty() {
+            // DVC's callback stage: a command alone runs on every repro.
+            return Ok(Some("it has no dependencies or outputs".into()));
+        }
         for d in &s.deps {
             let rec = lock.deps.iter().find(|o| o.path == *d);
             if let Some(why) = env.changed(&s.abs(d), rec, false)? {

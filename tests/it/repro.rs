@@ -438,3 +438,26 @@ fn an_output_holding_pipeline_files_is_refused_before_anything_is_removed() {
     assert!(err.contains("contains `raw/x.dvc`"), "{err}");
     assert!(repo.join("raw/x.dvc").is_file());
 }
+
+#[test]
+fn a_stage_with_only_a_command_runs_on_every_repro_as_dvc() {
+    let sb = Sandbox::new();
+    let by_dvc = fixture(&sb, "dvc");
+    let by_vintner = fixture(&sb, "vintner");
+    let yaml = format!(
+        "{DVC_YAML}  hook:\n    cmd: echo hook >> hook.log\n  still:\n    cmd: echo s >> s.log\n    \
+         frozen: true\n"
+    );
+    for repo in [&by_dvc, &by_vintner] {
+        write(&repo.join("dvc.yaml"), yaml.as_bytes());
+    }
+    for _ in 0..2 {
+        let (out, err) = dvc_ok(&sb, &by_dvc, &["repro", "hook", "still"]);
+        let theirs = ran(&format!("{out}{err}"));
+        let (out, err) = vintner_ok(&sb, &by_vintner, &["repro", "hook", "still"]);
+        let ours = ran(&format!("{out}{err}"));
+        assert_eq!(ours, theirs, "{err}");
+        assert!(ours.contains(&"hook".to_string()), "{err}");
+    }
+    assert_eq!(read(&by_vintner.join("hook.log")), b"hook\nhook\n");
+}
