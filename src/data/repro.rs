@@ -229,7 +229,9 @@ pub fn graph(pipeline: Pipeline) -> Result<Graph> {
         .iter()
         .map(|s| {
             let mut up = Vec::new();
-            for d in &s.deps {
+            // Parameters files are dependencies too (DVC's graph walks them).
+            let params = s.params.iter().map(|p| &p.file);
+            for d in s.deps.iter().chain(params) {
                 let pd = s.abs(d);
                 for (j, po, _) in &outs {
                     if (inside_or_eq(&pd, po) || inside_or_eq(po, &pd)) && !up.contains(j) {
@@ -948,6 +950,9 @@ pub fn repro(
                 // Refused before anything runs: the lock could not record it.
                 return Err(e.into());
             }
+            // A missing parameter stops the stage before its command, as DVC's
+            // MissingParamsError does.
+            param_values(&g.pipeline, s)?;
             if s.frozen {
                 runner.frozen(&s.name);
             } else {

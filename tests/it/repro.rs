@@ -461,3 +461,40 @@ fn a_stage_with_only_a_command_runs_on_every_repro_as_dvc() {
     }
     assert_eq!(read(&by_vintner.join("hook.log")), b"hook\nhook\n");
 }
+
+#[test]
+fn a_parameters_file_another_stage_makes_orders_the_stages_as_dvc() {
+    let sb = Sandbox::new();
+    let yaml = "stages:\n  use:\n    cmd: cat made.toml > used.txt\n    params:\n      - made.toml:\n          \
+                - k\n    outs:\n      - used.txt\n  mk:\n    cmd: printf 'k = 1' > made.toml\n    outs:\n      \
+                - made.toml:\n          cache: false\n";
+    let mut orders = Vec::new();
+    for name in ["dvc", "vintner"] {
+        let repo = sb.mkdir(name);
+        git(&repo, &["init", "-q", "-b", "master"]);
+        dvc_ok(&sb, &repo, &["init", "-q"]);
+        write(&repo.join("dvc.yaml"), yaml.as_bytes());
+        let (out, err) = if name == "dvc" {
+            dvc_ok(&sb, &repo, &["repro"])
+        } else {
+            vintner_ok(&sb, &repo, &["repro"])
+        };
+        orders.push(ran(&format!("{out}{err}")));
+        assert_eq!(read(&repo.join("used.txt")), b"k = 1");
+    }
+    assert_eq!(orders[0], ["mk", "use"]);
+    assert_eq!(orders[1], orders[0]);
+    // A parameter missing from its file stops the stage before its command runs.
+    let repo = sb.path().join("vintner");
+    write(
+        &repo.join("dvc.yaml"),
+        yaml.replace("          - k\n", "          - nokey\n")
+            .replace("cat made.toml", "touch ran.txt && cat made.toml")
+            .as_bytes(),
+    );
+    let out = sb.vintner(&repo).args(["repro", "use"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("`nokey` is missing from `made.toml`"), "{err}");
+    assert!(!repo.join("ran.txt").exists(), "{err}");
+}
