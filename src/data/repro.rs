@@ -957,8 +957,14 @@ pub fn repro(
                 runner.frozen(&s.name);
             } else {
                 runner.running(&s.name);
-                for o in s.outs.iter().filter(|o| !o.persist) {
-                    remove_out(&s.abs(&o.path))?;
+                for o in &s.outs {
+                    let path = s.abs(&o.path);
+                    if !o.persist {
+                        remove_out(&path)?;
+                    } else if o.cache && path.exists() {
+                        // The command writes into it: a link into the cache becomes a copy.
+                        super::unprotect::unprotect(&path)?;
+                    }
                 }
                 let env_vars = vec![
                     (

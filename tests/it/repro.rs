@@ -498,3 +498,27 @@ fn a_parameters_file_another_stage_makes_orders_the_stages_as_dvc() {
     assert!(err.contains("`nokey` is missing from `made.toml`"), "{err}");
     assert!(!repo.join("ran.txt").exists(), "{err}");
 }
+
+#[test]
+fn a_persisted_output_linked_to_the_cache_is_unprotected_before_its_command() {
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("repo");
+    git(&repo, &["init", "-q", "-b", "master"]);
+    dvc_ok(&sb, &repo, &["init", "-q"]);
+    dvc_ok(&sb, &repo, &["config", "cache.type", "symlink"]);
+    write(
+        &repo.join("dvc.yaml"),
+        b"stages:\n  grow:\n    cmd: echo p >> p.txt\n    always_changed: true\n    outs:\n      \
+          - p.txt:\n          persist: true\n",
+    );
+    vintner_ok(&sb, &repo, &["repro"]);
+    let object = repo.join(".dvc/cache/files/md5/9d/7bf075372908f55e2d945c39e0a613");
+    assert_eq!(read(&object), b"p\n");
+    vintner_ok(&sb, &repo, &["repro"]);
+    assert_eq!(read(&repo.join("p.txt")), b"p\np\n");
+    assert_eq!(
+        read(&object),
+        b"p\n",
+        "the cached object was written through the link"
+    );
+}
