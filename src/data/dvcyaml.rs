@@ -292,7 +292,16 @@ pub fn parse(text: &str, path: &Path, shown: &Path) -> Result<Pipeline> {
                     ));
                 }
             };
+            // As DVC's dict of items: one stage per key, where the key first came, with its
+            // last value.
+            let mut unique: Vec<(String, Value, bool)> = Vec::new();
             for (key, item, with_key) in items {
+                match unique.iter_mut().find(|u| u.0 == key) {
+                    Some(u) => u.1 = item,
+                    None => unique.push((key, item, with_key)),
+                }
+            }
+            for (key, item, with_key) in unique {
                 let mut scope = vars.clone();
                 scope.insert("item".into(), item);
                 if with_key {
@@ -831,6 +840,18 @@ mod tests {
         ] {
             assert_eq!(py_float(f), s);
         }
+    }
+
+    #[test]
+    fn foreach_items_repeated_make_one_stage_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = parse_in(
+            dir.path(),
+            "stages:\n  x:\n    foreach: [a, b, a]\n    do:\n      cmd: echo ${item}\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["x@a", "x@b"]);
     }
 
     #[test]

@@ -37,7 +37,7 @@ fn vintner_ok(sb: &Sandbox, cwd: &Path, args: &[&str]) -> (String, String) {
 
 const DVC_YAML: &str = r#"vars:
   - n: 3
-    shards: [a, b]
+    shards: [a, b, a]
 stages:
   prep:
     cmd: mkdir -p out && for i in $(seq 1 ${n}); do echo $i > out/f$i.txt; done
