@@ -966,16 +966,17 @@ pub fn repro(
                         super::unprotect::unprotect(&path)?;
                     }
                 }
-                let env_vars = vec![
-                    (
+                let mut env_vars = vec![(
+                    "DVC_STAGE".to_string(),
+                    addressing(&g.pipeline, cwd, &s.name),
+                )];
+                // As DVC: a `DVC_ROOT` already set is kept.
+                if std::env::var_os("DVC_ROOT").is_none() {
+                    env_vars.push((
                         "DVC_ROOT".to_string(),
                         repo.root.to_string_lossy().into_owned(),
-                    ),
-                    (
-                        "DVC_STAGE".to_string(),
-                        addressing(&g.pipeline, cwd, &s.name),
-                    ),
-                ];
+                    ));
+                }
                 for c in &s.commands {
                     runner.command(c, &s.wdir, &env_vars).map_err(|why| {
                         runner.failed(&s.name);

@@ -522,3 +522,47 @@ fn a_persisted_output_linked_to_the_cache_is_unprotected_before_its_command() {
         "the cached object was written through the link"
     );
 }
+
+#[test]
+fn fish_gets_no_config_and_a_set_dvc_root_is_kept_as_dvc() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    // A stand-in `fish` 3.7.1 that notes its flags and runs the command with `sh`.
+    let fish = sb.path().join("bin/fish");
+    write(
+        &fish,
+        b"#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'fish, version 3.7.1'; exit 0; fi\n\
+          flags=\"\"\nwhile [ \"$1\" != -c ]; do flags=\"$flags $1\"; shift; done\n\
+          echo \"$flags\" > flags.txt\nexec /bin/sh \"$@\"\n",
+    );
+    std::fs::set_permissions(&fish, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut seen = Vec::new();
+    for name in ["dvc", "vintner"] {
+        let repo = sb.mkdir(name);
+        git(&repo, &["init", "-q", "-b", "master"]);
+        dvc_ok(&sb, &repo, &["init", "-q"]);
+        write(
+            &repo.join("dvc.yaml"),
+            b"stages:\n  s:\n    cmd: echo \"$DVC_ROOT\" > root.txt\n    outs:\n      - root.txt\n",
+        );
+        let mut cmd = if name == "dvc" {
+            peers::dvc(&sb, &repo)
+        } else {
+            sb.vintner(&repo)
+        };
+        let out = cmd
+            .arg("repro")
+            .env("SHELL", &fish)
+            .env("DVC_ROOT", "kept")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        seen.push((read(&repo.join("flags.txt")), read(&repo.join("root.txt"))));
+    }
+    assert_eq!(seen[1], seen[0]);
+    assert_eq!(seen[1], (b" --no-config\n".to_vec(), b"kept\n".to_vec()));
+}

@@ -80,6 +80,14 @@ impl Runner for Shell<'_> {
             "zsh" => {
                 c.arg("--no-rcs");
             }
+            "fish" => {
+                let version = std::process::Command::new(&shell).arg("--version").output();
+                if version.is_ok_and(|v| {
+                    v.status.success() && fish_has_no_config(&String::from_utf8_lossy(&v.stdout))
+                }) {
+                    c.arg("--no-config");
+                }
+            }
             _ => {}
         }
         c.arg("-c").arg(cmd).current_dir(wdir);
@@ -96,6 +104,17 @@ impl Runner for Shell<'_> {
             Some(code) => format!("failed with exit code {code}"),
             None => "was killed by a signal".to_string(),
         })
+    }
+}
+
+/// Whether `fish --version` (`fish, version 3.7.1`) names 3.3.0 or later, which reads
+/// `--no-config` (DVC's check: no number, no flag).
+fn fish_has_no_config(version: &str) -> bool {
+    let last = version.split(' ').next_back().unwrap_or_default().trim();
+    let nums: Option<Vec<u64>> = last.split('.').map(|n| n.parse().ok()).collect();
+    match nums.as_deref() {
+        Some([major, rest @ ..]) => (*major, rest.first().copied().unwrap_or(0)) >= (3, 3),
+        _ => false,
     }
 }
 
@@ -172,4 +191,18 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         ctx.printer.status("Data and pipelines are up to date.");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fish_has_no_config;
+
+    #[test]
+    fn fish_from_3_3_reads_no_config() {
+        assert!(fish_has_no_config("fish, version 3.7.1\n"));
+        assert!(fish_has_no_config("fish, version 3.3"));
+        assert!(fish_has_no_config("fish, version 4.0.0"));
+        assert!(!fish_has_no_config("fish, version 3.2.2\n"));
+        assert!(!fish_has_no_config("fish, version unknown"));
+    }
 }
