@@ -189,8 +189,11 @@ pub fn parse(text: &str, path: &Path, shown: &Path) -> Result<Pipeline> {
     let mut vars = Mapping::new();
     // DVC loads the default parameters file into the context when it exists.
     let default_params = base.join(DEFAULT_PARAMS);
+    // Files loaded whole: listing one again adds nothing (DVC's `merge_from`).
+    let mut loaded: Vec<PathBuf> = Vec::new();
     if default_params.is_file() {
         merge_vars(&cx, &mut vars, read_params(&default_params, shown)?, 1)?;
+        loaded.push(super::fsutil::normalize(&default_params));
     }
     match top.get("vars") {
         None | Some(Value::Null) => {}
@@ -206,11 +209,12 @@ pub fn parse(text: &str, path: &Path, shown: &Path) -> Result<Pipeline> {
                         ));
                     }
                     Value::String(file) => {
-                        if Path::new(file) == Path::new(DEFAULT_PARAMS) {
+                        let p = super::fsutil::normalize(&base.join(file));
+                        if loaded.contains(&p) {
                             continue;
                         }
-                        let p = base.join(file);
                         merge_vars(&cx, &mut vars, read_params(&p, shown)?, line)?;
+                        loaded.push(p);
                     }
                     _ => return Err(cx.invalid(line, "a `vars` entry must be a mapping or a file")),
                 }
@@ -328,12 +332,24 @@ pub fn parse(text: &str, path: &Path, shown: &Path) -> Result<Pipeline> {
 }
 
 fn merge_vars(cx: &Ctx, vars: &mut Mapping, new: Mapping, line: usize) -> Result<()> {
+    merge_into(cx, vars, new, line, "")
+}
+
+/// DVC's `_merge`: mappings merge key by key, any other value defined twice is refused.
+fn merge_into(cx: &Ctx, into: &mut Mapping, new: Mapping, line: usize, at: &str) -> Result<()> {
     for (k, v) in new {
-        if vars.contains_key(&k) {
-            let k = k.as_str().unwrap_or("?");
-            return Err(cx.invalid(line, format!("`vars` defines `{k}` twice")));
+        let name = format!("{at}{}", k.as_str().unwrap_or("?"));
+        match (into.get_mut(&k), v) {
+            (Some(Value::Mapping(old)), Value::Mapping(v)) => {
+                merge_into(cx, old, v, line, &format!("{name}."))?;
+            }
+            (Some(_), _) => {
+                return Err(cx.invalid(line, format!("`vars` defines `{name}` twice")));
+            }
+            (None, v) => {
+                into.insert(k, v);
+            }
         }
-        vars.insert(k, v);
     }
     Ok(())
 }

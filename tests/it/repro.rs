@@ -566,3 +566,36 @@ fn fish_gets_no_config_and_a_set_dvc_root_is_kept_as_dvc() {
     assert_eq!(seen[1], seen[0]);
     assert_eq!(seen[1], (b" --no-config\n".to_vec(), b"kept\n".to_vec()));
 }
+
+/// Runs `dvc repro` and `vintner repro` on the same `dvc.yaml` and files; returns both
+/// `dvc.lock` texts (DVC's first).
+fn both_locks(sb: &Sandbox, tag: &str, yaml: &str, files: &[(&str, &str)]) -> (String, String) {
+    let mut locks = Vec::new();
+    for tool in ["dvc", "vintner"] {
+        let repo = sb.mkdir(&format!("{tag}-{tool}"));
+        git(&repo, &["init", "-q", "-b", "master"]);
+        dvc_ok(sb, &repo, &["init", "-q"]);
+        for (f, text) in files {
+            write(&repo.join(f), text.as_bytes());
+        }
+        write(&repo.join("dvc.yaml"), yaml.as_bytes());
+        if tool == "dvc" {
+            dvc_ok(sb, &repo, &["repro"]);
+        } else {
+            vintner_ok(sb, &repo, &["repro"]);
+        }
+        locks.push(String::from_utf8(read(&repo.join("dvc.lock"))).unwrap());
+    }
+    let vintner = locks.pop().unwrap();
+    (locks.pop().unwrap(), vintner)
+}
+
+#[test]
+fn vars_mappings_merge_and_a_file_listed_twice_loads_once_as_dvc() {
+    let sb = Sandbox::new();
+    let yaml = "vars:\n  - train:\n      lr: 1\n  - train:\n      bs: 2\n  - extra.yaml\n  - extra.yaml\n\
+                stages:\n  s:\n    cmd: echo ${train.lr} ${train.bs} ${e.f} > o.txt\n    outs:\n      - o.txt\n";
+    let (theirs, ours) = both_locks(&sb, "vars", yaml, &[("extra.yaml", "e:\n  f: 3\n")]);
+    assert!(ours.contains("cmd: echo 1 2 3 > o.txt"), "{ours}");
+    assert_eq!(ours, theirs);
+}
