@@ -667,31 +667,37 @@ fn toml_to_yaml(v: toml::Value) -> Value {
     }
 }
 
-/// Looks a dotted key (`train.lr`, `layers[0]`) up in `root`.
+/// Looks a parameters key (`train.lr`, `layers.1`) up in `root` as DVC's `dpath.get` with
+/// `.` between keys: a number indexes a list; `[0]` is no index here.
 pub fn lookup<'a>(root: &'a Mapping, key: &str) -> Option<&'a Value> {
-    let mut parts = Vec::new();
-    for seg in key.split('.') {
-        let mut rest = seg;
-        let head_end = rest.find('[').unwrap_or(rest.len());
-        if head_end > 0 {
-            parts.push(Err(&rest[..head_end]));
-        }
-        rest = &rest[head_end..];
-        while let Some(r) = rest.strip_prefix('[') {
-            let close = r.find(']')?;
-            parts.push(Ok(r[..close].trim().parse::<usize>().ok()?));
-            rest = &r[close + 1..];
-        }
-        if !rest.is_empty() {
-            return None;
-        }
-    }
     let mut cur: Option<&Value> = None;
-    for (i, p) in parts.into_iter().enumerate() {
-        cur = match (i, p) {
-            (0, Err(k)) => root.get(k),
-            (_, Err(k)) => cur?.as_mapping()?.get(k),
-            (_, Ok(n)) => cur?.as_sequence()?.get(n),
+    for (i, seg) in key.split('.').enumerate() {
+        cur = match (i, cur) {
+            (0, _) => root.get(seg),
+            (_, Some(Value::Sequence(items))) => items.get(seg.parse::<usize>().ok()?),
+            (_, Some(Value::Mapping(m))) => m.get(seg),
+            _ => None,
+        };
+        cur?;
+    }
+    cur
+}
+
+/// Looks an interpolated name (`train.lr`, `layers[0]`, `layers.-1`) up in `scope` as DVC's
+/// context does: `[i]` reads as `.i`, each part is trimmed, a list takes an integer index.
+fn lookup_interpolated<'a>(scope: &'a Mapping, expr: &str) -> Option<&'a Value> {
+    let key = expr.replace('[', ".").replace(']', "");
+    let mut cur: Option<&Value> = None;
+    for (i, seg) in key.split('.').map(str::trim).enumerate() {
+        cur = match (i, cur) {
+            (0, _) => scope.get(seg),
+            (_, Some(Value::Sequence(items))) => {
+                let n: i64 = seg.replace('_', "").parse().ok()?;
+                let at = if n < 0 { items.len() as i64 + n } else { n };
+                items.get(usize::try_from(at).ok()?)
+            }
+            (_, Some(Value::Mapping(m))) => m.get(seg),
+            _ => None,
         };
         cur?;
     }
@@ -807,7 +813,7 @@ fn interpolate_str(cx: &Ctx, s: &str, scope: &Mapping, line: usize) -> Result<Va
             return Err(cx.invalid(line, format!("unclosed `${{` in `{s}`")));
         };
         let expr = rest[start + 2..start + len].trim();
-        let value = lookup(scope, expr).ok_or_else(|| {
+        let value = lookup_interpolated(scope, expr).ok_or_else(|| {
             cx.invalid(
                 line,
                 format!("`${{{expr}}}` is not defined (in `vars`, `params.yaml` or `foreach`)"),

@@ -599,3 +599,29 @@ fn vars_mappings_merge_and_a_file_listed_twice_loads_once_as_dvc() {
     assert!(ours.contains("cmd: echo 1 2 3 > o.txt"), "{ours}");
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn a_number_in_a_key_indexes_a_list_as_dvc() {
+    let sb = Sandbox::new();
+    let yaml = "stages:\n  s:\n    cmd: echo ${layers.1} ${layers[0]} > o.txt\n    params:\n      \
+                - layers.1\n    outs:\n      - o.txt\n";
+    let (theirs, ours) = both_locks(&sb, "keys", yaml, &[("params.yaml", "layers: [8, 16]\n")]);
+    assert!(
+        ours.contains("layers.1: 16") && ours.contains("echo 16 8"),
+        "{ours}"
+    );
+    assert_eq!(ours, theirs);
+    // `m[0]` is no parameters key to DVC.
+    let repo = sb.path().join("keys-vintner");
+    write(
+        &repo.join("dvc.yaml"),
+        yaml.replace("- layers.1", "- layers[0]").as_bytes(),
+    );
+    let out = sb.vintner(&repo).arg("repro").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`layers[0]` is missing from `params.yaml`"),
+        "{err}"
+    );
+}
