@@ -5,6 +5,7 @@
 //! with the file and line, never ignored. Pure parsing: running stages is `repro`'s business.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde_norway::{Mapping, Value};
 
@@ -174,6 +175,7 @@ pub fn parse(text: &str, path: &Path, shown: &Path) -> Result<Pipeline> {
         let line = e.location().map(|l| l.line()).unwrap_or(1);
         cx.invalid(line, e.to_string())
     })?;
+    let doc = yaml12_numbers(doc, text, shown)?;
     let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
     let top = match doc {
         Value::Null => Mapping::new(),
@@ -632,7 +634,13 @@ pub fn read_params(path: &Path, shown_dvc_yaml: &Path) -> Result<Mapping> {
             })?;
             toml_to_yaml(t)
         }
-        "yaml" | "yml" | "json" => serde_norway::from_str(&text)
+        "yaml" | "yml" => yaml12_numbers(
+            serde_norway::from_str(&text)
+                .map_err(|e| bad(e.location().map(|l| l.line()).unwrap_or(1), e.to_string()))?,
+            &text,
+            path,
+        )?,
+        "json" => serde_norway::from_str(&text)
             .map_err(|e| bad(e.location().map(|l| l.line()).unwrap_or(1), e.to_string()))?,
         other => {
             return Err(YamlError::Unsupported {
@@ -649,6 +657,96 @@ pub fn read_params(path: &Path, shown_dvc_yaml: &Path) -> Result<Mapping> {
         Value::Null => Ok(Mapping::new()),
         _ => Err(bad(1, "a parameters file must hold a mapping".into())),
     }
+}
+
+/// The number a plain scalar is under YAML 1.2 as ruamel (DVC's reader) resolves it, for the
+/// forms the YAML reader here keeps as text (`10_000`, `017`, `1_0.5`).
+fn yaml12_number(s: &str) -> Option<Value> {
+    static INT: OnceLock<regex::Regex> = OnceLock::new();
+    static FLOAT: OnceLock<regex::Regex> = OnceLock::new();
+    let int = INT.get_or_init(|| {
+        regex::Regex::new(r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$")
+            .expect("int pattern")
+    });
+    let float = FLOAT.get_or_init(|| {
+        regex::Regex::new(
+            r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?)$",
+        )
+        .expect("float pattern")
+    });
+    if !s.starts_with(|c: char| "-+0123456789.".contains(c)) {
+        return None;
+    }
+    let digits = s.replace('_', "");
+    if int.is_match(s) {
+        let (sign, body) = match digits.strip_prefix('-') {
+            Some(b) => (-1i64, b),
+            None => (1, digits.strip_prefix('+').unwrap_or(&digits)),
+        };
+        let n = if let Some(b) = body.strip_prefix("0b") {
+            i64::from_str_radix(b, 2)
+        } else if let Some(b) = body.strip_prefix("0x") {
+            i64::from_str_radix(b, 16)
+        } else if let Some(b) = body.strip_prefix("0o") {
+            i64::from_str_radix(b, 8)
+        } else {
+            body.parse()
+        };
+        return n.ok().map(|n| Value::Number((sign * n).into()));
+    }
+    if float.is_match(s) {
+        return digits.parse::<f64>().ok().map(|f| Value::Number(f.into()));
+    }
+    None
+}
+
+/// Reads as numbers the plain scalars YAML 1.2 makes numbers but the reader here keeps as
+/// text. Whether a scalar was quoted is read from `text`: one written both ways is refused.
+fn yaml12_numbers(v: Value, text: &str, file: &Path) -> Result<Value> {
+    Ok(match v {
+        Value::String(s) => match yaml12_number(&s) {
+            None => Value::String(s),
+            Some(n) => {
+                let quoted = text.contains(&format!("'{s}'")) || text.contains(&format!("\"{s}\""));
+                let plain = text.match_indices(s.as_str()).any(|(at, _)| {
+                    let before = text[..at].chars().next_back();
+                    let after = text[at + s.len()..].chars().next();
+                    !matches!(before, Some('\'' | '"'))
+                        && before.is_none_or(|c| " \t\n[,:-".contains(c))
+                        && after.is_none_or(|c| " \t\r\n],#".contains(c))
+                });
+                match (plain, quoted) {
+                    (true, true) => {
+                        return Err(YamlError::Unsupported {
+                            file: file.to_path_buf(),
+                            line: text
+                                .lines()
+                                .position(|l| l.contains(s.as_str()))
+                                .map_or(1, |i| i + 1),
+                            what: format!(
+                                "`{s}` written both quoted and plain (quote it, or write it \
+                                 as a plain number everywhere)"
+                            ),
+                        });
+                    }
+                    (true, false) => n,
+                    _ => Value::String(s),
+                }
+            }
+        },
+        Value::Sequence(items) => Value::Sequence(
+            items
+                .into_iter()
+                .map(|i| yaml12_numbers(i, text, file))
+                .collect::<Result<_>>()?,
+        ),
+        Value::Mapping(m) => Value::Mapping(
+            m.into_iter()
+                .map(|(k, v)| Ok((k, yaml12_numbers(v, text, file)?)))
+                .collect::<Result<_>>()?,
+        ),
+        other => other,
+    })
 }
 
 fn toml_to_yaml(v: toml::Value) -> Value {
@@ -862,6 +960,23 @@ mod tests {
         ] {
             assert_eq!(py_float(f), s);
         }
+    }
+
+    #[test]
+    fn plain_numbers_read_as_yaml_1_2() {
+        let text = "a: 10_000\nb: 017\nc: '42'\nd: [1_0.5, 0o17, x17]\n";
+        let v: Value = serde_norway::from_str(text).unwrap();
+        let v = yaml12_numbers(v, text, Path::new("p.yaml")).unwrap();
+        let back = serde_norway::to_string(&v).unwrap();
+        assert_eq!(back, "a: 10000\nb: 17\nc: '42'\nd:\n- 10.5\n- 15\n- x17\n");
+        let text = "a: 017\nb: '017'\n";
+        let v: Value = serde_norway::from_str(text).unwrap();
+        let e = yaml12_numbers(v, text, Path::new("p.yaml")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`017` written both quoted and plain"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -625,3 +625,16 @@ fn a_number_in_a_key_indexes_a_list_as_dvc() {
         "{err}"
     );
 }
+
+#[test]
+fn plain_numbers_with_underscores_or_a_leading_zero_are_numbers_as_dvc() {
+    let sb = Sandbox::new();
+    let yaml = "vars:\n  - k: 0_7\nstages:\n  s:\n    cmd: echo ${n} ${m} ${k} > o.txt\n    params:\n      \
+                - n\n      - m\n    outs:\n      - o.txt\n";
+    let (theirs, ours) = both_locks(&sb, "nums", yaml, &[("params.yaml", "n: 10_000\nm: 017\n")]);
+    assert!(
+        ours.contains("n: 10000") && ours.contains("echo 10000 17 7"),
+        "{ours}"
+    );
+    assert_eq!(ours, theirs);
+}
