@@ -144,6 +144,8 @@ pub trait Runner {
     fn running(&self, stage: &str);
     /// Runs one command of a stage in `wdir` with `env` added; `Err` says why it failed.
     fn command(&self, cmd: &str, wdir: &Path, env: &[(String, String)]) -> Result<(), String>;
+    /// A stage's outputs come back from the cache instead of running its command.
+    fn restored(&self, stage: &str);
     /// A frozen stage's outputs are verified instead of run.
     fn frozen(&self, stage: &str);
     /// A stage ran and its `dvc.lock` entry is written.
@@ -180,6 +182,8 @@ pub struct ReproOptions {
 pub struct ReproReport {
     /// The stages that ran (or would run, with `--dry`), in order.
     pub ran: Vec<String>,
+    /// The changed stages whose outputs came back from the cache instead of running.
+    pub restored: Vec<String>,
     pub unchanged: Vec<String>,
     /// Whether `dvc.lock` changed.
     pub lock_changed: bool,
@@ -816,47 +820,8 @@ fn why_changed(
             // DVC's callback stage: a command alone runs on every repro.
             return Ok(Some("it has no dependencies or outputs".into()));
         }
-        for d in &s.deps {
-            let rec = lock.deps.iter().find(|o| o.path == *d);
-            if let Some(why) = env.changed(&s.abs(d), rec, false)? {
-                return Ok(Some(format!("its dependency `{d}` is {why}")));
-            }
-        }
-        let recorded = lock_raw
-            .and_then(|l| l.get("params"))
-            .and_then(Value::as_mapping);
-        if !s.params.is_empty() {
-            let now = match param_values(g, s) {
-                Ok(v) => v,
-                Err(ReproError::MissingParam { .. }) => {
-                    return Ok(Some("a parameter is missing".into()));
-                }
-                Err(e) => return Err(e),
-            };
-            // As DVC: each declared key against its recorded value (a whole file: every key
-            // of either side); keys the stage no longer reads do not count.
-            for p in &s.params {
-                let now_file = now.get(p.file.as_str()).and_then(Value::as_mapping);
-                let rec_file = recorded
-                    .and_then(|r| r.get(p.file.as_str()))
-                    .and_then(Value::as_mapping);
-                let same = match (now_file, rec_file, &p.keys) {
-                    (Some(n), Some(r), Some(keys)) => {
-                        keys.iter()
-                            .all(|k| match (n.get(k.as_str()), r.get(k.as_str())) {
-                                (Some(a), Some(b)) => same_value(a, b),
-                                _ => false,
-                            })
-                    }
-                    (Some(n), Some(r), None) => {
-                        same_value(&Value::Mapping(n.clone()), &Value::Mapping(r.clone()))
-                    }
-                    _ => false,
-                };
-                if !same {
-                    return Ok(Some(format!("its parameters in `{}` changed", p.file)));
-                }
-            }
+        if let Some(why) = deps_changed(env, g, s, lock, lock_raw)? {
+            return Ok(Some(why));
         }
     }
     for o in &s.outs {
@@ -866,6 +831,155 @@ fn why_changed(
         }
     }
     Ok(None)
+}
+
+/// Whether a stage's dependencies or parameters differ from what its lock entry records
+/// (`None`: they do not).
+fn deps_changed(
+    env: &Env,
+    g: &Pipeline,
+    s: &StageDef,
+    lock: &LockStage,
+    lock_raw: Option<&Value>,
+) -> Result<Option<String>> {
+    for d in &s.deps {
+        let rec = lock.deps.iter().find(|o| o.path == *d);
+        if let Some(why) = env.changed(&s.abs(d), rec, false)? {
+            return Ok(Some(format!("its dependency `{d}` is {why}")));
+        }
+    }
+    let recorded = lock_raw
+        .and_then(|l| l.get("params"))
+        .and_then(Value::as_mapping);
+    if !s.params.is_empty() {
+        let now = match param_values(g, s) {
+            Ok(v) => v,
+            Err(ReproError::MissingParam { .. }) => {
+                return Ok(Some("a parameter is missing".into()));
+            }
+            Err(e) => return Err(e),
+        };
+        // As DVC: each declared key against its recorded value (a whole file: every key
+        // of either side); keys the stage no longer reads do not count.
+        for p in &s.params {
+            let now_file = now.get(p.file.as_str()).and_then(Value::as_mapping);
+            let rec_file = recorded
+                .and_then(|r| r.get(p.file.as_str()))
+                .and_then(Value::as_mapping);
+            let same = match (now_file, rec_file, &p.keys) {
+                (Some(n), Some(r), Some(keys)) => {
+                    keys.iter()
+                        .all(|k| match (n.get(k.as_str()), r.get(k.as_str())) {
+                            (Some(a), Some(b)) => same_value(a, b),
+                            _ => false,
+                        })
+                }
+                (Some(n), Some(r), None) => {
+                    same_value(&Value::Mapping(n.clone()), &Value::Mapping(r.clone()))
+                }
+                _ => false,
+            };
+            if !same {
+                return Ok(Some(format!("its parameters in `{}` changed", p.file)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a changed stage's outputs can come back from the cache instead of running its
+/// command, as DVC's `StageCache.restore` decides from the lock: the command, dependencies
+/// and parameters as recorded, every output recorded and, if cached, its objects in the
+/// cache (an uncached one unchanged). Returns the outputs' records.
+fn restorable(
+    env: &Env,
+    g: &Pipeline,
+    s: &StageDef,
+    lock: Option<&LockStage>,
+    lock_raw: Option<&Value>,
+) -> Result<Option<Vec<Out>>> {
+    let Some(lock) = lock else { return Ok(None) };
+    // DVC's `_can_hash`: no frozen, always changed or persisted stage, and some inputs.
+    let unhashable = s.frozen
+        || s.always_changed
+        || s.outs.is_empty()
+        || s.outs.iter().any(|o| o.persist)
+        || s.deps.is_empty() && s.params.is_empty();
+    if unhashable
+        || lock.cmd.as_ref() != Some(&s.cmd)
+        || deps_changed(env, g, s, lock, lock_raw)?.is_some()
+    {
+        return Ok(None);
+    }
+    let mut recs = Vec::new();
+    for o in &s.outs {
+        let Some(rec) = lock.outs.iter().find(|r| r.path == o.path) else {
+            return Ok(None);
+        };
+        let Some(md5) = rec.md5.as_deref() else {
+            return Ok(None);
+        };
+        if rec.hash != HashKind::Md5 {
+            return Ok(None);
+        }
+        if o.cache {
+            let top = Oid::new(md5, rec.hash);
+            if !env.cache.contains(&top) {
+                return Ok(None);
+            }
+            if top.is_dir() {
+                let known = env.listed.get_or_init(|| env.cache.listing());
+                let entries = env.cache.read_manifest(&top)?;
+                if entries
+                    .iter()
+                    .any(|e| !known.has(&Oid::new(e.md5.clone(), rec.hash)))
+                {
+                    return Ok(None);
+                }
+            }
+        } else if env.changed(&s.abs(&o.path), Some(rec), false)?.is_some() {
+            return Ok(None);
+        }
+        let mut rec = rec.clone();
+        rec.cache = o.cache;
+        recs.push(rec);
+    }
+    Ok(Some(recs))
+}
+
+/// Puts a stage's cached outputs back from the cache (their workspace copies were removed).
+fn restore_outs(
+    env: &Env,
+    s: &StageDef,
+    recs: &[Out],
+    links: &[super::odb::LinkType],
+) -> Result<()> {
+    let inside = Inside::new(&env.repo.root);
+    for rec in recs.iter().filter(|r| r.cache) {
+        let abs = s.abs(&rec.path);
+        let top = Oid::new(rec.md5.clone().unwrap_or_default(), rec.hash);
+        if !top.is_dir() {
+            env.cache.checkout_file(&top, &abs, links, rec.isexec)?;
+            continue;
+        }
+        std::fs::create_dir_all(&abs).map_err(super::Error::io("create folder", &abs))?;
+        for e in env.cache.read_manifest(&top)? {
+            let dest = inside.resolve(&abs, Path::new(&e.relpath)).map_err(|why| {
+                super::Error::UnsafePath {
+                    file: env.cache.path(&top),
+                    path: e.relpath.clone(),
+                    why,
+                }
+            })?;
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(super::Error::io("create folder", parent))?;
+            }
+            env.cache
+                .checkout_file(&Oid::new(e.md5, rec.hash), &dest, links, false)?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `repro` in the repository `repo` from `cwd`.
@@ -927,7 +1041,16 @@ pub fn repro(
                 continue;
             }
             tracing::debug!("stage `{}` runs: {}", s.name, why.unwrap_or_default());
-            report.ran.push(s.name.clone());
+            let restore = if opts.force || opts.dry {
+                None
+            } else {
+                restorable(&env, &g.pipeline, s, lock, raw)?
+            };
+            if restore.is_some() {
+                report.restored.push(s.name.clone());
+            } else {
+                report.ran.push(s.name.clone());
+            }
             for d in &s.deps {
                 let p = s.abs(d);
                 let made = producers
@@ -955,6 +1078,13 @@ pub fn repro(
             param_values(&g.pipeline, s)?;
             if s.frozen {
                 runner.frozen(&s.name);
+            } else if let Some(recs) = &restore {
+                // As DVC's StageCache.restore: the outputs come back, the command does not run.
+                runner.restored(&s.name);
+                for o in &s.outs {
+                    remove_out(&s.abs(&o.path))?;
+                }
+                restore_outs(&env, s, recs, &links)?;
             } else {
                 runner.running(&s.name);
                 for o in &s.outs {
@@ -1035,7 +1165,9 @@ pub fn repro(
                     report.git_add.push(l);
                 }
             }
-            runner.finished(&s.name, &done);
+            if restore.is_none() {
+                runner.finished(&s.name, &done);
+            }
         }
         Ok(())
     })();

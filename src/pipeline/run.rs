@@ -753,6 +753,10 @@ impl crate::data::repro::Runner for ReproTracking<'_> {
         self.begin(stage);
     }
 
+    fn restored(&self, stage: &str) {
+        self.inner.restored(stage);
+    }
+
     fn frozen(&self, stage: &str) {
         self.inner.frozen(stage);
         self.begin(stage);

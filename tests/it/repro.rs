@@ -638,3 +638,33 @@ fn plain_numbers_with_underscores_or_a_leading_zero_are_numbers_as_dvc() {
     );
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn a_stage_whose_outputs_alone_changed_restores_them_from_the_cache_as_dvc() {
+    let sb = Sandbox::new();
+    let by_dvc = fixture(&sb, "dvc");
+    let by_vintner = fixture(&sb, "vintner");
+    dvc_ok(&sb, &by_dvc, &["repro"]);
+    vintner_ok(&sb, &by_vintner, &["repro"]);
+    let mut seen = Vec::new();
+    for repo in [&by_dvc, &by_vintner] {
+        std::fs::remove_file(repo.join("out/f2.txt")).unwrap();
+        write(&repo.join("out/f1.txt"), b"edited\n");
+        let (out, err) = if repo == &by_dvc {
+            dvc_ok(&sb, repo, &["repro", "train"])
+        } else {
+            vintner_ok(&sb, repo, &["repro", "train"])
+        };
+        let text = format!("{out}{err}");
+        assert!(
+            text.contains("Stage 'prep' is cached - skipping run, checking out outputs"),
+            "{text}"
+        );
+        seen.push(ran(&text));
+        assert_eq!(read(&repo.join("out/f1.txt")), b"1\n");
+        assert_eq!(read(&repo.join("out/f2.txt")), b"2\n");
+    }
+    assert_eq!(seen[1], seen[0]);
+    assert!(seen[1].is_empty(), "{:?}", seen[1]);
+    assert_eq!(lock_of(&by_vintner), lock_of(&by_dvc));
+}

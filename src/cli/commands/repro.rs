@@ -54,6 +54,12 @@ impl Runner for Shell<'_> {
         self.printer.status(format!("Running stage '{stage}':"));
     }
 
+    fn restored(&self, stage: &str) {
+        self.printer.status(format!(
+            "Stage '{stage}' is cached - skipping run, checking out outputs"
+        ));
+    }
+
     fn frozen(&self, stage: &str) {
         self.printer.warn(format!(
             "stage '{stage}' is frozen. Its dependencies are not going to be reproduced."
