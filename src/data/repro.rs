@@ -163,6 +163,8 @@ pub struct StageDone {
     pub entry: Value,
     /// Its metrics files (absolute), which may be JSON or YAML.
     pub metrics: Vec<PathBuf>,
+    /// Its outputs kept in the cache (absolute).
+    pub cached: Vec<PathBuf>,
     /// Its folder, the root of the paths in `entry`.
     pub wdir: PathBuf,
 }
@@ -1149,6 +1151,12 @@ pub fn repro(
                     .outs
                     .iter()
                     .filter(|o| o.kind == OutKind::Metric)
+                    .map(|o| s.abs(&o.path))
+                    .collect(),
+                cached: s
+                    .outs
+                    .iter()
+                    .filter(|o| o.cache)
                     .map(|o| s.abs(&o.path))
                     .collect(),
                 wdir: s.wdir.clone(),

@@ -558,6 +558,17 @@ pub struct ReproTracking<'a> {
     git: crate::git::Lineage,
     current: std::sync::Mutex<Option<String>>,
     failure: std::sync::Mutex<Option<track::Error>>,
+    /// Each finished stage's run and its cached outputs, pushed once `repro` is over.
+    pending: std::sync::Mutex<Vec<(String, Vec<PendingOut>)>>,
+}
+
+/// A cached output of a stage, as its `dvc.lock` entry records it.
+struct PendingOut {
+    abs: PathBuf,
+    md5: String,
+    size: u64,
+    nfiles: Option<u64>,
+    isexec: bool,
 }
 
 impl<'a> ReproTracking<'a> {
@@ -594,6 +605,7 @@ impl<'a> ReproTracking<'a> {
             git,
             current: std::sync::Mutex::new(None),
             failure: std::sync::Mutex::new(None),
+            pending: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -649,6 +661,92 @@ impl<'a> ReproTracking<'a> {
 
     fn current(&self) -> Option<String> {
         self.current.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Versions the cached outputs of the stages that ran as `run -o` does: pushed to the
+    /// default remote, recorded on each stage's run (`vintner.outputs`, a `.dvc` file per
+    /// output under `outputs/`), so `register --output` takes them. Called once `repro` is
+    /// over (it holds the repository lock while it runs). Without a default remote nothing is
+    /// pushed and the reason is returned.
+    pub fn push_outputs(&self, repo: &Repo, progress: &dyn Progress) -> Result<Option<String>> {
+        let pending = self
+            .pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        if pending.iter().all(|(_, outs)| outs.is_empty()) {
+            return Ok(None);
+        }
+        let config = repo.config()?;
+        let Some(name) = config.default_remote().map(str::to_string) else {
+            return Ok(Some(
+                "no default remote: the stages' outputs were not pushed or recorded on their \
+                 runs (add one with `vintner remote add -d NAME URL`)"
+                    .into(),
+            ));
+        };
+        let url = config.remote(&name)?.url;
+        let targets: Vec<PathBuf> = pending
+            .iter()
+            .flat_map(|(_, outs)| outs.iter().map(|o| o.abs.clone()))
+            .collect();
+        transfer::push(
+            repo,
+            &TransferOptions {
+                targets,
+                remote: Some(name.clone()),
+                jobs: None,
+            },
+            &repo.root,
+            progress,
+        )?;
+        let tmp = repo.dvc_dir.join("tmp").join("vintner-stage-outputs");
+        for (run_id, outs) in &pending {
+            let recorded: Vec<OutputRef> = outs
+                .iter()
+                .map(|o| OutputRef {
+                    path: crate::data::fsutil::relative_to(&o.abs, &repo.root)
+                        .to_string_lossy()
+                        .into_owned(),
+                    md5: o.md5.clone(),
+                    size: o.size,
+                    remote: name.clone(),
+                    remote_url: url.clone(),
+                })
+                .collect();
+            self.tracker.log_batch(
+                run_id,
+                &[],
+                &[],
+                &[Tag::new(
+                    OUTPUTS,
+                    serde_json::to_string(&recorded).unwrap_or_default(),
+                )],
+            )?;
+            for (o, r) in outs.iter().zip(&recorded) {
+                let file_name = o.abs.file_name().unwrap_or_default().to_string_lossy();
+                let text = crate::data::dvcfile::render_new(
+                    &file_name,
+                    &crate::data::dvcfile::Hashes {
+                        md5: o.md5.clone(),
+                        size: o.size,
+                        nfiles: o.nfiles,
+                        isexec: o.isexec,
+                    },
+                );
+                std::fs::create_dir_all(&tmp)
+                    .map_err(crate::data::Error::io("create folder", &tmp))?;
+                let dvc_file = tmp.join(format!("{file_name}.dvc"));
+                crate::data::fsutil::write_atomic(&dvc_file, text.as_bytes())?;
+                let logged =
+                    self.tracker
+                        .log_artifact(run_id, &dvc_file, Some(&artifact_dir(&r.path)));
+                let _ = std::fs::remove_file(&dvc_file);
+                logged?;
+            }
+        }
+        let _ = std::fs::remove_dir(&tmp);
+        Ok(None)
     }
 
     /// Ends the pipeline run (FINISHED when `ok`), and reports the first tracking failure.
@@ -819,6 +917,30 @@ impl crate::data::repro::Runner for ReproTracking<'_> {
             Tag::new(STAGE_OUTS, serde_json::to_string(&outs).unwrap_or_default()),
         ];
         let _ = stage;
+        let cached: Vec<PendingOut> = done
+            .entry
+            .get("outs")
+            .and_then(serde_norway::Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                let abs = normalize(&done.wdir.join(o.get("path")?.as_str()?));
+                done.cached.contains(&abs).then(|| PendingOut {
+                    md5: o
+                        .get("md5")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or_default()
+                        .into(),
+                    size: o.get("size").and_then(|s| s.as_u64()).unwrap_or(0),
+                    nfiles: o.get("nfiles").and_then(|n| n.as_u64()),
+                    isexec: o.get("isexec").and_then(|x| x.as_bool()).unwrap_or(false),
+                    abs,
+                })
+            })
+            .collect();
+        if let Ok(mut p) = self.pending.lock() {
+            p.push((run_id.clone(), cached));
+        }
         self.remember(self.tracker.log_batch(&run_id, &metrics, &params, &tags));
         self.remember(self.close(&run_id, RunStatus::Finished));
     }

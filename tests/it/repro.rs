@@ -668,3 +668,60 @@ fn a_stage_whose_outputs_alone_changed_restores_them_from_the_cache_as_dvc() {
     assert!(seen[1].is_empty(), "{:?}", seen[1]);
     assert_eq!(lock_of(&by_vintner), lock_of(&by_dvc));
 }
+
+#[test]
+fn repro_track_pushes_each_stage_s_cached_outputs_so_register_takes_them() {
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("repo");
+    git(&repo, &["init", "-q", "-b", "master"]);
+    dvc_ok(&sb, &repo, &["init", "-q"]);
+    let store = sb.mkdir("store");
+    dvc_ok(
+        &sb,
+        &repo,
+        &["remote", "add", "-d", "store", store.to_str().unwrap()],
+    );
+    write(&repo.join("params.yaml"), b"lr: 0.25\n");
+    write(
+        &repo.join("dvc.yaml"),
+        b"stages:\n  train:\n    cmd:\n    - echo weights > model.bin\n    - >-\n      \
+          echo '{\"acc\": 0.75}' > metrics.json\n    params:\n    - lr\n    outs:\n    \
+          - model.bin\n    metrics:\n    - metrics.json:\n        cache: false\n",
+    );
+    vintner_ok(&sb, &repo, &["repro", "--track"]);
+    let md5 = crate::data::md5_hex(b"weights\n");
+    assert!(
+        store
+            .join(format!("files/md5/{}/{}", &md5[..2], &md5[2..]))
+            .is_file(),
+        "model.bin was not pushed"
+    );
+    let (out, _) = vintner_ok(&sb, &repo, &["runs", "list", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let train = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["info"]["run_name"] == "train")
+        .unwrap_or_else(|| panic!("no train run in {out}"));
+    let run_id = train["info"]["run_id"].as_str().unwrap().to_string();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "trained"]);
+    let (out, err) = vintner_ok(
+        &sb,
+        &repo,
+        &[
+            "register",
+            "--run",
+            &run_id,
+            "--name",
+            "m",
+            "--output",
+            "model.bin",
+            "--metric",
+            "acc",
+            "--higher-is-better",
+        ],
+    );
+    assert_eq!(out.trim(), "m/1", "{err}");
+}

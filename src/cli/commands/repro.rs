@@ -177,7 +177,16 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         )?;
         let parent = tracking.parent_run_id().to_string();
         let result = repro::repro(&repo, &ctx.cwd, &opts, &tracking, progress.as_ref());
-        let ended = tracking.end(result.is_ok());
+        // The stages' cached outputs go to the remote once repro released the repository.
+        let pushed = match &result {
+            Ok(_) => tracking.push_outputs(&repo, progress.as_ref()),
+            Err(_) => Ok(None),
+        };
+        let ended = tracking.end(result.is_ok() && pushed.is_ok());
+        if let Ok(Some(warning)) = &pushed {
+            ctx.printer.warn(warning.clone());
+        }
+        pushed?;
         let report = result.map_err(hinted)?;
         ended?;
         ctx.printer.status(format!("Pipeline run: {parent}"));
