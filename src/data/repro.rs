@@ -71,6 +71,8 @@ pub enum ReproError {
         /// What is missing, and from which file.
         key: String,
     },
+    #[error("the targets are stages of several pipeline files: {}", .0.iter().map(|f| format!("`{}`", f.display())).collect::<Vec<_>>().join(", "))]
+    SeveralFiles(Vec<PathBuf>),
     #[error("`{}` has no stage named `{name}`", file.display())]
     NoSuchStage { file: PathBuf, name: String },
     #[error("Failed to reproduce stage `{stage}`: `{cmd}` {why}")]
@@ -120,6 +122,11 @@ impl ReproError {
             }
             ReproError::MissingParam { .. } => {
                 "add the key to the parameters file, or remove it from the stage's `params`".into()
+            }
+            ReproError::SeveralFiles(_) => {
+                "vintner reproduces one `dvc.yaml` at a time: run `vintner repro` once per file \
+                 (name stages of another folder as `path/dvc.yaml:stage`)"
+                    .into()
             }
             ReproError::NoSuchStage { .. } => {
                 "`vintner dag` lists the stages; name one of them".into()
@@ -360,18 +367,18 @@ fn pipeline_file_within(repo: &Repo, dvc_yaml: &Path, out: &Path) -> Option<Path
 }
 
 /// The `dvc.yaml` and stage names the targets mean (DVC's `dvc.yaml`, `dvc.yaml:stage`,
-/// `stage`, `dir/dvc.yaml`).
+/// `stage`, `dir/dvc.yaml`): a bare stage name is looked up in the working folder's
+/// `dvc.yaml`. With `root_fallback` (`dag`, which shows the whole repository), no target and no
+/// `dvc.yaml` here means the root's. Targets in several `dvc.yaml` files are refused: one
+/// pipeline file is reproduced at a time.
 pub fn resolve_targets(
     repo: &Repo,
     cwd: &Path,
     targets: &[String],
-) -> (PathBuf, Vec<Option<String>>) {
-    let default = if cwd.join(PROJECT_FILE).is_file() {
-        cwd.join(PROJECT_FILE)
-    } else {
-        repo.root.join(PROJECT_FILE)
-    };
-    let mut file = default.clone();
+    root_fallback: bool,
+) -> Result<(PathBuf, Vec<Option<String>>)> {
+    let here = cwd.join(PROJECT_FILE);
+    let mut files: Vec<PathBuf> = Vec::new();
     let mut names = Vec::new();
     for t in targets {
         let (f, name) = match t.rsplit_once(':') {
@@ -381,15 +388,30 @@ pub fn resolve_targets(
             _ if t.ends_with(PROJECT_FILE) => (Some(t.as_str()), None),
             _ => (None, Some(t.clone())),
         };
-        if let Some(f) = f {
-            file = super::fsutil::normalize(&cwd.join(f));
+        let file = match f {
+            Some(f) => super::fsutil::normalize(&cwd.join(f)),
+            None => here.clone(),
+        };
+        if !files.contains(&file) {
+            files.push(file);
         }
         names.push(name);
     }
     if names.is_empty() {
         names.push(None);
     }
-    (file, names)
+    if files.len() > 1 {
+        let inside = Inside::new(&repo.root);
+        return Err(ReproError::SeveralFiles(
+            files.iter().map(|f| inside.shown(f)).collect(),
+        ));
+    }
+    let file = match files.pop() {
+        Some(f) => f,
+        None if root_fallback && !here.is_file() => repo.root.join(PROJECT_FILE),
+        None => here,
+    };
+    Ok((file, names))
 }
 
 /// The stages to consider, in DVC's order: for each target its dependencies first
@@ -997,7 +1019,7 @@ pub fn repro(
     } else {
         Some(RepoLock::acquire(&repo.dvc_dir, LOCK_WAIT)?)
     };
-    let (file, names) = resolve_targets(repo, cwd, &opts.targets);
+    let (file, names) = resolve_targets(repo, cwd, &opts.targets, false)?;
     let g = load(repo, &file)?;
     let order = plan(&g, &names, opts.single_item)?;
     let config = repo.config()?;

@@ -725,3 +725,38 @@ fn repro_track_pushes_each_stage_s_cached_outputs_so_register_takes_them() {
     );
     assert_eq!(out.trim(), "m/1", "{err}");
 }
+
+#[test]
+fn repro_reads_the_working_folder_s_dvc_yaml_and_refuses_targets_of_several_files() {
+    let sb = Sandbox::new();
+    let repo = fixture(&sb, "repo");
+    // A folder without `dvc.yaml`: DVC does not fall back to the root's, nor does vintner.
+    let sub = repo.join("sub");
+    let out = peers::dvc(&sb, &sub).arg("repro").output().unwrap();
+    assert!(!out.status.success());
+    let out = sb.vintner(&sub).arg("repro").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("dvc.yaml") && err.contains("hint:"), "{err}");
+    assert!(!repo.join("dvc.lock").exists() && !repo.join("out").exists());
+    // Stages of two pipeline files in one call are refused by name, before anything runs.
+    write(
+        &repo.join("pipe/dvc.yaml"),
+        b"stages:\n  s:\n    cmd: echo s > s.txt\n    outs:\n      - s.txt\n",
+    );
+    let out = sb
+        .vintner(&repo)
+        .args(["repro", "pipe/dvc.yaml:s", "prep"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("several pipeline files: `pipe/dvc.yaml`, `dvc.yaml`"),
+        "{err}"
+    );
+    assert!(!repo.join("pipe/s.txt").exists() && !repo.join("out").exists());
+    // `dag` shows the root's pipeline from a folder without one.
+    let (ours, _) = vintner_ok(&sb, &sub, &["dag", "--dot"]);
+    assert!(ours.contains("\"prep\""), "{ours}");
+}

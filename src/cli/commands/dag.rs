@@ -24,7 +24,8 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let repo = Repo::find(&ctx.cwd)?;
     let targets: Vec<String> = args.target.iter().cloned().collect();
-    let (file, names) = repro::resolve_targets(&repo, &ctx.cwd, &targets);
+    let (file, names) =
+        repro::resolve_targets(&repo, &ctx.cwd, &targets, true).map_err(super::repro::hinted)?;
     let g = repro::load(&repo, &file).map_err(super::repro::hinted)?;
     let keep: Vec<usize> = match names.first() {
         Some(Some(_)) => {
