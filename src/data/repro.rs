@@ -71,6 +71,14 @@ pub enum ReproError {
         /// What is missing, and from which file.
         key: String,
     },
+    #[error("`{}` line {line}: {what} of `{}` makes", file.display(), other_file.display())]
+    UpstreamElsewhere {
+        file: PathBuf,
+        line: usize,
+        /// Which stage depends on what, and which stage makes it.
+        what: String,
+        other_file: PathBuf,
+    },
     #[error("the targets are stages of several pipeline files: {}", .0.iter().map(|f| format!("`{}`", f.display())).collect::<Vec<_>>().join(", "))]
     SeveralFiles(Vec<PathBuf>),
     #[error("`{}` has no stage named `{name}`", file.display())]
@@ -123,6 +131,11 @@ impl ReproError {
             ReproError::MissingParam { .. } => {
                 "add the key to the parameters file, or remove it from the stage's `params`".into()
             }
+            ReproError::UpstreamElsewhere { other_file, .. } => format!(
+                "vintner reproduces one `dvc.yaml` at a time: run `vintner repro {}` first, or \
+                 `dvc repro`, which follows stages across files",
+                other_file.display()
+            ),
             ReproError::SeveralFiles(_) => {
                 "vintner reproduces one `dvc.yaml` at a time: run `vintner repro` once per file \
                  (name stages of another folder as `path/dvc.yaml:stage`)"
@@ -364,6 +377,68 @@ fn pipeline_file_within(repo: &Repo, dvc_yaml: &Path, out: &Path) -> Option<Path
             .find(|p| is_pipeline_file(p));
     }
     None
+}
+
+/// Refuses a planned stage whose dependency a changed stage of another `dvc.yaml` of the
+/// repository makes: DVC would reproduce that stage first, and vintner plans one file at a
+/// time. Files that cannot be read are left out (they do not stop this pipeline).
+fn upstream_elsewhere(env: &Env, g: &Graph, order: &[usize]) -> Result<()> {
+    let repo = env.repo;
+    let inside = Inside::new(&repo.root);
+    let others = ignore::WalkBuilder::new(&repo.root)
+        .hidden(false)
+        .git_ignore(false)
+        .git_exclude(false)
+        .ignore(false)
+        .filter_entry(|e| !matches!(e.file_name().to_str(), Some(".git" | ".dvc")))
+        .build()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name() == PROJECT_FILE && e.path() != g.pipeline.path)
+        .map(|e| e.into_path());
+    for other in others {
+        let shown = inside.shown(&other);
+        let Ok(p) = dvcyaml::load(&other, &shown) else {
+            tracing::debug!("`{}` could not be read; not followed", shown.display());
+            continue;
+        };
+        for &i in order {
+            let s = &g.pipeline.stages[i];
+            let params = s.params.iter().map(|p| &p.file);
+            for d in s.deps.iter().chain(params) {
+                let pd = s.abs(d);
+                for o in p.stages.iter() {
+                    let makes = o.outs.iter().any(|out| {
+                        let po = o.abs(&out.path);
+                        pd.starts_with(&po) || po.starts_with(&pd)
+                    });
+                    if makes && other_changed(env, &p, o)? {
+                        return Err(ReproError::UpstreamElsewhere {
+                            file: g.pipeline.shown.clone(),
+                            line: s.line,
+                            what: format!(
+                                "stage `{}` depends on `{d}`, which stage `{}`",
+                                s.name, o.name
+                            ),
+                            other_file: shown,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a stage of another pipeline file would run (its lock beside its `dvc.yaml`).
+fn other_changed(env: &Env, p: &Pipeline, o: &StageDef) -> Result<bool> {
+    if o.frozen {
+        // A frozen stage cuts DVC's walk.
+        return Ok(false);
+    }
+    let lock_path = p.path.with_file_name(LOCK_FILE);
+    let doc = read_lock(&lock_path, &p.shown.with_file_name(LOCK_FILE))?;
+    let lock = doc.parsed.iter().find(|l| l.name == o.name);
+    Ok(why_changed(env, p, o, lock, doc.stages.get(o.name.as_str()))?.is_some())
 }
 
 /// The `dvc.yaml` and stage names the targets mean (DVC's `dvc.yaml`, `dvc.yaml:stage`,
@@ -1031,6 +1106,9 @@ pub fn repro(
         hashed: Default::default(),
         progress,
     };
+    if !opts.single_item && !opts.force {
+        upstream_elsewhere(&env, &g, &order)?;
+    }
     let links = repo.link_types(&config)?;
     let inside = Inside::new(&repo.root);
     let lock_path = g.pipeline.path.with_file_name(LOCK_FILE);

@@ -760,3 +760,33 @@ fn repro_reads_the_working_folder_s_dvc_yaml_and_refuses_targets_of_several_file
     let (ours, _) = vintner_ok(&sb, &sub, &["dag", "--dot"]);
     assert!(ours.contains("\"prep\""), "{ours}");
 }
+
+#[test]
+fn a_dependency_a_changed_stage_of_another_dvc_yaml_makes_is_refused() {
+    let sb = Sandbox::new();
+    let repo = fixture(&sb, "repo");
+    write(
+        &repo.join("pipe/dvc.yaml"),
+        b"stages:\n  s:\n    cmd: echo s > s.txt\n    outs:\n      - s.txt\n",
+    );
+    let yaml = format!(
+        "{DVC_YAML}  use:\n    cmd: cat pipe/s.txt > used.txt\n    deps:\n      - pipe/s.txt\n    \
+         outs:\n      - used.txt\n"
+    );
+    write(&repo.join("dvc.yaml"), yaml.as_bytes());
+    let out = sb.vintner(&repo).args(["repro", "use"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "stage `use` depends on `pipe/s.txt`, which stage `s` of `pipe/dvc.yaml` makes"
+        ) && err.contains("vintner repro pipe/dvc.yaml"),
+        "{err}"
+    );
+    assert!(!repo.join("used.txt").exists());
+    // Once that pipeline is reproduced, this one runs, as DVC would.
+    vintner_ok(&sb, &repo, &["repro", "pipe/dvc.yaml"]);
+    let (out, err) = vintner_ok(&sb, &repo, &["repro", "use"]);
+    assert_eq!(ran(&format!("{out}{err}")), ["use"], "{err}");
+    assert_eq!(read(&repo.join("used.txt")), b"s\n");
+}
