@@ -130,6 +130,10 @@ enum Command {
     Run(commands::run::Args),
     /// Retrain a recorded run on its exact data version and check the metrics match.
     Reproduce(commands::reproduce::Args),
+    /// Run the `dvc.yaml` stages that changed and write `dvc.lock` as DVC does.
+    Repro(commands::repro::Args),
+    /// Show the stages of `dvc.yaml` and their dependencies (Mermaid or dot).
+    Dag(commands::dag::Args),
     /// Serve predictions over HTTP with MLflow's scoring protocol.
     Serve(commands::serve::Args),
     /// List or create experiments in the tracking store.
@@ -266,6 +270,8 @@ fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Infer(args) => commands::infer::run(args, ctx),
         Command::Run(args) => commands::run::run(args, ctx),
         Command::Reproduce(args) => commands::reproduce::run(args, ctx),
+        Command::Repro(args) => commands::repro::run(args, ctx),
+        Command::Dag(args) => commands::dag::run(args, ctx),
         Command::Serve(args) => commands::serve::run(args, ctx),
         Command::Experiments(args) => commands::experiments::run(args, ctx),
         Command::Runs(args) => commands::runs::run(args, ctx),

@@ -19,7 +19,7 @@ use crate::data::repo::Repo;
 use crate::data::transfer::{self, TransferOptions};
 use crate::progress::Progress;
 use crate::settings::Settings;
-use crate::track::{self, NewRun, Run, RunStatus, RunUpdate, Tag, Tracker};
+use crate::track::{self, Metric, NewRun, Param, Run, RunStatus, RunUpdate, Tag, Tracker};
 
 /// The command line that ran (shell-quoted).
 pub const COMMAND: &str = "vintner.command";
@@ -535,6 +535,432 @@ fn record_outputs(
     git_add.sort();
     git_add.dedup();
     Ok((recorded, git_add))
+}
+
+/// The stage a run of `repro --track` recorded (`dvc.yaml` stage name).
+pub const STAGE: &str = "vintner.stage";
+/// JSON list of [`DataRef`]: the outputs of a stage, as `dvc.lock` records them.
+pub const STAGE_OUTS: &str = "vintner.stage.outs";
+/// MLflow's tag for a nested run's parent.
+pub const PARENT_RUN: &str = "mlflow.parentRunId";
+
+/// `repro --track`: wraps the runner of `repro` so that one pipeline run is the parent of one
+/// MLflow run per stage that runs. Each stage's run gets the tracking environment (so the
+/// stage's own `mlflow` calls log into it), its parameters as MLflow params, the numbers of its
+/// metrics files as metrics, and the lineage tags `run` records (git, command, dependencies and
+/// outputs with their md5s).
+pub struct ReproTracking<'a> {
+    inner: &'a dyn crate::data::repro::Runner,
+    tracker: &'a dyn Tracker,
+    experiment_id: String,
+    child_tracking_uri: String,
+    parent: String,
+    git: crate::git::Lineage,
+    current: std::sync::Mutex<Option<String>>,
+    failure: std::sync::Mutex<Option<track::Error>>,
+    /// Each finished stage's run and its cached outputs, pushed once `repro` is over.
+    pending: std::sync::Mutex<Vec<(String, Vec<PendingOut>)>>,
+}
+
+/// A cached output of a stage, as its `dvc.lock` entry records it.
+struct PendingOut {
+    abs: PathBuf,
+    md5: String,
+    size: u64,
+    nfiles: Option<u64>,
+    isexec: bool,
+}
+
+impl<'a> ReproTracking<'a> {
+    /// Creates the pipeline's parent run in `experiment` (default: `tracking.experiment`).
+    pub fn start(
+        repo: &Repo,
+        settings: &Settings,
+        tracker: &'a dyn Tracker,
+        experiment: Option<&str>,
+        child_tracking_uri: String,
+        command: &str,
+        inner: &'a dyn crate::data::repro::Runner,
+    ) -> Result<ReproTracking<'a>> {
+        let git = crate::git::lineage(&repo.root);
+        let name = experiment.unwrap_or(&settings.tracking.experiment);
+        let experiment = tracker.get_or_create_experiment(name)?;
+        let mut tags = track::git::SystemTags::from_lineage(&git, command).to_tags();
+        tags.push(Tag::new(lineage::VERSION, env!("CARGO_PKG_VERSION")));
+        tags.push(Tag::new(lineage::GIT_DIRTY, git.dirty.to_string()));
+        tags.push(Tag::new(COMMAND, command));
+        let run = tracker.create_run(&NewRun {
+            experiment_id: experiment.experiment_id.clone(),
+            run_name: Some("repro".into()),
+            start_time: Some(track::now_ms()),
+            user_id: Some(super::train::user()),
+            tags,
+        })?;
+        Ok(ReproTracking {
+            inner,
+            tracker,
+            experiment_id: experiment.experiment_id,
+            child_tracking_uri,
+            parent: run.info.run_id,
+            git,
+            current: std::sync::Mutex::new(None),
+            failure: std::sync::Mutex::new(None),
+            pending: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The pipeline run's id.
+    pub fn parent_run_id(&self) -> &str {
+        &self.parent
+    }
+
+    fn remember(&self, r: track::Result<()>) {
+        if let Err(e) = r
+            && let Ok(mut f) = self.failure.lock()
+            && f.is_none()
+        {
+            *f = Some(e);
+        }
+    }
+
+    fn close(&self, run_id: &str, status: RunStatus) -> track::Result<()> {
+        self.tracker
+            .update_run(
+                run_id,
+                &RunUpdate {
+                    status: Some(status),
+                    end_time: Some(track::now_ms()),
+                    run_name: None,
+                },
+            )
+            .map(drop)
+    }
+
+    fn begin(&self, stage: &str) {
+        let mut tags = track::git::SystemTags::from_lineage(&self.git, stage).to_tags();
+        tags.push(Tag::new(PARENT_RUN, &self.parent));
+        tags.push(Tag::new(STAGE, stage));
+        tags.push(Tag::new(lineage::VERSION, env!("CARGO_PKG_VERSION")));
+        tags.push(Tag::new(lineage::GIT_DIRTY, self.git.dirty.to_string()));
+        let run = self.tracker.create_run(&NewRun {
+            experiment_id: self.experiment_id.clone(),
+            run_name: Some(stage.to_string()),
+            start_time: Some(track::now_ms()),
+            user_id: Some(super::train::user()),
+            tags,
+        });
+        match run {
+            Ok(r) => {
+                if let Ok(mut c) = self.current.lock() {
+                    *c = Some(r.info.run_id);
+                }
+            }
+            Err(e) => self.remember(Err(e)),
+        }
+    }
+
+    fn current(&self) -> Option<String> {
+        self.current.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Versions the cached outputs of the stages that ran as `run -o` does: pushed to the
+    /// default remote, recorded on each stage's run (`vintner.outputs`, a `.dvc` file per
+    /// output under `outputs/`), so `register --output` takes them. Called once `repro` is
+    /// over (it holds the repository lock while it runs). Without a default remote nothing is
+    /// pushed and the reason is returned.
+    pub fn push_outputs(&self, repo: &Repo, progress: &dyn Progress) -> Result<Option<String>> {
+        let pending = self
+            .pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        if pending.iter().all(|(_, outs)| outs.is_empty()) {
+            return Ok(None);
+        }
+        let config = repo.config()?;
+        let Some(name) = config.default_remote().map(str::to_string) else {
+            return Ok(Some(
+                "no default remote: the stages' outputs were not pushed or recorded on their \
+                 runs (add one with `vintner remote add -d NAME URL`)"
+                    .into(),
+            ));
+        };
+        let url = config.remote(&name)?.url;
+        let targets: Vec<PathBuf> = pending
+            .iter()
+            .flat_map(|(_, outs)| outs.iter().map(|o| o.abs.clone()))
+            .collect();
+        transfer::push(
+            repo,
+            &TransferOptions {
+                targets,
+                remote: Some(name.clone()),
+                jobs: None,
+            },
+            &repo.root,
+            progress,
+        )?;
+        let tmp = repo.dvc_dir.join("tmp").join("vintner-stage-outputs");
+        for (run_id, outs) in &pending {
+            let recorded: Vec<OutputRef> = outs
+                .iter()
+                .map(|o| OutputRef {
+                    path: crate::data::fsutil::relative_to(&o.abs, &repo.root)
+                        .to_string_lossy()
+                        .into_owned(),
+                    md5: o.md5.clone(),
+                    size: o.size,
+                    remote: name.clone(),
+                    remote_url: url.clone(),
+                })
+                .collect();
+            self.tracker.log_batch(
+                run_id,
+                &[],
+                &[],
+                &[Tag::new(
+                    OUTPUTS,
+                    serde_json::to_string(&recorded).unwrap_or_default(),
+                )],
+            )?;
+            for (o, r) in outs.iter().zip(&recorded) {
+                let file_name = o.abs.file_name().unwrap_or_default().to_string_lossy();
+                let text = crate::data::dvcfile::render_new(
+                    &file_name,
+                    &crate::data::dvcfile::Hashes {
+                        md5: o.md5.clone(),
+                        size: o.size,
+                        nfiles: o.nfiles,
+                        isexec: o.isexec,
+                    },
+                );
+                std::fs::create_dir_all(&tmp)
+                    .map_err(crate::data::Error::io("create folder", &tmp))?;
+                let dvc_file = tmp.join(format!("{file_name}.dvc"));
+                crate::data::fsutil::write_atomic(&dvc_file, text.as_bytes())?;
+                let logged =
+                    self.tracker
+                        .log_artifact(run_id, &dvc_file, Some(&artifact_dir(&r.path)));
+                let _ = std::fs::remove_file(&dvc_file);
+                logged?;
+            }
+        }
+        let _ = std::fs::remove_dir(&tmp);
+        Ok(None)
+    }
+
+    /// Ends the pipeline run (FINISHED when `ok`), and reports the first tracking failure.
+    pub fn end(self, ok: bool) -> Result<()> {
+        if let Some(open) = self.current() {
+            let _ = self.close(&open, RunStatus::Failed);
+        }
+        let closed = self.close(
+            &self.parent,
+            if ok {
+                RunStatus::Finished
+            } else {
+                RunStatus::Failed
+            },
+        );
+        if let Some(e) = self.failure.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e.into());
+        }
+        closed?;
+        Ok(())
+    }
+}
+
+/// `path: md5` entries of a `dvc.lock` list, paths relative to the repository root.
+fn lock_refs(list: Option<&serde_norway::Value>, wdir: &Path, root: &Path) -> Vec<DataRef> {
+    let Some(items) = list.and_then(serde_norway::Value::as_sequence) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|i| {
+            let path = i.get("path")?.as_str()?;
+            let abs = normalize(&wdir.join(path));
+            Some(DataRef {
+                path: crate::data::fsutil::relative_to(&abs, root)
+                    .to_string_lossy()
+                    .into_owned(),
+                md5: i.get("md5")?.as_str()?.to_string(),
+                size: i
+                    .get("size")
+                    .and_then(serde_norway::Value::as_u64)
+                    .unwrap_or(0),
+                remote: None,
+            })
+        })
+        .collect()
+}
+
+/// The numbers of a metrics file (JSON or YAML), nested keys joined with `.`.
+fn metric_values(path: &Path) -> Vec<(String, f64)> {
+    fn walk(prefix: &str, v: &serde_norway::Value, out: &mut Vec<(String, f64)>) {
+        match v {
+            serde_norway::Value::Number(n) => {
+                if let Some(f) = n.as_f64() {
+                    out.push((prefix.to_string(), f));
+                }
+            }
+            serde_norway::Value::Mapping(m) => {
+                for (k, v) in m {
+                    let Some(k) = k.as_str() else { continue };
+                    let key = if prefix.is_empty() {
+                        k.to_string()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(v) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_norway::from_str::<serde_norway::Value>(&t).ok())
+    {
+        walk("", &v, &mut out);
+    }
+    out
+}
+
+/// A parameter value as MLflow params hold it (text).
+fn param_text(v: &serde_norway::Value) -> String {
+    match v {
+        serde_norway::Value::String(s) => s.clone(),
+        serde_norway::Value::Number(n) if n.is_f64() => {
+            crate::data::dvcyaml::py_float(n.as_f64().unwrap_or(0.0))
+        }
+        serde_norway::Value::Number(n) => n.to_string(),
+        serde_norway::Value::Bool(b) => b.to_string(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+impl crate::data::repro::Runner for ReproTracking<'_> {
+    fn skipped(&self, stage: &str) {
+        self.inner.skipped(stage);
+    }
+
+    fn running(&self, stage: &str) {
+        self.inner.running(stage);
+        self.begin(stage);
+    }
+
+    fn restored(&self, stage: &str) {
+        self.inner.restored(stage);
+    }
+
+    fn frozen(&self, stage: &str) {
+        self.inner.frozen(stage);
+        self.begin(stage);
+    }
+
+    fn command(
+        &self,
+        cmd: &str,
+        wdir: &Path,
+        env: &[(String, String)],
+    ) -> std::result::Result<(), String> {
+        let mut env = env.to_vec();
+        if let Some(run_id) = self.current() {
+            env.push((
+                "MLFLOW_TRACKING_URI".into(),
+                self.child_tracking_uri.clone(),
+            ));
+            env.push(("MLFLOW_EXPERIMENT_ID".into(), self.experiment_id.clone()));
+            env.push(("MLFLOW_RUN_ID".into(), run_id));
+        }
+        self.inner.command(cmd, wdir, &env)
+    }
+
+    fn finished(&self, stage: &str, done: &crate::data::repro::StageDone) {
+        let Some(run_id) = self.current.lock().ok().and_then(|mut c| c.take()) else {
+            return;
+        };
+        let root = self.git_root(&done.wdir);
+        let mut params = Vec::new();
+        if let Some(files) = done.entry.get("params").and_then(|p| p.as_mapping()) {
+            for (file, values) in files {
+                let file = file.as_str().unwrap_or_default();
+                for (k, v) in values.as_mapping().into_iter().flatten() {
+                    let k = k.as_str().unwrap_or_default();
+                    let key = if file == crate::data::dvcyaml::DEFAULT_PARAMS {
+                        k.to_string()
+                    } else {
+                        format!("{file}/{k}")
+                    };
+                    params.push(Param::new(key, param_text(v)));
+                }
+            }
+        }
+        let now = track::now_ms();
+        let metrics: Vec<Metric> = done
+            .metrics
+            .iter()
+            .flat_map(|m| metric_values(m))
+            .map(|(k, v)| Metric::new(k, v, now, 0))
+            .collect();
+        let command = done.commands.join("\n");
+        let deps = lock_refs(done.entry.get("deps"), &done.wdir, &root);
+        let outs = lock_refs(done.entry.get("outs"), &done.wdir, &root);
+        let tags = vec![
+            Tag::new(COMMAND, &command),
+            Tag::new(
+                lineage::DATA,
+                serde_json::to_string(&deps).unwrap_or_default(),
+            ),
+            Tag::new(STAGE_OUTS, serde_json::to_string(&outs).unwrap_or_default()),
+        ];
+        let _ = stage;
+        let cached: Vec<PendingOut> = done
+            .entry
+            .get("outs")
+            .and_then(serde_norway::Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                let abs = normalize(&done.wdir.join(o.get("path")?.as_str()?));
+                done.cached.contains(&abs).then(|| PendingOut {
+                    md5: o
+                        .get("md5")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or_default()
+                        .into(),
+                    size: o.get("size").and_then(|s| s.as_u64()).unwrap_or(0),
+                    nfiles: o.get("nfiles").and_then(|n| n.as_u64()),
+                    isexec: o.get("isexec").and_then(|x| x.as_bool()).unwrap_or(false),
+                    abs,
+                })
+            })
+            .collect();
+        if let Ok(mut p) = self.pending.lock() {
+            p.push((run_id.clone(), cached));
+        }
+        self.remember(self.tracker.log_batch(&run_id, &metrics, &params, &tags));
+        self.remember(self.close(&run_id, RunStatus::Finished));
+    }
+
+    fn failed(&self, stage: &str) {
+        let _ = stage;
+        if let Some(run_id) = self.current.lock().ok().and_then(|mut c| c.take()) {
+            self.remember(self.close(&run_id, RunStatus::Failed));
+        }
+    }
+}
+
+impl ReproTracking<'_> {
+    /// The repository root above a stage's folder.
+    fn git_root(&self, wdir: &Path) -> PathBuf {
+        wdir.ancestors()
+            .find(|a| a.join(".dvc").is_dir())
+            .unwrap_or(wdir)
+            .to_path_buf()
+    }
 }
 
 #[cfg(test)]

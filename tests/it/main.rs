@@ -21,6 +21,7 @@ mod peers;
 mod pipeline_outs;
 mod proxy;
 mod remotes;
+mod repro;
 mod run_cmd;
 mod s3;
 mod secrets;
