@@ -8,7 +8,8 @@
 //     "chromium": "/usr/bin/chromium", "profile": "<fresh folder>", "shots": "<folder>",
 //     "pages": [ { "name": "runs", "url": "http://…", "tabs": 40,
 //                  "activate": ["<text of a link in the table head>", …],
-//                  "wait_for": ["<text to wait for before reading the page>", …] } ] }
+//                  "wait_for": ["<text to wait for before reading the page>", …],
+//                  "wait_for_link": ["<text an href must contain before reading>", …] } ] }
 // Output, as JSON on stdout: [ { "name", "url", "status", "title", "text", "links", "tables",
 //   "charts", "tab_stops", "after": [ { …the same, for each page an activated link opened } ] } ]
 "use strict";
@@ -90,6 +91,13 @@ async function main() {
       // A page drawn by a script (MLflow's own UI) is read once it shows these texts.
       for (const text of p.wait_for || []) {
         await page.getByText(text).first().waitFor({ state: "visible", timeout: 120000 });
+      }
+      // …and these links, which such a page may fetch after its first texts.
+      for (const part of p.wait_for_link || []) {
+        await page
+          .locator(`a[href*=${JSON.stringify(part)}]`)
+          .first()
+          .waitFor({ state: "attached", timeout: 120000 });
       }
       const seen = await observe(page);
       seen.name = p.name;

@@ -738,7 +738,8 @@ fn mlflow_client_sees_datasets_and_logged_models_on_a_server() {
     let report = browse(
         &sb,
         &shots,
-        serde_json::json!([{"name": "mlflow-run", "url": run_page, "wait_for": [trained.data_path]}]),
+        serde_json::json!([{"name": "mlflow-run", "url": run_page, "wait_for": [trained.data_path],
+            "wait_for_link": [trained.model_id]}]),
     );
     let page = seen(&report, "mlflow-run");
     let text = page["text"].as_str().unwrap();
