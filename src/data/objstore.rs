@@ -124,17 +124,12 @@ impl ObjStoreRemote {
             key.strip_prefix(base.as_str())?.strip_prefix('/')?
         };
         let (head, tail) = rel.split_once('/')?;
-        let hex = tail.strip_suffix(".dir").unwrap_or(tail);
-        let is_hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if head.len() != 2 || hex.len() != 30 || !is_hex(head) || !is_hex(hex) {
-            return None;
-        }
         let kind = if legacy {
             super::hash::HashKind::Md5Dos2Unix
         } else {
             super::hash::HashKind::Md5
         };
-        Some(Oid::new(format!("{head}{tail}"), kind))
+        Oid::from_layout(head, tail, kind)
     }
 
     /// The client's error, with any URL it quotes (the endpoint's user info, a presigned

@@ -21,12 +21,30 @@ pub struct Oid {
     pub legacy: bool,
 }
 
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 impl Oid {
     pub fn new(md5: impl Into<String>, kind: HashKind) -> Oid {
         Oid {
             md5: md5.into(),
             legacy: kind == HashKind::Md5Dos2Unix,
         }
+    }
+
+    /// The object stored as `<head>/<tail>` in a cache or remote layout (`head` two lowercase
+    /// hex digits, `tail` thirty more, `.dir` for a folder manifest); `None` for anything else
+    /// found there.
+    pub fn from_layout(head: &str, tail: &str, kind: HashKind) -> Option<Oid> {
+        let hex = tail.strip_suffix(".dir").unwrap_or(tail);
+        (Oid::is_layout_folder(head) && hex.len() == 30 && is_lower_hex(hex))
+            .then(|| Oid::new(format!("{head}{tail}"), kind))
+    }
+
+    /// Whether `name` is one of a layout's two-hex-digit folders (`00` … `ff`).
+    pub fn is_layout_folder(name: &str) -> bool {
+        name.len() == 2 && is_lower_hex(name)
     }
 
     pub fn kind(&self) -> HashKind {
@@ -740,6 +758,33 @@ mod tests {
         );
         let legacy = Oid::new("dd8c6a395b5dd36c56d23275028f526c", HashKind::Md5Dos2Unix);
         assert_eq!(legacy.rel_path(), "dd/8c6a395b5dd36c56d23275028f526c");
+    }
+
+    #[test]
+    fn layout_names_parse_to_ids_and_nothing_else_does() {
+        let tail = "946ac92492d2347c6235b4d2611184";
+        let oid = Oid::from_layout("b1", tail, HashKind::Md5).unwrap();
+        assert_eq!(oid.md5, format!("b1{tail}"));
+        let dir = Oid::from_layout("b1", &format!("{tail}.dir"), HashKind::Md5).unwrap();
+        assert!(dir.is_dir());
+        assert!(
+            Oid::from_layout("b1", tail, HashKind::Md5Dos2Unix)
+                .unwrap()
+                .legacy
+        );
+        for (head, tail) in [
+            ("B1", tail),
+            ("b1", "946AC92492D2347C6235B4D2611184"),
+            ("b", tail),
+            ("b1", &tail[1..]),
+            ("b1", "946ac92492d2347c6235b4d2611184.tmp"),
+            ("files", "md5"),
+        ] {
+            assert!(
+                Oid::from_layout(head, tail, HashKind::Md5).is_none(),
+                "{head}/{tail}"
+            );
+        }
     }
 
     #[test]

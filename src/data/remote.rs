@@ -293,15 +293,14 @@ pub fn stored_objects(root: &Path) -> Result<Vec<(Oid, PathBuf)>> {
         };
         for p in prefixes.flatten() {
             let head = p.file_name().to_string_lossy().into_owned();
-            if head.len() != 2 || !head.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !Oid::is_layout_folder(&head) {
                 continue;
             }
             let inner = std::fs::read_dir(p.path()).map_err(Error::io("read folder", p.path()))?;
             for f in inner.flatten() {
                 let tail = f.file_name().to_string_lossy().into_owned();
-                let hex = tail.strip_suffix(".dir").unwrap_or(&tail);
-                if hex.len() == 30 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    found.push((Oid::new(format!("{head}{tail}"), kind), f.path()));
+                if let Some(oid) = Oid::from_layout(&head, &tail, kind) {
+                    found.push((oid, f.path()));
                 }
             }
         }

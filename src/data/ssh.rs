@@ -606,13 +606,12 @@ impl SshRemote {
 impl SshRemote {
     /// The objects under `base`'s two-hex-digit folders, as ids of `kind`.
     async fn list_layout(&self, base: String, kind: super::hash::HashKind) -> Result<Vec<Oid>> {
-        let is_hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         let sftp = self.sftp().await?;
         let heads: Vec<String> = match sftp.read_dir(base.clone()).await {
             Ok(entries) => entries
                 .filter(|e| e.file_type().is_dir())
                 .map(|e| e.file_name())
-                .filter(|n| n.len() == 2 && is_hex(n))
+                .filter(|n| Oid::is_layout_folder(n))
                 .collect(),
             Err(e) if is_not_found(&e) => return Ok(Vec::new()),
             Err(e) => return Err(self.sftp_error("list", &base, e)),
@@ -629,12 +628,7 @@ impl SshRemote {
                     };
                     Ok(entries
                         .filter(|e| !e.file_type().is_dir())
-                        .map(|e| e.file_name())
-                        .filter(|tail| {
-                            let hex = tail.strip_suffix(".dir").unwrap_or(tail);
-                            hex.len() == 30 && is_hex(hex)
-                        })
-                        .map(|tail| Oid::new(format!("{head}{tail}"), kind))
+                        .filter_map(|e| Oid::from_layout(&head, &e.file_name(), kind))
                         .collect::<Vec<_>>())
                 }
             })
