@@ -140,6 +140,11 @@ pub enum Error {
     CannotAdd { path: PathBuf, reason: String },
     #[error("The DVC config of `{remote}` sets `{option}`, which vintner does not support yet")]
     UnsupportedOption { remote: String, option: String },
+    #[error(
+        "Data remote `{remote}` is a `{scheme}://` remote, which vintner does not speak (it speaks \
+         local folders, s3://, gs://, azure://, ssh://, webdav(s):// and http(s)://)"
+    )]
+    UnsupportedRemote { remote: String, scheme: String },
     #[error("No AWS credentials found for remote `{remote}`")]
     NoCredentials { remote: String },
     #[error("Another vintner or DVC process holds the repository lock `{}`", .0.display())]
@@ -263,6 +268,10 @@ impl Error {
             Error::UnsupportedOption { remote, option } if remote == "cache" => {
                 format!("use DVC for this repository, or unset it: `dvc config --unset {option}`")
             }
+            Error::UnsupportedRemote { remote, .. } => format!(
+                "use DVC with its plugin for this remote, or point `{remote}` at one vintner \
+                 speaks: `vintner remote modify {remote} url <url>`"
+            ),
             Error::UnsupportedOption { remote, option } => format!(
                 "use DVC for this remote, or remove the option: `vintner remote modify --unset {remote} {option}`"
             ),

@@ -151,12 +151,9 @@ pub fn open_config(rc: &RemoteConfig) -> Result<Box<dyn Remote>> {
                 &rc.name,
                 rc.url.trim_start_matches("file://"),
             ))),
-            other => Err(Error::Remote {
+            other => Err(Error::UnsupportedRemote {
                 remote: rc.name.clone(),
-                message: format!(
-                    "`{other}://` remotes are not supported (local folders, s3://, gs://, \
-                     azure://, webdav(s):// and http(s):// are)"
-                ),
+                scheme: other.to_string(),
             }),
         };
     }

@@ -599,6 +599,10 @@ fn unknown_remote_kinds_are_named() {
     let sb = Sandbox::new();
     let repo = one_file_repo(&sb, "oss://bucket/p", &[]);
     let err = failing(sb.vintner(&repo).arg("push"));
-    assert!(err.contains("`oss://` remotes are not supported"), "{err}");
-    assert!(err.contains("azure://") && err.contains("gs://"), "{err}");
+    assert!(
+        err.contains("`oss://` remote, which vintner does not speak"),
+        "{err}"
+    );
+    assert!(err.contains("azure://") && err.contains("ssh://"), "{err}");
+    assert!(err.contains("vintner remote modify r url"), "{err}");
 }
