@@ -406,6 +406,15 @@ impl SshRemote {
     async fn connect(&self) -> std::result::Result<Connection, String> {
         let login = self.login()?;
         let (host, port) = (login.host.as_str(), login.port);
+        // Say where a name the URL does not show came from.
+        let via = if login.host != self.target.host {
+            format!(
+                " (the `HostName` of `{}` in `~/.ssh/config`)",
+                self.target.host
+            )
+        } else {
+            String::new()
+        };
         let mut preferred = russh::Preferred::DEFAULT.clone();
         // Ask for the kinds of host key already known for this host first, as OpenSSH does,
         // so a server with several keys shows the one that can be checked.
@@ -449,13 +458,11 @@ impl SshRemote {
             {
                 Ok(Ok(h)) => h,
                 Ok(Err(e)) => {
-                    return Err(refusal
-                        .lock()
-                        .expect("not poisoned")
-                        .take()
-                        .unwrap_or_else(|| format!("cannot connect to `{host}:{port}`: {e}")));
+                    return Err(refusal.lock().expect("not poisoned").take().unwrap_or_else(
+                        || format!("cannot connect to `{host}:{port}`{via}: {e}"),
+                    ));
                 }
-                Err(_) => return Err(format!("no answer from `{host}:{port}`")),
+                Err(_) => return Err(format!("no answer from `{host}:{port}`{via}")),
             };
         self.authenticate(&mut handle, &login).await?;
         Ok(Connection {
