@@ -358,6 +358,12 @@ impl SshRemote {
         let agent = match o.identity_agent.as_deref() {
             Some(a) if a.eq_ignore_ascii_case("none") => None,
             Some("SSH_AUTH_SOCK") | None => from_env(),
+            // `$NAME`: the variable holding the socket's path.
+            Some(var) if var.starts_with('$') && !var.starts_with("${") => {
+                std::env::var_os(&var[1..])
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            }
             Some(path) => Some(openssh::expand(path, &tokens).map_err(in_config)?),
         };
         Ok(Login {

@@ -179,13 +179,23 @@ pub struct Tokens<'a> {
     pub home: &'a Path,
 }
 
-/// Expands `~` and the `%` tokens OpenSSH documents for `IdentityFile` and `UserKnownHostsFile`
-/// (`%%`, `%d`, `%h`, `%n`, `%p`, `%r`, `%u`); any other token is an error naming it.
+/// Expands `~`, `${VAR}` and the `%` tokens OpenSSH documents for `IdentityFile` and
+/// `UserKnownHostsFile` (`%%`, `%d`, `%h`, `%i`, `%L`, `%l`, `%n`, `%p`, `%r`, `%u`); any other
+/// token, or an unset variable, is an error naming it.
 pub fn expand(path: &str, t: &Tokens) -> Result<PathBuf, String> {
     let path = tilde(path, t.home);
     let mut out = String::with_capacity(path.len());
-    let mut chars = path.chars();
+    let mut chars = path.chars().peekable();
     while let Some(c) = chars.next() {
+        if c == '$' && chars.peek() == Some(&'{') {
+            chars.next();
+            let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+            match std::env::var(&name) {
+                Ok(v) => out.push_str(&v),
+                Err(_) => return Err(format!("`{path}` uses `${{{name}}}`, which is not set")),
+            }
+            continue;
+        }
         if c != '%' {
             out.push(c);
             continue;
@@ -194,6 +204,10 @@ pub fn expand(path: &str, t: &Tokens) -> Result<PathBuf, String> {
             Some('%') => out.push('%'),
             Some('d') => out.push_str(&t.home.to_string_lossy()),
             Some('h') => out.push_str(t.host),
+            // SAFETY: getuid cannot fail.
+            Some('i') => out.push_str(&unsafe { libc::getuid() }.to_string()),
+            Some('l') => out.push_str(&local_host_name()),
+            Some('L') => out.push_str(local_host_name().split('.').next().unwrap_or_default()),
             Some('n') => out.push_str(t.alias),
             Some('p') => out.push_str(&t.port.to_string()),
             Some('r') => out.push_str(t.remote_user),
@@ -207,6 +221,19 @@ pub fn expand(path: &str, t: &Tokens) -> Result<PathBuf, String> {
         }
     }
     Ok(PathBuf::from(out))
+}
+
+/// This machine's host name (`%l`), empty if it has none.
+fn local_host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; the name is NUL-terminated within it when the
+    // call succeeds (the last byte stays 0 even if it was truncated).
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) } == 0;
+    if !ok {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 #[cfg(test)]
@@ -327,5 +354,76 @@ Host *
         );
         assert_eq!(expand("%d/k", &t).unwrap(), PathBuf::from("/home/me/k"));
         assert!(expand("/k/%C", &t).unwrap_err().contains("%C"));
+        let home = std::env::var("HOME").unwrap_or_default();
+        assert_eq!(
+            expand("${HOME}/k", &t).unwrap(),
+            PathBuf::from(format!("{home}/k"))
+        );
+        assert!(
+            expand("${VINTNER_SURELY_UNSET_VAR}/k", &t)
+                .unwrap_err()
+                .contains("VINTNER_SURELY_UNSET_VAR")
+        );
+        let uid = expand("/run/user/%i/agent", &t).unwrap();
+        assert!(
+            uid.to_string_lossy()
+                .trim_start_matches("/run/user/")
+                .trim_end_matches("/agent")
+                .parse::<u32>()
+                .is_ok(),
+            "{uid:?}"
+        );
+    }
+
+    #[test]
+    fn a_realistic_config_parses() {
+        let text = "\
+IgnoreUnknown UseKeychain
+AddKeysToAgent yes
+UseKeychain yes
+ServerAliveInterval 60
+ServerAliveCountMax 3
+Compression yes
+ConnectTimeout 10
+ConnectionAttempts 2
+TCPKeepAlive yes
+LogLevel ERROR
+SendEnv LANG LC_*
+SetEnv FOO=bar
+Ciphers +aes256-cbc
+KexAlgorithms -diffie-hellman-group1-sha1
+HostKeyAlgorithms ^ssh-ed25519
+PubkeyAcceptedKeyTypes +ssh-rsa
+PubkeyAcceptedAlgorithms +ssh-rsa
+ControlMaster auto
+ControlPath ~/.ssh/cm-%r@%h:%p
+ControlPersist 10m
+StrictHostKeyChecking accept-new
+HashKnownHosts yes
+VisualHostKey no
+Host bastion
+  HostName bastion.example.com
+  ForwardAgent yes
+  LocalForward 8888 localhost:8888
+  RemoteForward 52698 localhost:52698
+  DynamicFactory 1080
+  DynamicForward 1080
+  RequestTTY force
+  RemoteCommand tmux new -A -s main
+Host gpu
+  ProxyJump bastion
+  ProxyCommand ssh -W %h:%p bastion
+  BindAddress 10.0.0.1
+  CertificateFile ~/.ssh/id_ed25519-cert.pub
+  PreferredAuthentications publickey,password
+  PasswordAuthentication no
+  GSSAPIAuthentication no
+  ExitOnForwardFailure yes
+  Tag work
+";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, text).unwrap();
+        lookup(&path, Path::new("/home/u"), "gpu").unwrap();
     }
 }
