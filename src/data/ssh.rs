@@ -307,6 +307,16 @@ impl SshRemote {
         let t = &self.target;
         let config = self.home.join(".ssh").join("config");
         let o = openssh::lookup(&config, &self.home, &t.host).map_err(|e| e.to_string())?;
+        if let Some(proxy) = &o.proxy {
+            return Err(format!(
+                "`{}` reaches `{}` through `{proxy}`, which vintner cannot take yet; give the \
+                 remote a host it can reach directly (`vintner remote modify {} url \
+                 ssh://<host>/<path>`)",
+                config.display(),
+                t.host,
+                self.name
+            ));
+        }
         let local_user = crate::login::user_name();
         let host = o.host_name.clone().unwrap_or_else(|| t.host.clone());
         let host = host.replace("%h", &t.host).replace("%%", "%");

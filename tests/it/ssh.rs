@@ -574,3 +574,23 @@ fn ssh_malformed_ssh_config_is_an_error_naming_the_file_and_line() {
         "the user's file is left as it was"
     );
 }
+
+#[test]
+fn ssh_proxy_route_in_ssh_config_is_refused_not_bypassed() {
+    let sb = Sandbox::new();
+    let ssh = sb.home().join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    std::fs::write(
+        ssh.join("config"),
+        "Host gpu-box\n    HostName 127.0.0.1\n    ProxyJump bastion.invalid\n",
+    )
+    .unwrap();
+    let a = repo_with_remote(&sb, "a", "ssh://gpu-box/srv/data");
+    let out = sb.vintner(&a).arg("push").assert().failure();
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("reaches `gpu-box` through `ProxyJump bastion.invalid`")
+            && err.contains("vintner remote modify box url"),
+        "{err}"
+    );
+}

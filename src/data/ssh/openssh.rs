@@ -40,6 +40,9 @@ pub struct HostOptions {
     pub known_hosts_files: Option<Vec<String>>,
     /// `IdentityAgent`: a socket path, `SSH_AUTH_SOCK`, or `none`.
     pub identity_agent: Option<String>,
+    /// `ProxyJump` or `ProxyCommand` as written (`none` is no proxy): a route vintner cannot
+    /// take, so connecting directly instead would reach the wrong place or nothing.
+    pub proxy: Option<String>,
 }
 
 /// The options `config` (a missing file is an empty one) gives the host named `alias` in a URL.
@@ -102,6 +105,15 @@ pub fn lookup(config: &Path, home: &Path, alias: &str) -> Result<HostOptions, Co
         identities_only,
         known_hosts_files,
         identity_agent: field("identityagent").map(|v| v[0].clone()),
+        proxy: params
+            .proxy_jump
+            .filter(|j| !(j.len() == 1 && j[0].eq_ignore_ascii_case("none")))
+            .map(|j| format!("ProxyJump {}", j.join(",")))
+            .or_else(|| {
+                field("proxycommand")
+                    .filter(|c| !(c.len() == 1 && c[0].eq_ignore_ascii_case("none")))
+                    .map(|c| format!("ProxyCommand {}", c.join(" ")))
+            }),
     })
 }
 
@@ -306,6 +318,24 @@ Host *
         assert_eq!(private.user.as_deref(), Some("fallback"));
         assert!(!private.identities_only);
         assert_eq!(private.known_hosts_files, None);
+    }
+
+    #[test]
+    fn a_proxy_route_is_reported_and_none_is_no_route() {
+        let text = "Host a\n  ProxyJump bastion\nHost b\n  ProxyCommand ssh -W %h:%p gw\n\
+                    Host c\n  ProxyJump none\nHost *\n  ProxyJump other\n";
+        let proxy = |alias: &str| options(text, alias).unwrap().proxy;
+        assert_eq!(proxy("a").as_deref(), Some("ProxyJump bastion"));
+        // Which of the two wins when both apply does not matter: either is a route.
+        assert!(proxy("b").is_some_and(|p| p.starts_with("Proxy")));
+        assert_eq!(
+            options("Host b\n  ProxyCommand ssh -W %h:%p gw\n", "b")
+                .unwrap()
+                .proxy
+                .as_deref(),
+            Some("ProxyCommand ssh -W %h:%p gw")
+        );
+        assert_eq!(proxy("c"), None);
     }
 
     #[test]
