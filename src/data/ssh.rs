@@ -1005,6 +1005,63 @@ mod tests {
     }
 
     #[test]
+    fn url_and_options_win_over_ssh_config_which_wins_over_defaults() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+        std::fs::write(
+            home.path().join(".ssh/config"),
+            "Host gpu-box\n  HostName 10.1.2.3\n  Port 2222\n  User ana\n  \
+             IdentityFile ~/keys/%r@%n\n  IdentityAgent ~/agent.sock\n  \
+             UserKnownHostsFile ~/hosts/%h\nHost *\n  User nobody\n",
+        )
+        .unwrap();
+        let login = |url: &str, options: &[(&str, &str)]| {
+            let mut remote = SshRemote::open(&RemoteConfig {
+                name: "box".into(),
+                url: url.into(),
+                options: options
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            })
+            .unwrap();
+            remote.home = home.path().to_path_buf();
+            remote.login().unwrap()
+        };
+        let h = home.path();
+        let l = login("ssh://gpu-box/data", &[]);
+        assert_eq!(
+            (l.host.as_str(), l.port, l.user.as_str()),
+            ("10.1.2.3", 2222, "ana")
+        );
+        assert_eq!(l.key_files, vec![h.join("keys/ana@gpu-box")]);
+        assert!(!l.explicit_keys);
+        assert_eq!(l.known_hosts, vec![h.join("hosts/10.1.2.3")]);
+        assert_eq!(l.agent, Some(h.join("agent.sock")));
+
+        // The URL's user and port win, and the tokens follow them.
+        let l = login("ssh://bob@gpu-box:2200/data", &[]);
+        assert_eq!((l.port, l.user.as_str()), (2200, "bob"));
+        assert_eq!(l.key_files, vec![h.join("keys/bob@gpu-box")]);
+        // The options win over the URL; `keyfile` replaces the config's keys.
+        let l = login(
+            "ssh://bob@gpu-box:2200/data",
+            &[("user", "carol"), ("port", "2300"), ("keyfile", "/k/id")],
+        );
+        assert_eq!((l.port, l.user.as_str()), (2300, "carol"));
+        assert_eq!(l.key_files, vec![PathBuf::from("/k/id")]);
+        assert!(l.explicit_keys);
+        // Another host: only `Host *` applies, then the defaults.
+        let l = login("ssh://other/data", &[]);
+        assert_eq!(
+            (l.host.as_str(), l.port, l.user.as_str()),
+            ("other", 22, "nobody")
+        );
+        assert_eq!(l.key_files[0], h.join(".ssh/id_ed25519"));
+        assert_eq!(l.known_hosts, vec![h.join(".ssh/known_hosts")]);
+    }
+
+    #[test]
     fn prompting_options_are_refused_not_ignored() {
         let rc = |k: &str, v: &str| RemoteConfig {
             name: "box".into(),
