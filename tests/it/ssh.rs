@@ -552,6 +552,43 @@ fn ssh_agent_logs_in_with_a_passphrase_protected_key() {
         .assert()
         .failure()
         .stderr(predicates::str::contains("(encrypted"));
+
+    // `IdentitiesOnly`: the agent may offer only the keys the config names. Another key named:
+    // the agent's key is held back.
+    keygen(&sb.path().join("other_key"));
+    std::fs::write(
+        ssh.join("config"),
+        format!(
+            "Host 127.0.0.1\n  IdentitiesOnly yes\n  IdentityFile {}\n",
+            sb.path().join("other_key").display()
+        ),
+    )
+    .unwrap();
+    let out = sb
+        .vintner(&a)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .args(["status", "-c"])
+        .assert()
+        .failure();
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("none of its keys is an `IdentityFile`")
+            && err.contains("other_key` (refused)"),
+        "{err}"
+    );
+    // The locked key named (its public half read from the key file alone): the agent signs.
+    std::fs::remove_file(ssh.join("id_ed25519.pub")).unwrap();
+    std::fs::write(
+        ssh.join("config"),
+        "Host 127.0.0.1\n  IdentitiesOnly yes\n  IdentityFile ~/.ssh/id_ed25519\n",
+    )
+    .unwrap();
+    sb.vintner(&a)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .args(["status", "-c"])
+        .assert()
+        .success()
+        .stdout("Cache and remote 'box' are in sync.\n");
 }
 
 #[test]
