@@ -10,6 +10,7 @@ pub mod cli;
 pub mod data;
 pub mod git;
 pub mod interrupt;
+pub mod login;
 pub mod ml;
 pub mod pipeline;
 pub mod progress;

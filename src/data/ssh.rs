@@ -1,10 +1,15 @@
 //! SSH servers as data remotes, over SFTP, as DVC 3 (`dvc-ssh`) configures and lays them out:
 //! `url = ssh://[user@]host[:port]/absolute/path`, options `user`, `port`, `keyfile`,
-//! `passphrase`, `password` (keep secrets in `config.local`), `timeout`, `max_sessions`. Keys
-//! come from `keyfile`, else `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`; the server's host key
-//! must be in `~/.ssh/known_hosts` (DVC's default, through asyncssh). Uploads go to a temp name
+//! `passphrase`, `password` (keep secrets in `config.local`), `timeout`, `max_sessions`. As with
+//! DVC (through asyncssh), `~/.ssh/config` fills in what the URL and options leave open
+//! (`HostName`, `Port`, `User`, `IdentityFile`, `IdentitiesOnly`, `UserKnownHostsFile`,
+//! `IdentityAgent`), a running ssh-agent (`SSH_AUTH_SOCK`) is asked first, then the key files
+//! (`keyfile`, else the config's, else `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`), then
+//! `password`; the server's host key must be in `~/.ssh/known_hosts`. Uploads go to a temp name
 //! renamed into place; downloads are hashed on the way into the cache. Pure Rust (`russh`); it
-//! depends on nothing above the data layer but the login name helper.
+//! depends on nothing above the data layer but the neutral login-name helper.
+
+mod openssh;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +17,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use russh::client;
+use russh::keys::agent::AgentIdentity;
+use russh::keys::agent::client::AgentClient;
 use russh::keys::{self, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::{OpenFlags, StatusCode};
@@ -33,8 +40,9 @@ const DEFAULT_SESSIONS: usize = 4;
 /// Where and how to log in, from the URL and the remote's options (options win, as in DVC).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
+    /// The host as the URL names it: a name, an address, or a `Host` alias of `~/.ssh/config`.
     host: String,
-    port: u16,
+    port: Option<u16>,
     user: Option<String>,
     /// The remote folder (absolute, no trailing slash).
     root: String,
@@ -72,10 +80,11 @@ fn parse_url(url: &str) -> std::result::Result<Target, String> {
         return Err("names no host".into());
     }
     let port = match port.filter(|p| !p.is_empty()) {
-        Some(p) => p
-            .parse::<u16>()
-            .map_err(|_| format!("has a port `{p}` that is not a number"))?,
-        None => 22,
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| format!("has a port `{p}` that is not a number"))?,
+        ),
+        None => None,
     };
     let root = path.trim_end_matches('/');
     Ok(Target {
@@ -90,11 +99,29 @@ fn parse_url(url: &str) -> std::result::Result<Target, String> {
     })
 }
 
-/// Checks the server's host key against `known_hosts`, remembering why it refused.
+/// Where to connect and how to log in, once `~/.ssh/config` has filled in what the URL and the
+/// remote's options leave open (they win, as in DVC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Login {
+    host: String,
+    port: u16,
+    user: String,
+    /// Key files to try, in order; `explicit` when they come from the `keyfile` option.
+    key_files: Vec<PathBuf>,
+    explicit_keys: bool,
+    /// `IdentitiesOnly`: only the agent's keys that match a key file are offered.
+    identities_only: bool,
+    /// The files the host key is looked up in (empty with `UserKnownHostsFile none`).
+    known_hosts: Vec<PathBuf>,
+    /// The ssh-agent's socket, if one is to be asked.
+    agent: Option<PathBuf>,
+}
+
+/// Checks the server's host key against the known-hosts files, remembering why it refused.
 struct Client {
     host: String,
     port: u16,
-    known_hosts: PathBuf,
+    known_hosts: Vec<PathBuf>,
     refusal: Arc<Mutex<Option<String>>>,
 }
 
@@ -114,34 +141,53 @@ impl client::Handler for Client {
                 return Ok(false);
             }
         };
-        let known = keys::check_known_hosts_path(&self.host, self.port, key, &self.known_hosts);
         let fingerprint = key.fingerprint(Default::default());
         let scan = if self.port == 22 {
             format!("ssh-keyscan {}", self.host)
         } else {
             format!("ssh-keyscan -p {} {}", self.port, self.host)
         };
-        let why = match known {
-            Ok(true) => return Ok(true),
-            Ok(false) => format!(
+        for file in &self.known_hosts {
+            let why = match keys::check_known_hosts_path(&self.host, self.port, key, file) {
+                Ok(true) => return Ok(true),
+                Ok(false) => continue,
+                Err(keys::Error::KeyChanged { line }) => format!(
+                    "the host key of `{}:{}` ({} {fingerprint}) differs from the one at line \
+                     {line} of `{}`: the server was replaced or someone is intercepting the \
+                     connection; update that line only if the server's administrator confirms \
+                     the new key",
+                    self.host,
+                    self.port,
+                    key.algorithm(),
+                    file.display(),
+                ),
+                Err(e) => format!("cannot read `{}`: {e}", file.display()),
+            };
+            *self.refusal.lock().expect("not poisoned") = Some(why);
+            return Ok(false);
+        }
+        let why = match self.known_hosts.first() {
+            Some(first) => format!(
                 "the host key of `{}:{}` ({} {fingerprint}) is not in `{}`, so the server \
                  cannot be trusted; if the fingerprint is the server's, add it: `{scan} >> {}`",
                 self.host,
                 self.port,
                 key.algorithm(),
-                self.known_hosts.display(),
-                self.known_hosts.display(),
+                self.known_hosts
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join("`, `"),
+                first.display(),
             ),
-            Err(keys::Error::KeyChanged { line }) => format!(
-                "the host key of `{}:{}` ({} {fingerprint}) differs from the one at line {line} \
-                 of `{}`: the server was replaced or someone is intercepting the connection; \
-                 update that line only if the server's administrator confirms the new key",
+            None => format!(
+                "the host key of `{}:{}` ({} {fingerprint}) cannot be checked: \
+                 `~/.ssh/config` sets `UserKnownHostsFile none`; name a file there and add the \
+                 key to it (`{scan}`)",
                 self.host,
                 self.port,
                 key.algorithm(),
-                self.known_hosts.display(),
             ),
-            Err(e) => format!("cannot read `{}`: {e}", self.known_hosts.display()),
         };
         *self.refusal.lock().expect("not poisoned") = Some(why);
         Ok(false)
@@ -192,9 +238,10 @@ impl SshRemote {
             }
         }
         if let Some(p) = opt("port") {
-            target.port = p
-                .parse()
-                .map_err(|_| fail(format!("option `port` = `{p}` is not a port number")))?;
+            target.port = Some(
+                p.parse()
+                    .map_err(|_| fail(format!("option `port` = `{p}` is not a port number")))?,
+            );
         }
         if let Some(u) = opt("user") {
             target.user = Some(u.clone());
@@ -254,6 +301,93 @@ impl SshRemote {
         }
     }
 
+    /// Applies `~/.ssh/config` to the URL and options, as asyncssh does for DVC: the URL's and
+    /// the options' `user` and `port` win over the file, which wins over the defaults.
+    fn login(&self) -> std::result::Result<Login, String> {
+        let t = &self.target;
+        let config = self.home.join(".ssh").join("config");
+        let o = openssh::lookup(&config, &self.home, &t.host).map_err(|e| e.to_string())?;
+        if let Some(proxy) = &o.proxy {
+            return Err(format!(
+                "`{}` reaches `{}` through `{proxy}`, which vintner cannot take yet; give the \
+                 remote a host it can reach directly (`vintner remote modify {} url \
+                 ssh://<host>/<path>`)",
+                config.display(),
+                t.host,
+                self.name
+            ));
+        }
+        let local_user = crate::login::user_name();
+        let host = o.host_name.clone().unwrap_or_else(|| t.host.clone());
+        let host = host.replace("%h", &t.host).replace("%%", "%");
+        let port = t.port.or(o.port).unwrap_or(22);
+        let user = t
+            .user
+            .clone()
+            .or(o.user.clone())
+            .or_else(|| local_user.clone())
+            .ok_or_else(|| {
+                "no user name: set one with the `user` option or `User` in `~/.ssh/config`"
+                    .to_string()
+            })?;
+        let tokens = openssh::Tokens {
+            host: &host,
+            alias: &t.host,
+            port,
+            remote_user: &user,
+            local_user: local_user.as_deref().unwrap_or(&user),
+            home: &self.home,
+        };
+        let in_config = |e: String| format!("`{}`: {e}", config.display());
+        let expand_all = |files: &[String]| -> std::result::Result<Vec<PathBuf>, String> {
+            files
+                .iter()
+                .map(|f| openssh::expand(f, &tokens).map_err(in_config))
+                .collect()
+        };
+        let (key_files, explicit_keys) = match self.opt("keyfile") {
+            Some(k) => (vec![self.expand(k)], true),
+            None if !o.identity_files.is_empty() => (expand_all(&o.identity_files)?, false),
+            None => (
+                ["id_ed25519", "id_ecdsa", "id_rsa"]
+                    .iter()
+                    .map(|n| self.home.join(".ssh").join(n))
+                    .collect(),
+                false,
+            ),
+        };
+        let known_hosts = match &o.known_hosts_files {
+            Some(files) => expand_all(files)?,
+            None => vec![self.home.join(".ssh").join("known_hosts")],
+        };
+        let from_env = || {
+            std::env::var_os("SSH_AUTH_SOCK")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let agent = match o.identity_agent.as_deref() {
+            Some(a) if a.eq_ignore_ascii_case("none") => None,
+            Some("SSH_AUTH_SOCK") | None => from_env(),
+            // `$NAME`: the variable holding the socket's path.
+            Some(var) if var.starts_with('$') && !var.starts_with("${") => {
+                std::env::var_os(&var[1..])
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            }
+            Some(path) => Some(openssh::expand(path, &tokens).map_err(in_config)?),
+        };
+        Ok(Login {
+            host,
+            port,
+            user,
+            key_files,
+            explicit_keys,
+            identities_only: o.identities_only,
+            known_hosts,
+            agent,
+        })
+    }
+
     /// The connection, made once.
     async fn conn(&self) -> Result<&Connection> {
         let made = self
@@ -286,12 +420,27 @@ impl SshRemote {
     }
 
     async fn connect(&self) -> std::result::Result<Connection, String> {
-        let t = &self.target;
-        let known_hosts = self.home.join(".ssh").join("known_hosts");
+        let login = self.login()?;
+        let (host, port) = (login.host.as_str(), login.port);
+        // Say where a name the URL does not show came from.
+        let via = if login.host != self.target.host {
+            format!(
+                " (the `HostName` of `{}` in `~/.ssh/config`)",
+                self.target.host
+            )
+        } else {
+            String::new()
+        };
         let mut preferred = russh::Preferred::DEFAULT.clone();
         // Ask for the kinds of host key already known for this host first, as OpenSSH does,
         // so a server with several keys shows the one that can be checked.
-        if let Ok(known) = keys::known_hosts::known_host_keys_path(&t.host, t.port, &known_hosts) {
+        let known: Vec<_> = login
+            .known_hosts
+            .iter()
+            .filter_map(|f| keys::known_hosts::known_host_keys_path(host, port, f).ok())
+            .flatten()
+            .collect();
+        if !known.is_empty() {
             let family = |a: &keys::Algorithm| match a {
                 keys::Algorithm::Rsa { .. } => "rsa".to_string(),
                 other => other.to_string(),
@@ -313,12 +462,12 @@ impl SshRemote {
         };
         let refusal = Arc::new(Mutex::new(None));
         let handler = Client {
-            host: t.host.clone(),
-            port: t.port,
-            known_hosts,
+            host: host.to_string(),
+            port,
+            known_hosts: login.known_hosts.clone(),
             refusal: refusal.clone(),
         };
-        let connecting = client::connect(Arc::new(config), (t.host.as_str(), t.port), handler);
+        let connecting = client::connect(Arc::new(config), (host, port), handler);
         let mut handle =
             match tokio::time::timeout(std::time::Duration::from_secs(timeout.min(60)), connecting)
                 .await
@@ -326,17 +475,12 @@ impl SshRemote {
                 Ok(Ok(h)) => h,
                 Ok(Err(e)) => {
                     return Err(refusal.lock().expect("not poisoned").take().unwrap_or_else(
-                        || format!("cannot connect to `{}:{}`: {e}", t.host, t.port),
+                        || format!("cannot connect to `{host}:{port}`{via}: {e}"),
                     ));
                 }
-                Err(_) => return Err(format!("no answer from `{}:{}`", t.host, t.port)),
+                Err(_) => return Err(format!("no answer from `{host}:{port}`{via}")),
             };
-        let user = t
-            .user
-            .clone()
-            .or_else(crate::track::git::user_name)
-            .ok_or_else(|| "no user name: set one with the `user` option".to_string())?;
-        self.authenticate(&mut handle, &user).await?;
+        self.authenticate(&mut handle, &login).await?;
         Ok(Connection {
             handle,
             sessions: (0..self.sessions).map(|_| OnceCell::new()).collect(),
@@ -344,27 +488,80 @@ impl SshRemote {
         })
     }
 
-    /// Public keys first (`keyfile`, else the default key files), then `password`.
+    /// The ssh-agent's keys first (only those of the key files with `IdentitiesOnly`), then the
+    /// key files, then `password`, as OpenSSH orders them. A passphrase-protected key whose
+    /// identity the agent holds thus logs in without its passphrase.
     async fn authenticate(
         &self,
         handle: &mut client::Handle<Client>,
-        user: &str,
+        login: &Login,
     ) -> std::result::Result<(), String> {
-        let key_files: Vec<PathBuf> = match self.opt("keyfile") {
-            Some(k) => vec![self.expand(k)],
-            None => ["id_ed25519", "id_ecdsa", "id_rsa"]
-                .iter()
-                .map(|n| self.home.join(".ssh").join(n))
-                .filter(|p| p.is_file())
-                .collect(),
-        };
+        let user = login.user.as_str();
+        // The default key files are tried only where they exist; a named one must.
+        let key_files: Vec<&PathBuf> = login
+            .key_files
+            .iter()
+            .filter(|p| login.explicit_keys || p.is_file())
+            .collect();
+        let auth_failed = |e: &dyn std::fmt::Display| format!("authentication failed: {e}");
         let mut tried = Vec::new();
-        for path in &key_files {
+        if let Some(socket) = &login.agent {
+            let file_keys: Vec<keys::PublicKey> =
+                key_files.iter().filter_map(|p| public_key_of(p)).collect();
+            match agent_identities(socket).await {
+                Ok((mut agent, identities)) => {
+                    let offered: Vec<keys::PublicKey> = identities
+                        .into_iter()
+                        .filter_map(|id| match id {
+                            AgentIdentity::PublicKey { key, .. } => Some(key),
+                            AgentIdentity::Certificate { .. } => None,
+                        })
+                        .filter(|k| {
+                            !login.identities_only
+                                || file_keys.iter().any(|f| f.key_data() == k.key_data())
+                        })
+                        .collect();
+                    for key in &offered {
+                        let hash = handle
+                            .best_supported_rsa_hash()
+                            .await
+                            .map_err(|e| auth_failed(&e))?
+                            .flatten();
+                        let result = handle
+                            .authenticate_publickey_with(user, key.clone(), hash, &mut agent)
+                            .await
+                            .map_err(|e| auth_failed(&e))?;
+                        if result.success() {
+                            return Ok(());
+                        }
+                    }
+                    tried.push(match offered.len() {
+                        0 if login.identities_only => format!(
+                            "the ssh-agent at `{}` (none of its keys is an `IdentityFile`, \
+                             and `IdentitiesOnly` is set)",
+                            socket.display()
+                        ),
+                        0 => format!("the ssh-agent at `{}` (it holds no key)", socket.display()),
+                        n => format!(
+                            "{n} key(s) of the ssh-agent at `{}` (refused)",
+                            socket.display()
+                        ),
+                    });
+                }
+                Err(e) => tried.push(format!(
+                    "the ssh-agent at `{}` (unreachable: {e})",
+                    socket.display()
+                )),
+            }
+        }
+        for path in key_files {
             let key = match keys::load_secret_key(path, self.opt("passphrase")) {
                 Ok(k) => k,
                 Err(keys::Error::KeyIsEncrypted) => {
                     tried.push(format!(
-                        "`{}` (encrypted: set `passphrase` in config.local)",
+                        "`{}` (encrypted: load it into ssh-agent with `ssh-add {}`, or set \
+                         `passphrase` in config.local)",
+                        path.display(),
                         path.display()
                     ));
                     continue;
@@ -377,13 +574,13 @@ impl SshRemote {
             let hash = handle
                 .best_supported_rsa_hash()
                 .await
-                .map_err(|e| format!("authentication failed: {e}"))?
+                .map_err(|e| auth_failed(&e))?
                 .flatten();
             let with_alg = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
             let result = handle
                 .authenticate_publickey(user, with_alg)
                 .await
-                .map_err(|e| format!("authentication failed: {e}"))?;
+                .map_err(|e| auth_failed(&e))?;
             if result.success() {
                 return Ok(());
             }
@@ -393,19 +590,23 @@ impl SshRemote {
             let result = handle
                 .authenticate_password(user, password)
                 .await
-                .map_err(|e| format!("authentication failed: {e}"))?;
+                .map_err(|e| auth_failed(&e))?;
             if result.success() {
                 return Ok(());
             }
             tried.push("the password from `password` (refused)".into());
         }
         if tried.is_empty() {
-            tried.push("nothing: no `keyfile`, no key in `~/.ssh`, no `password`".into());
+            tried.push(
+                "nothing: no ssh-agent (`SSH_AUTH_SOCK`), no `keyfile`, no key in `~/.ssh`, \
+                 no `password`"
+                    .into(),
+            );
         }
         Err(format!(
             "`{user}@{}` could not log in; tried {}; set `keyfile` (`vintner remote modify {} \
              keyfile <path>`) or a password (`vintner remote modify --local {} password …`)",
-            self.target.host,
+            login.host,
             tried.join(", "),
             self.name,
             self.name
@@ -643,6 +844,30 @@ impl SshRemote {
     }
 }
 
+/// The public half of a key file: its `.pub` beside it, else the key itself (an OpenSSH key
+/// stores its public half in the clear even when the private half is encrypted).
+fn public_key_of(path: &Path) -> Option<keys::PublicKey> {
+    let mut pub_path = path.as_os_str().to_owned();
+    pub_path.push(".pub");
+    keys::load_public_key(PathBuf::from(pub_path))
+        .ok()
+        .or_else(|| {
+            let text = std::fs::read_to_string(path).ok()?;
+            keys::PrivateKey::from_openssh(text.trim())
+                .ok()
+                .map(|k| k.public_key().clone())
+        })
+}
+
+/// A connection to the ssh-agent at `socket` and the identities it holds.
+async fn agent_identities(
+    socket: &Path,
+) -> std::result::Result<(AgentClient<tokio::net::UnixStream>, Vec<AgentIdentity>), keys::Error> {
+    let mut agent = AgentClient::connect_uds(socket).await?;
+    let identities = agent.request_identities().await?;
+    Ok((agent, identities))
+}
+
 fn is_not_found(e: &russh_sftp::client::error::Error) -> bool {
     matches!(e, russh_sftp::client::error::Error::Status(s) if s.status_code == StatusCode::NoSuchFile)
 }
@@ -764,7 +989,7 @@ mod tests {
             parse_url("ssh://alice@example.com:2222/srv/dvc/").unwrap(),
             Target {
                 host: "example.com".into(),
-                port: 2222,
+                port: Some(2222),
                 user: Some("alice".into()),
                 root: "/srv/dvc".into()
             }
@@ -772,11 +997,68 @@ mod tests {
         let t = parse_url("ssh://bob:secret@[::1]/data").unwrap();
         assert_eq!(
             (t.host.as_str(), t.port, t.user.as_deref()),
-            ("::1", 22, Some("bob"))
+            ("::1", None, Some("bob"))
         );
         assert_eq!(parse_url("ssh://host").unwrap().root, "/");
         assert!(parse_url("ssh:///path").unwrap_err().contains("no host"));
         assert!(parse_url("ssh://h:x/p").unwrap_err().contains("port"));
+    }
+
+    #[test]
+    fn url_and_options_win_over_ssh_config_which_wins_over_defaults() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+        std::fs::write(
+            home.path().join(".ssh/config"),
+            "Host gpu-box\n  HostName 10.1.2.3\n  Port 2222\n  User ana\n  \
+             IdentityFile ~/keys/%r@%n\n  IdentityAgent ~/agent.sock\n  \
+             UserKnownHostsFile ~/hosts/%h\nHost *\n  User nobody\n",
+        )
+        .unwrap();
+        let login = |url: &str, options: &[(&str, &str)]| {
+            let mut remote = SshRemote::open(&RemoteConfig {
+                name: "box".into(),
+                url: url.into(),
+                options: options
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            })
+            .unwrap();
+            remote.home = home.path().to_path_buf();
+            remote.login().unwrap()
+        };
+        let h = home.path();
+        let l = login("ssh://gpu-box/data", &[]);
+        assert_eq!(
+            (l.host.as_str(), l.port, l.user.as_str()),
+            ("10.1.2.3", 2222, "ana")
+        );
+        assert_eq!(l.key_files, vec![h.join("keys/ana@gpu-box")]);
+        assert!(!l.explicit_keys);
+        assert_eq!(l.known_hosts, vec![h.join("hosts/10.1.2.3")]);
+        assert_eq!(l.agent, Some(h.join("agent.sock")));
+
+        // The URL's user and port win, and the tokens follow them.
+        let l = login("ssh://bob@gpu-box:2200/data", &[]);
+        assert_eq!((l.port, l.user.as_str()), (2200, "bob"));
+        assert_eq!(l.key_files, vec![h.join("keys/bob@gpu-box")]);
+        // The options win over the URL; `keyfile` replaces the config's keys.
+        let l = login(
+            "ssh://bob@gpu-box:2200/data",
+            &[("user", "carol"), ("port", "2300"), ("keyfile", "/k/id")],
+        );
+        assert_eq!((l.port, l.user.as_str()), (2300, "carol"));
+        assert_eq!(l.key_files, vec![PathBuf::from("/k/id")]);
+        assert!(l.explicit_keys);
+        // Another host: only `Host *` applies, then the defaults.
+        let l = login("ssh://other/data", &[]);
+        assert_eq!(
+            (l.host.as_str(), l.port, l.user.as_str()),
+            ("other", 22, "nobody")
+        );
+        assert_eq!(l.key_files[0], h.join(".ssh/id_ed25519"));
+        assert_eq!(l.known_hosts, vec![h.join(".ssh/known_hosts")]);
     }
 
     #[test]
@@ -793,7 +1075,7 @@ mod tests {
         let remote = SshRemote::open(&rc("port", "2200")).unwrap();
         assert_eq!(
             (remote.target.port, remote.target.root.as_str()),
-            (2200, "/p")
+            (Some(2200), "/p")
         );
         assert!(SshRemote::open(&rc("port", "x")).is_err());
     }

@@ -1,6 +1,8 @@
 //! SSH remotes against a real OpenSSH server (Debian's `sshd` on a free loopback port, run as the
 //! current user with a throw-away host key and client key, no system config): vintner ↔ DVC
-//! (dvc-ssh) both ways byte for byte, and a server whose host key is not known refused.
+//! (dvc-ssh) both ways byte for byte, a server whose host key is not known refused, a host alias
+//! of `~/.ssh/config` resolved as DVC resolves it, and a passphrase-protected key used through a
+//! real `ssh-agent`.
 
 use std::path::{Path, PathBuf};
 
@@ -120,6 +122,60 @@ impl Sshd {
 }
 
 impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real `ssh-agent` (OpenSSH's) on a socket in the sandbox, stopped on drop.
+struct Agent {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl Agent {
+    fn start(sb: &Sandbox) -> Agent {
+        let socket = sb.path().join("agent.sock");
+        let mut child = std::process::Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run ssh-agent (install openssh-client)");
+        let start = std::time::Instant::now();
+        while !socket.exists() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("ssh-agent exited: {status}");
+            }
+            assert!(start.elapsed().as_secs() < 30, "ssh-agent made no socket");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Agent { child, socket }
+    }
+
+    /// `ssh-add key`, the passphrase typed by an askpass script as a desktop would.
+    fn add(&self, sb: &Sandbox, key: &Path, passphrase: &str) {
+        let askpass = sb.path().join("askpass.sh");
+        std::fs::write(&askpass, format!("#!/bin/sh\necho '{passphrase}'\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let out = std::process::Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", ":0")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run ssh-add");
+        assert!(out.status.success(), "ssh-add: {out:?}");
+    }
+}
+
+impl Drop for Agent {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -326,4 +382,252 @@ fn ssh_refuses_a_host_whose_key_is_not_known() {
     sshd.trust(&sb);
     sb.vintner(&a).arg("push").assert().success();
     assert_eq!(remote_files(&store).len(), 1);
+}
+
+/// A vintner repository tracking `data/wine.csv` with `url` as its default remote `box`.
+fn repo_with_remote(sb: &Sandbox, name: &str, url: &str) -> PathBuf {
+    let repo = sb.mkdir(name);
+    sb.vintner(&repo)
+        .args(["init", "--no-remote"])
+        .assert()
+        .success();
+    sb.vintner(&repo)
+        .args(["remote", "add", "-d", "box", url])
+        .assert()
+        .success();
+    make_data(&repo);
+    sb.vintner(&repo)
+        .args(["add", "data/wine.csv", "data/dir"])
+        .assert()
+        .success();
+    repo
+}
+
+#[test]
+fn ssh_host_alias_from_ssh_config_round_trips_with_dvc() {
+    let sb = Sandbox::new();
+    let sshd = Sshd::start(&sb);
+    let ssh = sb.home().join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    let closed = peers::free_port();
+    // Neither the host, the port, the user nor the key is anywhere but in `~/.ssh/config`: the
+    // key sits under a name no tool tries by default, the host key in a known-hosts file of its
+    // own, and later blocks' values lose to the first, as in OpenSSH.
+    let keys = sb.mkdir("home/keys");
+    std::fs::copy(&sshd.client_key, keys.join(format!("{}_key", sshd.user))).unwrap();
+    std::fs::write(
+        ssh.join("team_known_hosts"),
+        format!("[127.0.0.1]:{} {}\n", sshd.port, sshd.host_pub),
+    )
+    .unwrap();
+    std::fs::write(
+        ssh.join("config"),
+        format!(
+            "# the team's machines\n\
+             Host elsewhere\n    User nobody\n\n\
+             Host gpu-* !gpu-retired\n    HostName 127.0.0.1\n    Port {port}\n    \
+             User {user}\n    IdentityFile ~/keys/%r_key\n    IdentitiesOnly yes\n    \
+             UserKnownHostsFile ~/.ssh/team_known_hosts\n    ForwardX11 no\n\n\
+             Host *\n    User wrong-user\n    HostName 127.0.0.1\n    Port {closed}\n",
+            port = sshd.port,
+            user = sshd.user,
+        ),
+    )
+    .unwrap();
+    let store = sb.mkdir("server/store");
+    let url = format!("ssh://gpu-box{}", store.display());
+
+    // vintner pushes through the alias; DVC (asyncssh reading the same file) pulls.
+    let a = repo_with_remote(&sb, "a", &url);
+    sb.vintner(&a).arg("push").assert().success();
+    let pushed = remote_files(&store);
+    assert_eq!(
+        pushed.len(),
+        5,
+        "{:?}",
+        pushed.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    git(&a, &["add", "-A"]);
+    git(&a, &["commit", "-qm", "data"]);
+    git(sb.path(), &["clone", "-q", "a", "a2"]);
+    let a2 = sb.path().join("a2");
+    peers::dvc(&sb, &a2).arg("pull").assert().success();
+    assert_eq!(
+        snapshot(&a2.join("data"), false),
+        snapshot(&a.join("data"), false)
+    );
+    sb.vintner(&a2)
+        .args(["status", "-c"])
+        .assert()
+        .success()
+        .stdout("Cache and remote 'box' are in sync.\n");
+
+    // The remote's own `port` option wins over the config's, as in DVC.
+    sb.vintner(&a2)
+        .args(["remote", "modify", "box", "port", &closed.to_string()])
+        .assert()
+        .success();
+    let out = sb.vintner(&a2).args(["status", "-c"]).assert().failure();
+    let err = crate::common::stderr(&out);
+    assert!(err.contains(&format!("127.0.0.1:{closed}")), "{err}");
+
+    // A host the alias patterns exclude gets only `Host *`'s values (another port).
+    let b = repo_with_remote(&sb, "b", &format!("ssh://gpu-retired{}", store.display()));
+    let out = sb.vintner(&b).arg("push").assert().failure();
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "`127.0.0.1:{closed}` (the `HostName` of `gpu-retired`"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn ssh_agent_logs_in_with_a_passphrase_protected_key() {
+    let sb = Sandbox::new();
+    let sshd = Sshd::start(&sb);
+    sshd.trust(&sb);
+    // The only key the server accepts is protected by a passphrase that no config holds.
+    let ssh = sb.home().join(".ssh");
+    let locked = ssh.join("id_ed25519");
+    let out = std::process::Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "correct horse",
+            "-C",
+            "locked",
+            "-f",
+        ])
+        .arg(&locked)
+        .output()
+        .expect("run ssh-keygen");
+    assert!(out.status.success(), "ssh-keygen: {out:?}");
+    std::fs::write(
+        sb.path().join("sshd/authorized_keys"),
+        std::fs::read(ssh.join("id_ed25519.pub")).unwrap(),
+    )
+    .unwrap();
+    let store = sb.mkdir("server/store");
+    let a = repo_with_remote(&sb, "a", &sshd.url(&store));
+    sb.vintner(&a)
+        .args(["remote", "modify", "box", "user", &sshd.user])
+        .assert()
+        .success();
+
+    // No agent: the key cannot be used, and the error says how to make it usable.
+    let out = sb
+        .vintner(&a)
+        .env_remove("SSH_AUTH_SOCK")
+        .arg("push")
+        .assert()
+        .failure();
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("could not log in")
+            && err.contains(".ssh/id_ed25519` (encrypted")
+            && err.contains("ssh-add"),
+        "{err}"
+    );
+    assert!(remote_files(&store).is_empty());
+
+    // The key loaded into a real agent: the same push logs in through it.
+    let agent = Agent::start(&sb);
+    agent.add(&sb, &locked, "correct horse");
+    sb.vintner(&a)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .arg("push")
+        .assert()
+        .success();
+    assert_eq!(remote_files(&store).len(), 5);
+
+    // `IdentityAgent none` in `~/.ssh/config` turns the agent off again.
+    std::fs::write(ssh.join("config"), "Host *\n  IdentityAgent none\n").unwrap();
+    sb.vintner(&a)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .args(["status", "-c"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("(encrypted"));
+
+    // `IdentitiesOnly`: the agent may offer only the keys the config names. Another key named:
+    // the agent's key is held back.
+    keygen(&sb.path().join("other_key"));
+    std::fs::write(
+        ssh.join("config"),
+        format!(
+            "Host 127.0.0.1\n  IdentitiesOnly yes\n  IdentityFile {}\n",
+            sb.path().join("other_key").display()
+        ),
+    )
+    .unwrap();
+    let out = sb
+        .vintner(&a)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .args(["status", "-c"])
+        .assert()
+        .failure();
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("none of its keys is an `IdentityFile`")
+            && err.contains("other_key` (refused)"),
+        "{err}"
+    );
+    // The locked key named (its public half read from the key file alone): the agent signs.
+    std::fs::remove_file(ssh.join("id_ed25519.pub")).unwrap();
+    std::fs::write(
+        ssh.join("config"),
+        "Host 127.0.0.1\n  IdentitiesOnly yes\n  IdentityFile ~/.ssh/id_ed25519\n",
+    )
+    .unwrap();
+    sb.vintner(&a)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .args(["status", "-c"])
+        .assert()
+        .success()
+        .stdout("Cache and remote 'box' are in sync.\n");
+}
+
+#[test]
+fn ssh_malformed_ssh_config_is_an_error_naming_the_file_and_line() {
+    let sb = Sandbox::new();
+    let ssh = sb.home().join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    let config = "Host gpu-box\n    HostName 127.0.0.1\n    Port twenty-two\n";
+    std::fs::write(ssh.join("config"), config).unwrap();
+    let a = repo_with_remote(&sb, "a", "ssh://gpu-box/srv/data");
+    let out = sb.vintner(&a).arg("push").assert().failure();
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains(".ssh/config`, line 3,") && err.contains("port") && err.contains("fix"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ssh.join("config")).unwrap(),
+        config,
+        "the user's file is left as it was"
+    );
+}
+
+#[test]
+fn ssh_proxy_route_in_ssh_config_is_refused_not_bypassed() {
+    let sb = Sandbox::new();
+    let ssh = sb.home().join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    std::fs::write(
+        ssh.join("config"),
+        "Host gpu-box\n    HostName 127.0.0.1\n    ProxyJump bastion.invalid\n",
+    )
+    .unwrap();
+    let a = repo_with_remote(&sb, "a", "ssh://gpu-box/srv/data");
+    let out = sb.vintner(&a).arg("push").assert().failure();
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("reaches `gpu-box` through `ProxyJump bastion.invalid`")
+            && err.contains("vintner remote modify box url"),
+        "{err}"
+    );
 }
