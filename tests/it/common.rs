@@ -44,11 +44,14 @@ impl Sandbox {
     }
 
     /// Applies the sandbox environment to any command (also the peers').
+    /// A developer's own ssh-agent is hidden: the SSH tests start their own.
     pub fn isolate(&self, cmd: &mut Command) {
         for (k, v) in self.env() {
             cmd.env(k, v);
         }
-        cmd.env_remove("MLFLOW_TRACKING_URI").env_remove("RUST_LOG");
+        cmd.env_remove("MLFLOW_TRACKING_URI")
+            .env_remove("RUST_LOG")
+            .env_remove("SSH_AUTH_SOCK");
     }
 
     /// The same for a `std::process::Command` (for processes a test kills or runs in parallel).
@@ -56,7 +59,9 @@ impl Sandbox {
         for (k, v) in self.env() {
             cmd.env(k, v);
         }
-        cmd.env_remove("MLFLOW_TRACKING_URI").env_remove("RUST_LOG");
+        cmd.env_remove("MLFLOW_TRACKING_URI")
+            .env_remove("RUST_LOG")
+            .env_remove("SSH_AUTH_SOCK");
     }
 
     fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
