@@ -173,6 +173,8 @@ pub struct RemotePlan {
     pub garbage: Vec<Oid>,
     /// Objects on the remote that stay.
     pub kept: usize,
+    /// The repository's `.dvc` folder, where the remote's index lives.
+    dvc_dir: PathBuf,
 }
 
 /// What `gc -c` removed (or, dry, would remove) from a remote.
@@ -199,13 +201,16 @@ pub fn plan_remote(repo: &Repo, name: Option<&str>, revs: index::Revisions) -> R
         remote,
         garbage,
         kept: kept.len(),
+        dvc_dir: repo.dvc_dir.clone(),
     })
 }
 
 /// Removes a plan's objects from its remote (`jobs` requests at once, else the remote's
-/// default); `dry` only reports them.
+/// default); `dry` only reports them. The remote's index goes first, as DVC clears it: it
+/// must never vouch for a folder whose objects were deleted.
 pub fn execute_remote(plan: &RemotePlan, dry: bool, jobs: Option<usize>) -> Result<RemoteGcReport> {
     if !dry && !plan.garbage.is_empty() {
+        super::remote_index::clear(&plan.dvc_dir, plan.remote.as_ref())?;
         let jobs = jobs.unwrap_or_else(|| plan.remote.default_jobs());
         plan.remote.delete(&plan.garbage, jobs)?;
     }

@@ -32,6 +32,7 @@ pub mod odb;
 pub mod paths;
 pub mod pipeline_lock;
 pub mod remote;
+pub mod remote_index;
 pub mod remote_opts;
 pub mod remove;
 pub mod rename;

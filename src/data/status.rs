@@ -2,7 +2,7 @@
 //! (DVC's `modified`, `deleted`, `not in cache`), and `status -c`: how the cache compares with
 //! a remote (`new`, `deleted`, `missing`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -12,6 +12,7 @@ use super::Result;
 use super::hash::HashKind;
 use super::index::{self, Tracked};
 use super::odb::{Listing, Odb, Oid};
+use super::remote_index::RemoteIndex;
 use super::repo::Repo;
 use super::state::State;
 use super::workspace::{self, Hashed};
@@ -334,6 +335,8 @@ pub fn cloud_status(
     let remote = super::remote::open(&config, remote_name)?;
     // Every object of every output, then one question to each side for all of them.
     let mut oids: Vec<(String, Oid)> = Vec::new();
+    // Each folder with every file its manifest lists, and whether all of them are asked about.
+    let mut folders: Vec<(Oid, Vec<Oid>, bool)> = Vec::new();
     for t in outs {
         let Some(md5) = t.out.md5.as_deref() else {
             continue;
@@ -367,18 +370,51 @@ pub fn cloud_status(
                     Err(e) => return Err(e),
                 }
             };
+            let members: Vec<Oid> = entries
+                .iter()
+                .map(|e| Oid::new(e.md5.clone(), t.out.hash))
+                .collect();
+            let all = entries.iter().all(|e| t.covers(&e.relpath));
             oids.extend(
                 entries
                     .into_iter()
                     .filter(|e| t.covers(&e.relpath))
                     .map(|e| (format!("{name}/{}", e.relpath), Oid::new(e.md5, t.out.hash))),
             );
+            folders.push((oid, members, all));
         }
     }
     let ids: Vec<Oid> = oids.iter().map(|(_, o)| o.clone()).collect();
     let not_local: HashSet<&Oid> = cache.missing(&ids).into_iter().collect();
-    let far_missing = remote.missing(&ids)?;
+    // A folder the remote index knows whole costs one check of its `.dir`, as in DVC; the
+    // remote is asked about the rest.
+    let mut index = RemoteIndex::open(&repo.dvc_dir, remote.as_ref());
+    let held = index.confirm(
+        remote.as_ref(),
+        folders.iter().map(|(d, _, _)| d),
+        remote.default_jobs(),
+    )?;
+    let whole: HashSet<&Oid> = folders
+        .iter()
+        .filter(|(d, _, _)| held.contains(d))
+        .flat_map(|(d, members, _)| members.iter().chain([d]))
+        .collect();
+    let asked: Vec<Oid> = ids
+        .iter()
+        .filter(|o| !whole.contains(o))
+        .cloned()
+        .collect::<BTreeSet<Oid>>()
+        .into_iter()
+        .collect();
+    let far_missing = remote.missing(&asked)?;
     let not_far: HashSet<&Oid> = far_missing.iter().collect();
+    // A folder found on the remote with every file it lists is indexed.
+    for (dir, members, all) in &folders {
+        if *all && !not_far.contains(dir) && members.iter().all(|m| !not_far.contains(m)) {
+            index.insert(dir.clone());
+        }
+    }
+    index.save();
     let mut out = BTreeMap::new();
     for (label, o) in &oids {
         let state = match (!not_local.contains(o), !not_far.contains(o)) {

@@ -2,7 +2,7 @@
 //! parallel, skipping what the other side has (so an interrupted transfer resumes), uploading a
 //! `.dir` only after all its files, and verifying every download.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::index::{self, Tracked};
 use super::odb::{Odb, Oid};
 use super::remote::{self, Remote};
+use super::remote_index::RemoteIndex;
 use super::repo::Repo;
 use super::{Error, Result};
 use crate::progress::Progress;
@@ -150,15 +151,24 @@ pub fn push_outs(
         let (have, lost): (Vec<Oid>, Vec<Oid>) = files.into_iter().partition(|o| cache.contains(o));
         absent.extend(lost);
         let jobs = jobs(opts.jobs, remote.as_ref());
-        // One existence check for everything: the files, what the cache lacks (only missing if
-        // the remote lacks it too), the manifests and all their files.
+        // A folder the remote index knows whole costs one check of its `.dir`: it and its
+        // files are on the remote.
+        let mut index = RemoteIndex::open(&repo.dvc_dir, remote.as_ref());
+        let held = index.confirm(remote.as_ref(), dirs.iter().map(|(d, _)| d), jobs)?;
+        let whole: HashSet<&Oid> = dirs
+            .iter()
+            .filter(|(d, _)| held.contains(d))
+            .flat_map(|(d, members)| members.iter().chain([d]))
+            .collect();
+        // One existence check for everything else: the files, what the cache lacks (only
+        // missing if the remote lacks it too), the manifests and all their files.
         let mut asked: BTreeSet<Oid> = have.iter().cloned().collect();
         asked.extend(absent.iter().cloned());
         for (dir, members) in &dirs {
             asked.insert(dir.clone());
             asked.extend(members.iter().cloned());
         }
-        let asked: Vec<Oid> = asked.into_iter().collect();
+        let asked: Vec<Oid> = asked.into_iter().filter(|o| !whole.contains(o)).collect();
         let mut lacking: BTreeSet<Oid> = remote.missing_with(&asked, jobs)?.into_iter().collect();
         let gone: Vec<&Oid> = absent.iter().filter(|o| lacking.contains(*o)).collect();
         report.missing.extend(gone.iter().map(|o| o.md5.clone()));
@@ -184,6 +194,7 @@ pub fn push_outs(
         }
         if !failures.is_empty() {
             progress.end();
+            index.save();
             return Err(failures.swap_remove(0));
         }
         let mut dirs_skipped = 0;
@@ -198,6 +209,14 @@ pub fn push_outs(
             progress.advance(1);
         }
         progress.end();
+        // Each folder now on the remote with all of its files is indexed (those it already
+        // knew stay).
+        for (dir, members) in &dirs {
+            if !lacking.contains(dir) && members.iter().all(|m| !lacking.contains(m)) {
+                index.insert(dir.clone());
+            }
+        }
+        index.save();
         report.transferred += transferred;
         report.skipped += have.len() - todo.len() + dirs_skipped;
     }
@@ -253,6 +272,10 @@ pub fn fetch_all(
         let mut top: BTreeSet<Oid> = BTreeSet::new();
         let mut unpushed: BTreeSet<Oid> = BTreeSet::new();
         let mut have = 0usize;
+        let mut index = RemoteIndex::open(&repo.dvc_dir, remote.as_ref());
+        // Folders with all their files, and those whose manifest came from the remote now.
+        let mut folders: Vec<(Oid, Vec<Oid>)> = Vec::new();
+        let mut read_now: HashSet<Oid> = HashSet::new();
         for t in outs {
             let oid = Oid::new(t.out.md5.clone().unwrap_or_default(), t.out.hash);
             if oid.is_dir() {
@@ -260,6 +283,7 @@ pub fn fetch_all(
                     let bytes = match remote.read_verified(&oid) {
                         Ok(bytes) => bytes,
                         Err(Error::MissingFromRemote { .. }) => {
+                            index.remove(&oid);
                             if t.out.push {
                                 report.missing.push(oid.md5.clone());
                             }
@@ -273,19 +297,23 @@ pub fn fetch_all(
                         message: e.to_string(),
                     })?;
                     cache.add_bytes(&bytes, &oid)?;
+                    read_now.insert(oid.clone());
                     report.transferred += 1;
                 } else {
                     have += 1;
                 }
+                let mut members = Vec::new();
                 for e in cache.read_manifest(&oid)? {
+                    let m = Oid::new(e.md5, t.out.hash);
+                    members.push(m.clone());
                     if t.covers(&e.relpath) {
-                        let m = Oid::new(e.md5, t.out.hash);
                         if !t.out.push {
                             unpushed.insert(m.clone());
                         }
                         wanted.insert(m);
                     }
                 }
+                folders.push((oid, members));
             } else {
                 if !t.out.push {
                     unpushed.insert(oid.clone());
@@ -300,17 +328,37 @@ pub fn fetch_all(
         progress.begin("fetching", Some(todo.len() as u64));
         let results = remote.get_many(&todo, cache, jobs(opts.jobs, remote.as_ref()), progress);
         progress.end();
+        let mut fetched: HashSet<Oid> = HashSet::new();
+        let mut lacking: HashSet<Oid> = HashSet::new();
         for (oid, r) in todo.into_iter().zip(results?) {
             match r {
-                Ok(()) => report.transferred += 1,
+                Ok(()) => {
+                    report.transferred += 1;
+                    fetched.insert(oid);
+                    continue;
+                }
                 Err(Error::MissingFromRemote { .. }) if unpushed.contains(&oid) => {}
                 Err(Error::MissingFromRemote { .. }) if top.contains(&oid) => {
                     report.missing.push(oid.md5.clone())
                 }
                 Err(Error::MissingFromRemote { .. }) => report.failed.push(oid.md5.clone()),
-                Err(e) => return Err(e),
+                Err(e) => {
+                    index.save();
+                    return Err(e);
+                }
+            }
+            lacking.insert(oid);
+        }
+        // A folder is known whole on the remote once its manifest and every file it lists came
+        // from there in this fetch; one the remote lacks a file of is forgotten.
+        for (dir, members) in folders {
+            if members.iter().any(|m| lacking.contains(m)) {
+                index.remove(&dir);
+            } else if read_now.contains(&dir) && members.iter().all(|m| fetched.contains(m)) {
+                index.insert(dir);
             }
         }
+        index.save();
     }
     for list in [&mut report.missing, &mut report.failed] {
         list.sort();

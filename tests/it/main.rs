@@ -20,6 +20,7 @@ mod mlflow_parity;
 mod peers;
 mod pipeline_outs;
 mod proxy;
+mod remote_index;
 mod remotes;
 mod repro;
 mod run_cmd;

@@ -23,6 +23,8 @@ pub enum Fault {
     /// At the second `runs/log-batch`, drop off the network (connections reset, the port
     /// refuses) for this long, then come back.
     Down(Duration),
+    /// Nothing: every request is forwarded as it is (to count them, `Injected::requests`).
+    Nothing,
 }
 
 /// Counters of what was injected, so a test can check that its fault really happened.
@@ -183,8 +185,9 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// Reads one whole response (Content-Length, chunked, or up to the close) from `up`.
-fn read_response(up: &mut BufReader<TcpStream>) -> std::io::Result<Vec<u8>> {
+/// Reads one whole response (Content-Length, chunked, or up to the close) from `up`; the
+/// response to a `HEAD` request (`head`) has no body whatever its headers say.
+fn read_response(up: &mut BufReader<TcpStream>, head: bool) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let mut line = Vec::new();
@@ -202,7 +205,7 @@ fn read_response(up: &mut BufReader<TcpStream>) -> std::io::Result<Vec<u8>> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    if status == 204 || status == 304 || (100..200).contains(&status) {
+    if head || status == 204 || status == 304 || (100..200).contains(&status) {
         return Ok(out);
     }
     if let Some(len) = header(&text, "content-length").and_then(|v| v.parse::<usize>().ok()) {
@@ -326,7 +329,7 @@ fn serve_client(client: TcpStream, s: &Shared) -> std::io::Result<()> {
         up.write_all(&req.head)?;
         up.write_all(&req.body)?;
         let mut up_reader = BufReader::new(up);
-        let response = read_response(&mut up_reader)?;
+        let response = read_response(&mut up_reader, req.label.starts_with("HEAD "))?;
         if let Fault::ResetMidResponse(labels) = &s.fault {
             let chosen = if req.label == "POST runs/log-batch" {
                 second_batch
