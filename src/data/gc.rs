@@ -212,7 +212,13 @@ pub fn execute_remote(plan: &RemotePlan, dry: bool, jobs: Option<usize>) -> Resu
     if !dry && !plan.garbage.is_empty() {
         super::remote_index::clear(&plan.dvc_dir, plan.remote.as_ref())?;
         let jobs = jobs.unwrap_or_else(|| plan.remote.default_jobs());
-        plan.remote.delete(&plan.garbage, jobs)?;
+        // Folder manifests before any file, as DVC deletes them: if this is cut short, no
+        // `.dir` is left on the remote whose files are gone, which would vouch for them.
+        let (dirs, files): (Vec<Oid>, Vec<Oid>) =
+            plan.garbage.iter().cloned().partition(Oid::is_dir);
+        for batch in [dirs, files].iter().filter(|b| !b.is_empty()) {
+            plan.remote.delete(batch, jobs)?;
+        }
     }
     Ok(RemoteGcReport {
         remote: plan.remote.name().to_string(),

@@ -34,6 +34,9 @@ struct OnDisk {
     /// The complete folders' manifests, as paths in the remote's layout
     /// (`files/md5/ab/cdef….dir`, `ab/cdef….dir` for legacy ones), sorted.
     dirs: Vec<String>,
+    /// When `gc -c` emptied it (nanoseconds and process), so that the file's bytes change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cleared: Option<String>,
 }
 
 /// The folders known to be whole on one remote.
@@ -43,6 +46,11 @@ pub struct RemoteIndex {
     remote: String,
     dirs: BTreeSet<Oid>,
     changed: bool,
+    /// The file's bytes when it was opened (`Some(None)`: there was none; `None`: unreadable).
+    /// If they differ when saving, another command wrote or cleared the index meanwhile (a
+    /// `gc -c` deleting objects, most importantly): this command's view is stale, so it does
+    /// not write.
+    seen: Option<Option<Vec<u8>>>,
 }
 
 /// The folder the indexes of a repository live in.
@@ -78,14 +86,13 @@ fn parse_dir(rel: &str) -> Option<Oid> {
     Oid::from_layout(head, tail, kind).filter(Oid::is_dir)
 }
 
-/// The folders a stored index holds, if it is whole, of this format and of this remote.
-fn read(path: &Path, key: &str) -> std::result::Result<BTreeSet<Oid>, String> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
-        Err(e) => return Err(e.to_string()),
+/// The folders a stored index holds (`None`: no index file), if it is whole, of this format and
+/// of this remote.
+fn parse(bytes: Option<&[u8]>, key: &str) -> std::result::Result<BTreeSet<Oid>, String> {
+    let Some(bytes) = bytes else {
+        return Ok(BTreeSet::new());
     };
-    let stored: OnDisk = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    let stored: OnDisk = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     if stored.format != FORMAT {
         return Err(format!("format {} (expected {FORMAT})", stored.format));
     }
@@ -99,6 +106,15 @@ fn read(path: &Path, key: &str) -> std::result::Result<BTreeSet<Oid>, String> {
         .collect()
 }
 
+/// The index file's bytes, `None` when there is none.
+fn read_raw(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl RemoteIndex {
     /// The index of `remote` in the repository whose `.dvc` folder is `dvc_dir`; empty when
     /// there is none or it cannot be read (logged at debug level: the index only saves
@@ -106,7 +122,12 @@ impl RemoteIndex {
     pub fn open(dvc_dir: &Path, remote: &dyn Remote) -> RemoteIndex {
         let key = key(remote.url());
         let path = path_for(dvc_dir, &key);
-        let dirs = read(&path, &key).unwrap_or_else(|why| {
+        let seen = read_raw(&path);
+        let dirs = match &seen {
+            Ok(bytes) => parse(bytes.as_deref(), &key),
+            Err(e) => Err(e.to_string()),
+        }
+        .unwrap_or_else(|why| {
             tracing::debug!(
                 "remote index `{}` ignored ({why}); the remote is asked in full",
                 path.display()
@@ -118,6 +139,7 @@ impl RemoteIndex {
             remote: key,
             dirs,
             changed: false,
+            seen: seen.ok(),
         }
     }
 
@@ -198,14 +220,28 @@ impl RemoteIndex {
         Ok(asked.into_iter().collect())
     }
 
-    /// Writes the index back if it changed (atomically; an empty index removes its file). A
-    /// failure is only logged: the next command asks the remote in full.
+    /// Writes the index back if it changed (atomically; an empty index removes its file),
+    /// unless another command changed the file since this one opened it: then this one's view
+    /// may be stale (a `gc -c` cleared the index and deleted objects while this push ran), and
+    /// the file is left as that command wrote it. A failure is only logged: the next command
+    /// asks the remote in full.
     pub fn save(&mut self) {
         if !self.changed {
             return;
         }
-        if let Err(e) = self.write() {
-            tracing::debug!("remote index `{}` not saved: {e}", self.path.display());
+        let now = read_raw(&self.path).ok();
+        if now.is_none() || now != self.seen {
+            tracing::debug!(
+                "remote index `{}` changed meanwhile (another command); not saved",
+                self.path.display()
+            );
+            self.changed = false;
+            return;
+        }
+        match self.write() {
+            // What this command wrote is what it saw: a later save checks against it.
+            Ok(()) => self.seen = read_raw(&self.path).ok(),
+            Err(e) => tracing::debug!("remote index `{}` not saved: {e}", self.path.display()),
         }
         self.changed = false;
     }
@@ -218,21 +254,44 @@ impl RemoteIndex {
             format: FORMAT,
             remote: self.remote.clone(),
             dirs: self.dirs.iter().map(Oid::rel_path).collect(),
+            cleared: None,
         };
-        let mut bytes = serde_json::to_vec_pretty(&stored).map_err(|e| Error::Io {
-            action: "write",
-            path: self.path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        bytes.push(b'\n');
-        super::fsutil::write_atomic(&self.path, &bytes)
+        store(&self.path, &stored)
     }
 }
 
-/// Removes the index of `remote` (before objects are deleted from it): an index that cannot be
-/// removed is an error, since it could vouch for deleted objects.
+/// Writes `stored` to `path` atomically, as pretty JSON.
+fn store(path: &Path, stored: &OnDisk) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(stored).map_err(|e| Error::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    bytes.push(b'\n');
+    super::fsutil::write_atomic(path, &bytes)
+}
+
+/// Empties the index of `remote` (before objects are deleted from it): an index that cannot be
+/// emptied is an error, since it could vouch for deleted objects. What is left is an index
+/// with no folders but a mark of when it was cleared, so that a command that opened the index
+/// before (a long push) sees that it changed and does not write its stale view back.
 pub fn clear(dvc_dir: &Path, remote: &dyn Remote) -> Result<()> {
-    remove_file(&path_for(dvc_dir, &key(remote.url())))
+    let key = key(remote.url());
+    let path = path_for(dvc_dir, &key);
+    let stored = OnDisk {
+        format: FORMAT,
+        remote: key,
+        dirs: Vec::new(),
+        cleared: Some(format!(
+            "{}-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+            std::process::id()
+        )),
+    };
+    store(&path, &stored)
 }
 
 fn remove_file(path: &Path) -> Result<()> {
@@ -376,5 +435,32 @@ mod tests {
         clear(&dvc_dir, &remote).unwrap();
         assert!(!RemoteIndex::open(&dvc_dir, &remote).contains(&a));
         assert!(RemoteIndex::open(&dvc_dir, &other).contains(&a));
+    }
+
+    #[test]
+    fn a_command_that_opened_the_index_before_a_clear_does_not_write_it_back() {
+        let (a, b) = (dir_oid("a"), dir_oid("b"));
+        let (_tmp, dvc_dir, remote) = setup(&[&a, &b]);
+        // With an index file, and with none, when the long command (a push) opened it.
+        for before in [Some(&a), None] {
+            if let Some(a) = before {
+                let mut idx = RemoteIndex::open(&dvc_dir, &remote);
+                idx.insert(a.clone());
+                idx.save();
+            }
+            let mut push = RemoteIndex::open(&dvc_dir, &remote);
+            clear(&dvc_dir, &remote).unwrap(); // a `gc -c` meanwhile
+            push.insert(b.clone());
+            push.save();
+            let after = RemoteIndex::open(&dvc_dir, &remote);
+            assert!(!after.contains(&a) && !after.contains(&b), "{before:?}");
+            // A command that opens it after the clear writes as usual.
+            let mut next = RemoteIndex::open(&dvc_dir, &remote);
+            next.insert(b.clone());
+            next.save();
+            assert!(RemoteIndex::open(&dvc_dir, &remote).contains(&b));
+            clear(&dvc_dir, &remote).unwrap();
+            std::fs::remove_file(path_for(&dvc_dir, &key(remote.url()))).unwrap();
+        }
     }
 }
