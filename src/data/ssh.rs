@@ -315,38 +315,14 @@ fn host_matches(patterns: &keys::ssh_key::known_hosts::HostPatterns, name: &str)
             for pattern in list {
                 let pattern = pattern.to_lowercase();
                 match pattern.strip_prefix('!') {
-                    Some(negated) if wildcard_match(negated, name) => return false,
+                    Some(negated) if openssh::wildcard_match(negated, name) => return false,
                     Some(_) => {}
-                    None => matched |= wildcard_match(&pattern, name),
+                    None => matched |= openssh::wildcard_match(&pattern, name),
                 }
             }
             matched
         }
     }
-}
-
-/// OpenSSH's host patterns: `*` is any run of characters, `?` any one.
-fn wildcard_match(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni) = (0, 0);
-    // Where the last `*` was, and how much of the name it had taken.
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ni));
-            pi += 1;
-        } else if let Some((sp, sn)) = star {
-            pi = sp + 1;
-            ni = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// One authenticated connection and its SFTP channels, opened on first use.
