@@ -657,16 +657,29 @@ impl SshRemote {
                                 || file_keys.iter().any(|f| f.key_data() == k.key_data())
                         })
                         .collect();
-                    for key in &offered {
+                    // A server closes the connection after `MaxAuthTries` refusals (6).
+                    let closed = |n: usize, e: &dyn std::fmt::Display| {
+                        if n == 0 {
+                            return auth_failed(e);
+                        }
+                        format!(
+                            "authentication failed: the server closed the connection after \
+                             {n} refused key(s) of the ssh-agent at `{}` (too many for its \
+                             `MaxAuthTries`?): {e}; name the key to use with `IdentityFile` and \
+                             `IdentitiesOnly yes` in `~/.ssh/config`",
+                            socket.display()
+                        )
+                    };
+                    for (n, key) in offered.iter().enumerate() {
                         let hash = handle
                             .best_supported_rsa_hash()
                             .await
-                            .map_err(|e| auth_failed(&e))?
+                            .map_err(|e| closed(n, &e))?
                             .flatten();
                         let result = handle
                             .authenticate_publickey_with(user, key.clone(), hash, &mut agent)
                             .await
-                            .map_err(|e| auth_failed(&e))?;
+                            .map_err(|e| closed(n, &e))?;
                         if result.success() {
                             return Ok(true);
                         }
