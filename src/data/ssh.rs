@@ -5,7 +5,8 @@
 //! (`HostName`, `Port`, `User`, `IdentityFile`, `IdentitiesOnly`, `UserKnownHostsFile`,
 //! `IdentityAgent`), a running ssh-agent (`SSH_AUTH_SOCK`) is asked first, then the key files
 //! (`keyfile`, else the config's, else `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`), then
-//! `password`; the server's host key must be in `~/.ssh/known_hosts`. Uploads go to a temp name
+//! `password` (keyboard-interactive, then password; alone when neither `keyfile` nor
+//! `passphrase` is set, as in DVC); the server's host key must be in `~/.ssh/known_hosts`. Uploads go to a temp name
 //! renamed into place; downloads are hashed on the way into the cache. Pure Rust (`russh`); it
 //! depends on nothing above the data layer but the neutral login-name helper.
 
@@ -147,22 +148,33 @@ impl client::Handler for Client {
         } else {
             format!("ssh-keyscan -p {} {}", self.port, self.host)
         };
-        for file in &self.known_hosts {
-            let why = match keys::check_known_hosts_path(&self.host, self.port, key, file) {
-                Ok(true) => return Ok(true),
-                Ok(false) => continue,
-                Err(keys::Error::KeyChanged { line }) => format!(
-                    "the host key of `{}:{}` ({} {fingerprint}) differs from the one at line \
-                     {line} of `{}`: the server was replaced or someone is intercepting the \
-                     connection; update that line only if the server's administrator confirms \
-                     the new key",
-                    self.host,
-                    self.port,
-                    key.algorithm(),
-                    file.display(),
-                ),
-                Err(e) => format!("cannot read `{}`: {e}", file.display()),
-            };
+        let why = match check_host_key(&self.known_hosts, &self.host, self.port, key) {
+            HostKey::Known => return Ok(true),
+            HostKey::Unknown => None,
+            HostKey::Changed { file, line } => Some(format!(
+                "the host key of `{}:{}` ({} {fingerprint}) differs from the one at line \
+                 {line} of `{}`: the server was replaced or someone is intercepting the \
+                 connection; update that line only if the server's administrator confirms \
+                 the new key",
+                self.host,
+                self.port,
+                key.algorithm(),
+                file.display(),
+            )),
+            HostKey::Revoked { file, line } => Some(format!(
+                "the host key of `{}:{}` ({} {fingerprint}) is revoked by line {line} of `{}` \
+                 (`@revoked`): vintner will not trust it; ask the server's administrator for \
+                 its new key",
+                self.host,
+                self.port,
+                key.algorithm(),
+                file.display(),
+            )),
+            HostKey::Unreadable { file, error } => {
+                Some(format!("cannot read `{}`: {error}", file.display()))
+            }
+        };
+        if let Some(why) = why {
             *self.refusal.lock().expect("not poisoned") = Some(why);
             return Ok(false);
         }
@@ -191,6 +203,125 @@ impl client::Handler for Client {
         };
         *self.refusal.lock().expect("not poisoned") = Some(why);
         Ok(false)
+    }
+}
+
+/// What the known-hosts files say about a server's host key.
+#[derive(Debug)]
+enum HostKey {
+    /// A line records this very key for the host.
+    Known,
+    /// Lines record other keys of the same type for the host, none this one: the first of them.
+    Changed { file: PathBuf, line: usize },
+    /// A `@revoked` line names this key: it is refused even where another line records it.
+    Revoked { file: PathBuf, line: usize },
+    /// No line says anything about this key type for the host.
+    Unknown,
+    Unreadable {
+        file: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// Checks `key` against every line of `files` naming `host:port`, as OpenSSH does: a
+/// `@revoked` line refuses the key, any line recording it accepts it (a host may have several,
+/// during a key rotation or behind a load balancer), another key of its type means it changed.
+fn check_host_key(files: &[PathBuf], host: &str, port: u16, key: &keys::PublicKey) -> HostKey {
+    let mut known = false;
+    let mut changed = None;
+    for file in files {
+        let lines = match known_host_lines(file, host, port) {
+            Ok(lines) => lines,
+            Err(error) => {
+                return HostKey::Unreadable {
+                    file: file.clone(),
+                    error,
+                };
+            }
+        };
+        for (line, entry) in lines {
+            let recorded = entry.public_key();
+            let same = recorded.key_data() == key.key_data();
+            match entry.marker() {
+                Some(keys::ssh_key::known_hosts::Marker::Revoked) if same => {
+                    return HostKey::Revoked {
+                        file: file.clone(),
+                        line,
+                    };
+                }
+                // Certificate authorities vouch for host certificates, which are refused.
+                Some(_) => {}
+                None if same => known = true,
+                None if recorded.algorithm() == key.algorithm() && changed.is_none() => {
+                    changed = Some((file.clone(), line));
+                }
+                None => {}
+            }
+        }
+    }
+    match (known, changed) {
+        (true, _) => HostKey::Known,
+        (false, Some((file, line))) => HostKey::Changed { file, line },
+        (false, None) => HostKey::Unknown,
+    }
+}
+
+/// The entries of a known-hosts file that name `host:port` (`[host]:port` off port 22, as
+/// OpenSSH writes it), with their line numbers counted from 1 over every line. A missing file
+/// has none; lines that do not parse are skipped, as OpenSSH skips them.
+fn known_host_lines(
+    file: &Path,
+    host: &str,
+    port: u16,
+) -> std::io::Result<Vec<(usize, keys::ssh_key::known_hosts::Entry)>> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let name = if port == 22 {
+        host.to_lowercase()
+    } else {
+        format!("[{}]:{port}", host.to_lowercase())
+    };
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                return None;
+            }
+            let entry: keys::ssh_key::known_hosts::Entry = line.parse().ok()?;
+            host_matches(entry.host_patterns(), &name).then_some((i + 1, entry))
+        })
+        .collect())
+}
+
+/// Whether a known-hosts line's hosts name `name`: its hash (`|1|salt|hash`, HMAC-SHA1), or a
+/// comma-separated list of patterns (`*`, `?`) none of whose negations (`!…`) matches.
+fn host_matches(patterns: &keys::ssh_key::known_hosts::HostPatterns, name: &str) -> bool {
+    use hmac::{KeyInit, Mac};
+    use keys::ssh_key::known_hosts::HostPatterns;
+    match patterns {
+        HostPatterns::HashedName { salt, hash } => {
+            let Ok(mac) = hmac::Hmac::<sha1::Sha1>::new_from_slice(salt) else {
+                return false;
+            };
+            mac.chain_update(name.as_bytes()).verify_slice(hash).is_ok()
+        }
+        HostPatterns::Patterns(list) => {
+            let mut matched = false;
+            for pattern in list {
+                let pattern = pattern.to_lowercase();
+                match pattern.strip_prefix('!') {
+                    Some(negated) if openssh::wildcard_match(negated, name) => return false,
+                    Some(_) => {}
+                    None => matched |= openssh::wildcard_match(&pattern, name),
+                }
+            }
+            matched
+        }
     }
 }
 
@@ -434,18 +565,20 @@ impl SshRemote {
         let mut preferred = russh::Preferred::DEFAULT.clone();
         // Ask for the kinds of host key already known for this host first, as OpenSSH does,
         // so a server with several keys shows the one that can be checked.
-        let known: Vec<_> = login
+        let known: Vec<keys::PublicKey> = login
             .known_hosts
             .iter()
-            .filter_map(|f| keys::known_hosts::known_host_keys_path(host, port, f).ok())
+            .filter_map(|f| known_host_lines(f, host, port).ok())
             .flatten()
+            .filter(|(_, e)| e.marker().is_none())
+            .map(|(_, e)| e.public_key().clone())
             .collect();
         if !known.is_empty() {
             let family = |a: &keys::Algorithm| match a {
                 keys::Algorithm::Rsa { .. } => "rsa".to_string(),
                 other => other.to_string(),
             };
-            let wanted: Vec<String> = known.iter().map(|(_, k)| family(&k.algorithm())).collect();
+            let wanted: Vec<String> = known.iter().map(|k| family(&k.algorithm())).collect();
             let mut algs = preferred.key.to_vec();
             algs.sort_by_key(|a| !wanted.contains(&family(a)));
             preferred.key = algs.into();
@@ -488,26 +621,29 @@ impl SshRemote {
         })
     }
 
-    /// The ssh-agent's keys first (only those of the key files with `IdentitiesOnly`), then the
-    /// key files, then `password`, as OpenSSH orders them. A passphrase-protected key whose
-    /// identity the agent holds thus logs in without its passphrase.
-    async fn authenticate(
+    /// Tries the ssh-agent's keys, then the key files; `true` once one is accepted. What was
+    /// tried and refused goes to `tried`.
+    async fn authenticate_with_keys(
         &self,
         handle: &mut client::Handle<Client>,
         login: &Login,
-    ) -> std::result::Result<(), String> {
+        tried: &mut Vec<String>,
+    ) -> std::result::Result<bool, String> {
         let user = login.user.as_str();
+        let auth_failed = |e: &dyn std::fmt::Display| format!("authentication failed: {e}");
         // The default key files are tried only where they exist; a named one must.
         let key_files: Vec<&PathBuf> = login
             .key_files
             .iter()
             .filter(|p| login.explicit_keys || p.is_file())
             .collect();
-        let auth_failed = |e: &dyn std::fmt::Display| format!("authentication failed: {e}");
-        let mut tried = Vec::new();
         if let Some(socket) = &login.agent {
-            let file_keys: Vec<keys::PublicKey> =
-                key_files.iter().filter_map(|p| public_key_of(p)).collect();
+            // Every configured key counts, even one whose private half is only in the agent.
+            let file_keys: Vec<keys::PublicKey> = login
+                .key_files
+                .iter()
+                .filter_map(|p| public_key_of(p))
+                .collect();
             match agent_identities(socket).await {
                 Ok((mut agent, identities)) => {
                     let offered: Vec<keys::PublicKey> = identities
@@ -521,18 +657,31 @@ impl SshRemote {
                                 || file_keys.iter().any(|f| f.key_data() == k.key_data())
                         })
                         .collect();
-                    for key in &offered {
+                    // A server closes the connection after `MaxAuthTries` refusals (6).
+                    let closed = |n: usize, e: &dyn std::fmt::Display| {
+                        if n == 0 {
+                            return auth_failed(e);
+                        }
+                        format!(
+                            "authentication failed: the server closed the connection after \
+                             {n} refused key(s) of the ssh-agent at `{}` (too many for its \
+                             `MaxAuthTries`?): {e}; name the key to use with `IdentityFile` and \
+                             `IdentitiesOnly yes` in `~/.ssh/config`",
+                            socket.display()
+                        )
+                    };
+                    for (n, key) in offered.iter().enumerate() {
                         let hash = handle
                             .best_supported_rsa_hash()
                             .await
-                            .map_err(|e| auth_failed(&e))?
+                            .map_err(|e| closed(n, &e))?
                             .flatten();
                         let result = handle
                             .authenticate_publickey_with(user, key.clone(), hash, &mut agent)
                             .await
-                            .map_err(|e| auth_failed(&e))?;
+                            .map_err(|e| closed(n, &e))?;
                         if result.success() {
-                            return Ok(());
+                            return Ok(true);
                         }
                     }
                     tried.push(match offered.len() {
@@ -566,6 +715,13 @@ impl SshRemote {
                     ));
                     continue;
                 }
+                Err(_) if keys::load_public_key(path).is_ok() => {
+                    tried.push(format!(
+                        "`{}` (a public key: only the ssh-agent can use it)",
+                        path.display()
+                    ));
+                    continue;
+                }
                 Err(e) => {
                     tried.push(format!("`{}` (unreadable: {e})", path.display()));
                     continue;
@@ -582,11 +738,44 @@ impl SshRemote {
                 .await
                 .map_err(|e| auth_failed(&e))?;
             if result.success() {
-                return Ok(());
+                return Ok(true);
             }
             tried.push(format!("`{}` (refused)", path.display()));
         }
-        if let Some(password) = self.opt("password") {
+        Ok(false)
+    }
+
+    /// Logs in with the methods DVC (dvc-ssh) would: with a `password` and neither `keyfile`
+    /// nor `passphrase`, only keyboard-interactive and password (so a server's `MaxAuthTries`
+    /// is not spent on keys first); otherwise keys first: the ssh-agent's (only those of the key
+    /// files with `IdentitiesOnly`), then the key files, as OpenSSH orders them, then the
+    /// password if one is set. A passphrase-protected key whose identity the agent holds thus
+    /// logs in without its passphrase.
+    async fn authenticate(
+        &self,
+        handle: &mut client::Handle<Client>,
+        login: &Login,
+    ) -> std::result::Result<(), String> {
+        let user = login.user.as_str();
+        let password = self.opt("password");
+        let publickey =
+            password.is_none() || self.opt("keyfile").is_some() || self.opt("passphrase").is_some();
+        let auth_failed = |e: &dyn std::fmt::Display| format!("authentication failed: {e}");
+        let mut tried = Vec::new();
+        if publickey
+            && self
+                .authenticate_with_keys(handle, login, &mut tried)
+                .await?
+        {
+            return Ok(());
+        }
+        if let Some(password) = password {
+            if keyboard_interactive(handle, user, password)
+                .await
+                .map_err(|e| auth_failed(&e))?
+            {
+                return Ok(());
+            }
             let result = handle
                 .authenticate_password(user, password)
                 .await
@@ -844,19 +1033,62 @@ impl SshRemote {
     }
 }
 
-/// The public half of a key file: its `.pub` beside it, else the key itself (an OpenSSH key
-/// stores its public half in the clear even when the private half is encrypted).
+/// The public half of a key file, as OpenSSH finds it: its `.pub` beside it (even when the
+/// private half is only in an agent or on a token), else the path itself as a public key
+/// (`IdentityFile ~/.ssh/key.pub`), else the private key (an OpenSSH key stores its public half
+/// in the clear even when the private half is encrypted).
 fn public_key_of(path: &Path) -> Option<keys::PublicKey> {
     let mut pub_path = path.as_os_str().to_owned();
     pub_path.push(".pub");
     keys::load_public_key(PathBuf::from(pub_path))
         .ok()
+        .or_else(|| keys::load_public_key(path).ok())
         .or_else(|| {
             let text = std::fs::read_to_string(path).ok()?;
             keys::PrivateKey::from_openssh(text.trim())
                 .ok()
                 .map(|k| k.public_key().clone())
         })
+}
+
+/// Keyboard-interactive login answering a lone password prompt with `password`, as asyncssh
+/// does for DVC (PAM servers often offer only this); `false` when the server refuses it or asks
+/// something else.
+async fn keyboard_interactive(
+    handle: &mut client::Handle<Client>,
+    user: &str,
+    password: &str,
+) -> std::result::Result<bool, russh::Error> {
+    use russh::client::KeyboardInteractiveAuthResponse as Reply;
+    let mut reply = handle
+        .authenticate_keyboard_interactive_start(user, None::<String>)
+        .await?;
+    let mut answered = false;
+    loop {
+        let prompts = match reply {
+            Reply::Success => return Ok(true),
+            Reply::Failure { .. } => return Ok(false),
+            Reply::InfoRequest { prompts, .. } => prompts,
+        };
+        let answers = match prompts.as_slice() {
+            // Instructions only: acknowledged with no answer.
+            [] => Vec::new(),
+            [only]
+                if !answered && {
+                    let p = only.prompt.to_lowercase();
+                    p.contains("password") || p.contains("passcode")
+                } =>
+            {
+                answered = true;
+                vec![password.to_string()]
+            }
+            // A question vintner cannot answer, or the password asked again (it was wrong).
+            _ => return Ok(false),
+        };
+        reply = handle
+            .authenticate_keyboard_interactive_respond(answers)
+            .await?;
+    }
 }
 
 /// A connection to the ssh-agent at `socket` and the identities it holds.
@@ -1059,6 +1291,115 @@ mod tests {
         );
         assert_eq!(l.key_files[0], h.join(".ssh/id_ed25519"));
         assert_eq!(l.known_hosts, vec![h.join(".ssh/known_hosts")]);
+    }
+
+    const KEY_A: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ6kIpq4XBAJAan4XI0aLWSvm3sirC2M4n9ZiaSk09YK";
+    const KEY_B: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAwmRfJGuQvk+A9nnHJoGjgwcYlbIb45YhnW4qwddxB5";
+
+    fn public(line: &str) -> keys::PublicKey {
+        keys::PublicKey::from_openssh(line).unwrap()
+    }
+
+    /// The verdict on `key` for `host:port` of a known-hosts file holding `text`.
+    fn verdict(text: &str, host: &str, port: u16, key: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("known_hosts");
+        std::fs::write(&file, text).unwrap();
+        let missing = dir.path().join("missing");
+        match check_host_key(&[missing, file], host, port, &public(key)) {
+            HostKey::Known => "known".into(),
+            HostKey::Unknown => "unknown".into(),
+            HostKey::Changed { line, .. } => format!("changed at {line}"),
+            HostKey::Revoked { line, .. } => format!("revoked at {line}"),
+            HostKey::Unreadable { error, .. } => format!("unreadable: {error}"),
+        }
+    }
+
+    #[test]
+    fn any_known_hosts_line_recording_the_key_accepts_it() {
+        // Two keys of one type for a host (a rotation, or hosts behind a load balancer).
+        let both = format!("# rotated keys\n\ngpu {KEY_B}\ngpu {KEY_A} new\n");
+        assert_eq!(verdict(&both, "gpu", 22, KEY_A), "known");
+        assert_eq!(verdict(&both, "gpu", 22, KEY_B), "known");
+        // The line named counts every line, comments and blank ones too.
+        let other = format!("# a comment\n\n# another\nweb {KEY_A}\ngpu,10.0.0.7 {KEY_B}\n");
+        assert_eq!(verdict(&other, "gpu", 22, KEY_A), "changed at 5");
+        assert_eq!(verdict(&other, "10.0.0.7", 22, KEY_A), "changed at 5");
+        assert_eq!(verdict(&other, "db", 22, KEY_A), "unknown");
+        // Off port 22 a host is `[host]:port`; patterns and negations as OpenSSH reads them.
+        let ports = format!("[gpu]:2222 {KEY_A}\n*.lab,!secret.lab {KEY_B}\n");
+        assert_eq!(verdict(&ports, "gpu", 2222, KEY_A), "known");
+        assert_eq!(verdict(&ports, "gpu", 22, KEY_A), "unknown");
+        assert_eq!(verdict(&ports, "A.Lab", 22, KEY_B), "known");
+        assert_eq!(verdict(&ports, "secret.lab", 22, KEY_B), "unknown");
+        // A line that does not parse is skipped, not fatal.
+        let junk = format!("gpu ssh-ed25519 notbase64\ngpu {KEY_A}\n");
+        assert_eq!(verdict(&junk, "gpu", 22, KEY_A), "known");
+    }
+
+    #[test]
+    fn a_revoked_host_key_is_refused_even_where_another_line_records_it() {
+        let text = format!("gpu {KEY_A}\n# revoked after the leak\n@revoked * {KEY_A}\n");
+        assert_eq!(verdict(&text, "gpu", 22, KEY_A), "revoked at 3");
+        assert_eq!(
+            verdict(
+                &format!("@revoked * {KEY_B}\ngpu {KEY_A}\n"),
+                "gpu",
+                22,
+                KEY_A
+            ),
+            "known"
+        );
+        // A certificate authority's line records no host key.
+        let ca = format!("@cert-authority gpu {KEY_B}\n");
+        assert_eq!(verdict(&ca, "gpu", 22, KEY_A), "unknown");
+    }
+
+    #[test]
+    fn hashed_known_hosts_names_still_match() {
+        use base64::Engine;
+        use hmac::{KeyInit, Mac};
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let hashed = |name: &str| {
+            let salt = [7u8; 20];
+            let mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&salt)
+                .unwrap()
+                .chain_update(name.as_bytes())
+                .finalize()
+                .into_bytes();
+            format!("|1|{}|{}", b64.encode(salt), b64.encode(mac))
+        };
+        let text = format!(
+            "{} {KEY_B}\n{} {KEY_A}\n",
+            hashed("[127.0.0.1]:2222"),
+            hashed("[127.0.0.1]:2222")
+        );
+        assert_eq!(verdict(&text, "127.0.0.1", 2222, KEY_A), "known");
+        assert_eq!(verdict(&text, "127.0.0.1", 22, KEY_A), "unknown");
+        let one = format!("{} {KEY_B}\n", hashed("gpu"));
+        assert_eq!(verdict(&one, "gpu", 22, KEY_A), "changed at 1");
+    }
+
+    #[test]
+    fn a_key_file_public_half_is_found_without_its_private_half() {
+        let dir = tempfile::tempdir().unwrap();
+        // `IdentityFile ~/.ssh/token.pub`: the path itself is the public key.
+        let named_pub = dir.path().join("token.pub");
+        std::fs::write(&named_pub, format!("{KEY_A} yubikey\n")).unwrap();
+        assert_eq!(
+            public_key_of(&named_pub).map(|k| k.key_data().clone()),
+            Some(public(KEY_A).key_data().clone())
+        );
+        // A private key only in the agent, its `.pub` beside the missing path.
+        let agent_only = dir.path().join("id_agent");
+        std::fs::write(dir.path().join("id_agent.pub"), format!("{KEY_B}\n")).unwrap();
+        assert_eq!(
+            public_key_of(&agent_only).map(|k| k.key_data().clone()),
+            Some(public(KEY_B).key_data().clone())
+        );
+        assert!(public_key_of(&dir.path().join("nothing")).is_none());
     }
 
     #[test]

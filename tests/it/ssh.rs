@@ -31,6 +31,11 @@ fn keygen(path: &Path) {
 
 impl Sshd {
     fn start(sb: &Sandbox) -> Sshd {
+        Sshd::start_with(sb, "")
+    }
+
+    /// `sshd` with `settings` (lines of `sshd_config`) winning over the defaults below.
+    fn start_with(sb: &Sandbox, settings: &str) -> Sshd {
         let sshd = Path::new("/usr/sbin/sshd");
         assert!(
             sshd.is_file(),
@@ -53,7 +58,7 @@ impl Sshd {
         .to_string();
         let port = peers::free_port();
         let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\n\
+            "{settings}Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\n\
              AuthorizedKeysFile {auth}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin \
              prohibit-password\nSubsystem sftp internal-sftp\nMaxSessions 20\nMaxStartups 50\n",
@@ -368,18 +373,39 @@ fn ssh_refuses_a_host_whose_key_is_not_known() {
     let ssh = sb.home().join(".ssh");
     keygen(&sb.path().join("other_host_key"));
     let other = std::fs::read_to_string(sb.path().join("other_host_key.pub")).unwrap();
+    let (other_line, real_line) = (
+        format!("[127.0.0.1]:{} {}\n", sshd.port, other.trim()),
+        format!("[127.0.0.1]:{} {}\n", sshd.port, sshd.host_pub),
+    );
     std::fs::write(
         ssh.join("known_hosts"),
-        format!("[127.0.0.1]:{} {}", sshd.port, other.trim()),
+        format!("# the team's hosts\n\n{other_line}"),
     )
     .unwrap();
     let out = sb.vintner(&a).arg("push").assert().failure();
     let err = crate::common::stderr(&out);
-    assert!(err.contains("differs from the one at line 1"), "{err}");
+    assert!(err.contains("differs from the one at line 3"), "{err}");
     assert!(remote_files(&store).is_empty());
 
-    // Trusted: the push goes through.
-    sshd.trust(&sb);
+    // The server's key recorded but revoked: refused, naming the `@revoked` line.
+    let key = sshd
+        .host_pub
+        .split(' ')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    std::fs::write(
+        ssh.join("known_hosts"),
+        format!("{real_line}# leaked\n@revoked * {key}\n"),
+    )
+    .unwrap();
+    let out = sb.vintner(&a).arg("push").assert().failure();
+    let err = crate::common::stderr(&out);
+    assert!(err.contains("revoked by line 3"), "{err}");
+    assert!(remote_files(&store).is_empty());
+
+    // Two keys of one type recorded (a key rotation): the one that matches lets the push on.
+    std::fs::write(ssh.join("known_hosts"), format!("{other_line}{real_line}")).unwrap();
     sb.vintner(&a).arg("push").assert().success();
     assert_eq!(remote_files(&store).len(), 1);
 }
@@ -589,6 +615,27 @@ fn ssh_agent_logs_in_with_a_passphrase_protected_key() {
         .assert()
         .success()
         .stdout("Cache and remote 'box' are in sync.\n");
+    // Only the public half on disk, named as the `IdentityFile` (a key on a token, or in a
+    // password manager's agent): it selects the agent's key.
+    let listed = std::process::Command::new("ssh-add")
+        .arg("-L")
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .output()
+        .expect("run ssh-add");
+    assert!(listed.status.success(), "ssh-add -L: {listed:?}");
+    std::fs::write(ssh.join("token.pub"), &listed.stdout).unwrap();
+    std::fs::rename(&locked, sb.path().join("moved_away")).unwrap();
+    std::fs::write(
+        ssh.join("config"),
+        "Host 127.0.0.1\n  IdentitiesOnly yes\n  IdentityFile ~/.ssh/token.pub\n",
+    )
+    .unwrap();
+    sb.vintner(&a)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .args(["status", "-c"])
+        .assert()
+        .success()
+        .stdout("Cache and remote 'box' are in sync.\n");
 }
 
 #[test]
@@ -630,4 +677,81 @@ fn ssh_proxy_route_in_ssh_config_is_refused_not_bypassed() {
             && err.contains("vintner remote modify box url"),
         "{err}"
     );
+}
+
+#[test]
+fn ssh_password_alone_is_tried_before_a_full_agent_exhausts_max_auth_tries() {
+    let sb = Sandbox::new();
+    let sshd = Sshd::start_with(&sb, "PasswordAuthentication yes\n");
+    sshd.trust(&sb);
+    // An agent holding more keys than sshd's `MaxAuthTries` (6), none of them the server's.
+    let agent = Agent::start(&sb);
+    for i in 0..7 {
+        let key = sb.path().join(format!("agent_key_{i}"));
+        keygen(&key);
+        agent.add(&sb, &key, "");
+    }
+    let store = sb.mkdir("server/store");
+    let a = repo_with_remote(&sb, "a", &sshd.url(&store));
+    for (key, value) in [
+        ("user", sshd.user.as_str()),
+        ("password", "not-the-password"),
+    ] {
+        sb.vintner(&a)
+            .args(["remote", "modify", "--local", "box", key, value])
+            .assert()
+            .success();
+    }
+
+    // A password and no `keyfile`: as in DVC, only the password methods are tried, so the
+    // password reaches the server (which refuses it) instead of a disconnection after six keys.
+    let out = sb
+        .vintner(&a)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .arg("push")
+        .assert()
+        .failure();
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("the password from `password` (refused)") && !err.contains("ssh-agent"),
+        "{err}"
+    );
+    let log = std::fs::read_to_string(sb.path().join("sshd/sshd.log")).unwrap();
+    assert!(
+        log.contains("Failed password for") && !log.contains("Too many authentication failures"),
+        "{log}"
+    );
+    assert!(remote_files(&store).is_empty());
+    // Without the password, the agent's keys use up the tries: the error says so.
+    sb.vintner(&a)
+        .args(["remote", "modify", "--local", "--unset", "box", "password"])
+        .assert()
+        .success();
+    let out = sb
+        .vintner(&a)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .arg("push")
+        .assert()
+        .failure();
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("refused key(s) of the ssh-agent")
+            && err.contains("MaxAuthTries")
+            && err.contains("IdentitiesOnly yes"),
+        "{err}"
+    );
+
+    // With a `keyfile` too, keys are tried first again, as in DVC (which, like OpenSSH, also
+    // offers the agent's keys first: this agent would use up the tries, so it is left out).
+    sb.vintner(&a)
+        .args(["remote", "modify", "--local", "box", "keyfile"])
+        .arg(&sshd.client_key)
+        .assert()
+        .success();
+    sb.vintner(&a)
+        .env_remove("SSH_AUTH_SOCK")
+        .arg("push")
+        .assert()
+        .success();
+    assert_eq!(remote_files(&store).len(), 5);
 }

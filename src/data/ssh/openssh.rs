@@ -1,8 +1,9 @@
 //! What OpenSSH's client config (`~/.ssh/config`) says about the host of an `ssh://` remote, so
 //! that `ssh://gpu-box/data` reaches the machine, port, user, keys and known-hosts file that
 //! `ssh gpu-box` would, as DVC's ssh remote (through asyncssh) does. Parsing is `ssh2-config`'s;
-//! this module picks the options vintner honours and expands their `%` tokens. It depends on
-//! nothing but the file it reads.
+//! this module reads `Include`d files in (so that `Match` blocks apply nowhere in them either),
+//! picks the options vintner honours and expands their `%` tokens. It depends on nothing but
+//! the files it reads.
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -47,21 +48,28 @@ pub struct HostOptions {
 
 /// The options `config` (a missing file is an empty one) gives the host named `alias` in a URL.
 pub fn lookup(config: &Path, home: &Path, alias: &str) -> Result<HostOptions, ConfigError> {
-    let text = match std::fs::read_to_string(config) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HostOptions::default()),
-        Err(source) => {
-            return Err(ConfigError::Unreadable {
-                path: config.to_path_buf(),
-                source,
-            });
+    let mut lines = Vec::new();
+    match expand_includes(config, home, alias, 0, &mut lines) {
+        Ok(()) => {}
+        Err(ConfigError::Unreadable { path, source })
+            if path == config && source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Ok(HostOptions::default());
         }
-    };
-    let text = without_match_blocks(&text);
-    let parsed = parse(&text, home).map_err(|e| ConfigError::Malformed {
-        path: config.to_path_buf(),
-        line: failing_line(&text, home),
-        message: e.to_string(),
+        Err(e) => return Err(e),
+    }
+    let text = lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let parsed = parse(&text, home).map_err(|e| {
+        let at = lines.iter().find(|l| parse(&l.text, home).is_err());
+        ConfigError::Malformed {
+            path: at.map_or_else(|| config.to_path_buf(), |l| l.file.clone()),
+            line: at.map(|l| l.number),
+            message: e.to_string(),
+        }
     })?;
     let params = parsed.query(alias);
     let malformed = |message: String| ConfigError::Malformed {
@@ -125,37 +133,159 @@ fn parse(text: &str, home: &Path) -> Result<SshConfig, ssh2_config::SshParserErr
     )
 }
 
-/// `Match` blocks test things (the command line, the local network, `exec`) that only `ssh`
-/// itself knows; the parser has no notion of them and would give their options to the block
-/// above. They become blocks that match no host, so their options apply nowhere.
-fn without_match_blocks(text: &str) -> String {
-    text.lines()
-        .map(|line| {
-            let keyword = line
-                .trim_start()
-                .split(|c: char| c.is_whitespace() || c == '=')
-                .next()
-                .unwrap_or_default();
-            if keyword.eq_ignore_ascii_case("match") {
-                "Host !*"
-            } else {
-                line
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+/// One line of the config once its `Include`s are read in, and where it came from.
+struct Line {
+    text: String,
+    file: PathBuf,
+    number: usize,
 }
 
-/// The first line that fails to parse on its own (`Include`s are skipped: they read other
-/// files), so the error can point at it.
-fn failing_line(text: &str, home: &Path) -> Option<usize> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        let include = line
-            .trim_start()
-            .get(..7)
-            .is_some_and(|w| w.eq_ignore_ascii_case("include"));
-        (!include && parse(line, home).is_err()).then_some(i + 1)
-    })
+/// OpenSSH gives up on `Include`s nested deeper than this.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// The lines of `file` with every `Include` replaced by the files it names, as OpenSSH reads
+/// them, and `Match` blocks made to match no host in every file. The parser would read included
+/// files itself, but it has no notion of `Match`: it would skip the keyword and give the
+/// block's options (`User`, `IdentityAgent`, `ProxyJump`…) to every host. `Match` criteria test
+/// things (the command line, the local network, `exec`) only `ssh` itself knows, so their
+/// options apply nowhere.
+///
+/// An `Include` inside a block applies only where that block does (a block that does not match
+/// `alias` contributes nothing, as in OpenSSH), and the enclosing block resumes after it.
+fn expand_includes(
+    file: &Path,
+    home: &Path,
+    alias: &str,
+    depth: usize,
+    out: &mut Vec<Line>,
+) -> Result<(), ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Unreadable {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    // The block the lines are in: `None` at the top level, else its header and whether it
+    // applies to `alias`.
+    let mut block: Option<(String, bool)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let at = |text: String| Line {
+            text,
+            file: file.to_path_buf(),
+            number: i + 1,
+        };
+        let trimmed = line.trim_start();
+        let keyword = trimmed
+            .split(|c: char| c.is_whitespace() || c == '=')
+            .next()
+            .unwrap_or_default();
+        if keyword.eq_ignore_ascii_case("match") {
+            block = Some(("Host !*".into(), false));
+            out.push(at("Host !*".into()));
+        } else if keyword.eq_ignore_ascii_case("host") {
+            block = Some((line.to_string(), host_line_matches(line, home, alias)));
+            out.push(at(line.to_string()));
+        } else if keyword.eq_ignore_ascii_case("include") {
+            if block.as_ref().is_some_and(|(_, applies)| !applies) {
+                continue;
+            }
+            if depth >= MAX_INCLUDE_DEPTH {
+                return Err(ConfigError::Malformed {
+                    path: file.to_path_buf(),
+                    line: Some(i + 1),
+                    message: format!(
+                        "`Include`s are nested more than {MAX_INCLUDE_DEPTH} deep (one \
+                         includes itself?)"
+                    ),
+                });
+            }
+            let resume = block
+                .as_ref()
+                .map_or("Host *", |(header, _)| header.as_str());
+            let args = trimmed[keyword.len()..]
+                .trim_start_matches(|c: char| c.is_whitespace() || c == '=')
+                .split_whitespace()
+                .map(unquote);
+            for arg in args {
+                let pattern = tilde(arg, home);
+                let pattern = if Path::new(&pattern).is_absolute() {
+                    PathBuf::from(pattern)
+                } else {
+                    home.join(".ssh").join(pattern)
+                };
+                for included in glob(&pattern) {
+                    // Each file starts a block of its own where the enclosing one applies (at
+                    // the top level, every host), so the first value wins across files, too.
+                    out.push(at(resume.to_string()));
+                    expand_includes(&included, home, alias, depth + 1, out)?;
+                }
+            }
+            // The enclosing block resumes.
+            out.push(at(resume.to_string()));
+        } else {
+            out.push(at(line.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the `Host` line `line` names `alias`, as the parser itself decides.
+fn host_line_matches(line: &str, home: &Path, alias: &str) -> bool {
+    const PROBE: &str = "vintner-probe";
+    parse(&format!("{line}\n  HostName {PROBE}\n"), home)
+        .is_ok_and(|c| c.query(alias).host_name.as_deref() == Some(PROBE))
+}
+
+/// The files `pattern` names (`*` and `?` in any component), sorted as `glob(3)` sorts them;
+/// none when nothing matches, as OpenSSH ignores an `Include` that matches nothing.
+fn glob(pattern: &Path) -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::new()];
+    for part in pattern.components() {
+        let name = part.as_os_str().to_string_lossy();
+        if !name.contains(['*', '?']) {
+            found = found.into_iter().map(|f| f.join(part)).collect();
+            continue;
+        }
+        let mut next = Vec::new();
+        for dir in &found {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                // As in a shell, a wildcard does not match a leading dot.
+                .filter(|n| !n.starts_with('.') || name.starts_with('.'))
+                .filter(|n| wildcard_match(&name, n))
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().map(|n| dir.join(n)));
+        }
+        found = next;
+    }
+    found.into_iter().filter(|f| f.is_file()).collect()
+}
+
+/// OpenSSH's patterns: `*` is any run of characters, `?` any one.
+pub(super) fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    // Where the last `*` was, and how much of the name it had taken.
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// A token without the double quotes that kept its spaces together.
@@ -366,6 +496,88 @@ Host *
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    /// The options for `alias` of `~/.ssh/config` holding `config`, beside `files` (relative to
+    /// `~/.ssh`) in a fresh home.
+    fn with_includes(
+        config: &str,
+        files: &[(&str, &str)],
+        alias: &str,
+    ) -> Result<HostOptions, ConfigError> {
+        let home = tempfile::tempdir().unwrap();
+        let ssh = home.path().join(".ssh");
+        for (name, text) in files {
+            let path = ssh.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        std::fs::create_dir_all(&ssh).unwrap();
+        std::fs::write(ssh.join("config"), config).unwrap();
+        lookup(&ssh.join("config"), home.path(), alias)
+    }
+
+    #[test]
+    fn match_blocks_in_included_files_apply_nowhere() {
+        let corp = "Match host *.corp exec \"on-vpn\"\n  User vpn-user\n  ProxyJump bastion\n  \
+                    IdentityAgent ~/.vpn-agent\nHost gpu\n  Port 2200\n";
+        let files = [("conf.d/corp", corp), ("conf.d/.hidden", "User hidden\n")];
+        let config = "Include conf.d/*\nHost *\n  User fallback\n";
+        for alias in ["gpu", "a.corp"] {
+            let o = with_includes(config, &files, alias).unwrap();
+            assert_eq!(o.user.as_deref(), Some("fallback"), "{alias}");
+            assert_eq!(o.proxy, None, "{alias}");
+            assert_eq!(o.identity_agent, None, "{alias}");
+        }
+        assert_eq!(
+            with_includes(config, &files, "gpu").unwrap().port,
+            Some(2200)
+        );
+        // `~` and absolute paths too; files of a glob in sorted order, the first value winning.
+        let files = [("d/20-b", "User b\n"), ("d/10-a", "User a\n")];
+        let o = with_includes("Include ~/.ssh/d/*-?\n", &files, "x").unwrap();
+        assert_eq!(o.user.as_deref(), Some("a"));
+        // An `Include` that matches nothing is no error, as in OpenSSH.
+        assert_eq!(
+            with_includes("Include nothing/*\nUser u\n", &[], "x")
+                .unwrap()
+                .user
+                .as_deref(),
+            Some("u")
+        );
+    }
+
+    #[test]
+    fn an_include_inside_a_host_block_applies_only_to_that_block() {
+        let config = "Host gpu\n  Include inner\n  User gpu-user\nHost *\n  User all\n";
+        let files = [("inner", "Port 2200\nHost other\n  Port 9\n")];
+        let gpu = with_includes(config, &files, "gpu").unwrap();
+        assert_eq!(
+            (gpu.port, gpu.user.as_deref()),
+            (Some(2200), Some("gpu-user")),
+            "the block resumes after the included file"
+        );
+        let other = with_includes(config, &files, "other").unwrap();
+        assert_eq!((other.port, other.user.as_deref()), (None, Some("all")));
+    }
+
+    #[test]
+    fn a_malformed_included_file_is_named_with_its_line() {
+        let err = with_includes(
+            "Include team\n",
+            &[("team", "# team hosts\nHost box\n  Port twenty-two\n")],
+            "box",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("team`, line 3,") && err.contains("port"),
+            "{err}"
+        );
+        let err = with_includes("Include loop\n", &[("loop", "Include loop\n")], "box")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nested"), "{err}");
     }
 
     #[test]
