@@ -11,9 +11,9 @@ use crate::common::{Sandbox, git, snapshot};
 use crate::peers::{self, free_port, wait_for_port};
 
 /// A server process started by a test, killed on drop, with a temp folder for its data.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -206,10 +206,10 @@ fn failing(cmd: &mut assert_cmd::Command) -> String {
 // Azure Blob Storage, on Azurite.
 
 /// Azurite's well-known development account key.
-const AZURITE_KEY: &str =
+pub(crate) const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-fn azurite() -> Server {
+pub(crate) fn azurite() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let bin = peers::peers_dir().join("azurite/node_modules/.bin/azurite-blob");
@@ -234,15 +234,14 @@ fn azurite() -> Server {
     spawn(bin, &args, "azurite", dir, port)
 }
 
-fn azurite_connection_string(server: &Server, key: &str) -> String {
+pub(crate) fn azurite_connection_string(port: u16, key: &str) -> String {
     format!(
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};\
-         BlobEndpoint=http://127.0.0.1:{}/devstoreaccount1;",
-        server.port
+         BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
     )
 }
 
-fn azure_create_container(conn: &str, name: &str) {
+pub(crate) fn azure_create_container(conn: &str, name: &str) {
     dvc_python(&format!(
         "from azure.storage.blob import BlobServiceClient; \
          BlobServiceClient.from_connection_string('{conn}').create_container('{name}')"
@@ -252,7 +251,7 @@ fn azure_create_container(conn: &str, name: &str) {
 #[test]
 fn azure_round_trips_between_vintner_and_dvc() {
     let server = azurite();
-    let conn = azurite_connection_string(&server, AZURITE_KEY);
+    let conn = azurite_connection_string(server.port, AZURITE_KEY);
     azure_create_container(&conn, "wine");
     let sb = Sandbox::new();
     round_trips(
@@ -267,7 +266,7 @@ fn azure_round_trips_between_vintner_and_dvc() {
 #[test]
 fn azure_wrong_key_is_a_clear_error_without_the_key() {
     let server = azurite();
-    let good = azurite_connection_string(&server, AZURITE_KEY);
+    let good = azurite_connection_string(server.port, AZURITE_KEY);
     azure_create_container(&good, "wine");
     let sb = Sandbox::new();
     // A well-formed key that is not the account's.
@@ -277,7 +276,7 @@ fn azure_wrong_key_is_a_clear_error_without_the_key() {
         "azure://wine/p",
         &[(
             "connection_string",
-            &azurite_connection_string(&server, wrong_key),
+            &azurite_connection_string(server.port, wrong_key),
             true,
         )],
     );
