@@ -68,14 +68,15 @@ fn dvc_python(code: &str) {
     assert!(out.status.success(), "{code}\n{out:?}");
 }
 
-/// Files of every kind a remote must carry: a `.dir` tree, a non-ASCII name, a 6 MiB file (above
-/// gcsfs's 5 MiB limit for one-request uploads, so DVC uploads it in resumable chunks).
+/// Files of every kind a remote must carry: a `.dir` tree, a non-ASCII name, a 20 MiB file (above
+/// vintner's 8 MiB parts and ranges, and gcsfs's 5 MiB limit for one-request uploads, so both
+/// tools send and fetch it in pieces).
 fn make_data(repo: &Path) {
     std::fs::create_dir_all(repo.join("data/dir/sub")).unwrap();
     std::fs::write(repo.join("data/wine.csv"), b"a;b\n1;2\n").unwrap();
     std::fs::write(repo.join("data/dir/x.txt"), b"x\n").unwrap();
     std::fs::write(repo.join("data/dir/sub/caf\u{e9} y.txt"), b"y\n").unwrap();
-    let big: Vec<u8> = (0..(6 << 20)).map(|i: u32| (i % 241) as u8).collect();
+    let big: Vec<u8> = (0..(20 << 20)).map(|i: u32| (i % 241) as u8).collect();
     std::fs::write(repo.join("data/dir/big.bin"), big).unwrap();
 }
 
@@ -451,9 +452,15 @@ fn webdav_wrong_password_is_a_clear_error_without_it() {
 /// own download handler and drops the body; the headers come from the emulator's own record of
 /// the object (its md5 etag and update time). Also the XML API's listing (`GET
 /// /<bucket>?list-type=2`, which object_store lists with) and `DELETE` of an object, served from
-/// the emulator's own listing and delete handlers. Every byte still comes from the emulator.
+/// the emulator's own listing and delete handlers; and XML API multipart uploads (object_store
+/// uploads large objects so), whose parts wait in the launcher until the upload completes and the
+/// emulator's own upload handler stores them as one object. Every byte is still stored and
+/// served by the emulator.
 const GCS_LAUNCHER: &str = r#"
+import hashlib
+import re
 import sys
+import uuid
 from email.utils import format_datetime
 from datetime import datetime
 from http import HTTPStatus
@@ -516,12 +523,69 @@ def xml_list(request, response, storage, *args, **kwargs):
     out.append("</ListBucketResult>")
     response.write_file("".join(out).encode(), "application/xml")
 
+_uploads = {}
+
+def _upload_id(request):
+    return (request.query.get("uploadId") or [None])[0]
+
+def xml_multipart(put, delete):
+    # XML API multipart uploads: `POST ?uploads` starts one, `PUT ?partNumber=N&uploadId=U`
+    # sends a part, `POST ?uploadId=U` with the part list completes it (the object is then
+    # created by the emulator's own XML upload handler), `DELETE ?uploadId=U` aborts it.
+    def on_put(request, response, storage, *args, **kwargs):
+        upload_id = _upload_id(request)
+        if upload_id is None:
+            return put(request, response, storage, *args, **kwargs)
+        if upload_id not in _uploads:
+            response.status = HTTPStatus.NOT_FOUND
+            return
+        data = request.data or b""
+        _uploads[upload_id][int(request.query["partNumber"][0])] = data
+        response["ETag"] = '"{}"'.format(hashlib.md5(data).hexdigest())
+
+    def on_post(request, response, storage, *args, **kwargs):
+        if re.search(r"(^|&)uploads(=|&|$)", request._parsed_url.query):
+            upload_id = uuid.uuid4().hex
+            _uploads[upload_id] = {}
+            response.write_file(
+                '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult>'
+                "<Bucket>{}</Bucket><Key>{}</Key><UploadId>{}</UploadId>"
+                "</InitiateMultipartUploadResult>".format(
+                    escape(request.params["bucket_name"]),
+                    escape(request.params["object_id"]), upload_id).encode(),
+                "application/xml")
+            return
+        parts = _uploads.pop(_upload_id(request) or "", None)
+        if parts is None:
+            response.status = HTTPStatus.NOT_FOUND
+            return
+        body = request.data
+        body = body.decode() if isinstance(body, bytes) else str(body)
+        numbers = [int(n) for n in re.findall(r"<PartNumber>(\d+)</PartNumber>", body)]
+        request._data = b"".join(parts[n] for n in numbers)
+        put(request, response, storage, *args, **kwargs)
+        if response.status.value < 300:
+            response.write_file(
+                '<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult>'
+                "<ETag>{}</ETag></CompleteMultipartUploadResult>".format(
+                    escape(response["ETag"])).encode(),
+                "application/xml")
+
+    def on_delete(request, response, storage, *args, **kwargs):
+        upload_id = _upload_id(request)
+        if upload_id is None:
+            return delete(request, response, storage, *args, **kwargs)
+        _uploads.pop(upload_id, None)
+        response.status = HTTPStatus.NO_CONTENT
+
+    return {"PUT": on_put, "POST": on_post, "DELETE": on_delete}
+
 server.RequestHandler.do_HEAD = do_HEAD
 server.HANDLERS = tuple(
     (regex, {**{m: with_xml_headers(h) if h in (objects.download, objects.xml_upload) else h
                 for m, h in handlers.items()},
-             **({"DELETE": objects.delete} if "object_id" in regex and regex.startswith("^/(")
-                else {})})
+             **(xml_multipart(with_xml_headers(objects.xml_upload), objects.delete)
+                if "object_id" in regex and regex.startswith("^/(") else {})})
     for regex, handlers in server.HANDLERS
 ) + ((r"^/(?P<bucket_name>[-.\w]+)/?$", {"GET": xml_list}),)
 sys.exit(main(sys.argv[1:]))
