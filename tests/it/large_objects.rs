@@ -2,13 +2,15 @@
 //! upload on moto, committed blocks on Azurite), pulled byte for byte by the real `dvc`; an
 //! upload whose server goes away midway fails soon, naming the remote, with no object under
 //! the final name, and the next push completes; a corrupt object is refused both ways and
-//! leaves nothing behind.
+//! leaves nothing behind; and on a slow link, one large object or many share it in requests
+//! that each finish within object_store's per-request time limit.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::common::{Sandbox, git, stderr};
 use crate::peers::{self, Moto};
@@ -20,7 +22,7 @@ const BIG: usize = 80 << 20;
 
 /// `len` bytes that no compressor or deduplicator shortens (xorshift64).
 fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
         x ^= x << 13;
@@ -48,6 +50,10 @@ struct RelayState {
     stop: AtomicBool,
     /// Bytes per second each connection may carry each way (0: unlimited).
     rate: AtomicU64,
+    /// Bytes per second all connections together may carry each way (0: unlimited), and when
+    /// each way's link is next free.
+    link_rate: AtomicU64,
+    link_free: [Mutex<Instant>; 2],
     conns: Mutex<Vec<TcpStream>>,
 }
 
@@ -71,6 +77,8 @@ impl Relay {
             down: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             rate: AtomicU64::new(0),
+            link_rate: AtomicU64::new(0),
+            link_free: [Mutex::new(Instant::now()), Mutex::new(Instant::now())],
             conns: Mutex::new(Vec::new()),
         });
         let s = state.clone();
@@ -122,6 +130,11 @@ impl Relay {
         self.state.rate.store(bytes_per_sec, Ordering::SeqCst);
     }
 
+    /// Limits all connections together to `bytes_per_sec` each way, like a shared slow link.
+    fn throttle_link(&self, bytes_per_sec: u64) {
+        self.state.link_rate.store(bytes_per_sec, Ordering::SeqCst);
+    }
+
     fn went_down(&self) -> bool {
         self.state.down.load(Ordering::SeqCst)
     }
@@ -144,7 +157,19 @@ fn pump(mut from: TcpStream, mut to: TcpStream, s: &RelayState, upload: bool) {
         };
         let rate = s.rate.load(Ordering::SeqCst);
         if rate > 0 {
-            std::thread::sleep(std::time::Duration::from_secs_f64(n as f64 / rate as f64));
+            std::thread::sleep(Duration::from_secs_f64(n as f64 / rate as f64));
+        }
+        let link_rate = s.link_rate.load(Ordering::SeqCst);
+        if link_rate > 0 {
+            // The chunk takes the link's next free slot: connections share it chunk by chunk.
+            let done = {
+                let mut free = s.link_free[usize::from(upload)].lock().unwrap();
+                let done = (*free).max(Instant::now())
+                    + Duration::from_secs_f64(n as f64 / link_rate as f64);
+                *free = done;
+                done
+            };
+            std::thread::sleep(done.saturating_duration_since(Instant::now()));
         }
         if upload {
             let sent = s.sent.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
@@ -247,7 +272,7 @@ fn push_fails(sb: &Sandbox, repo: &Path) -> String {
     let out = sb
         .vintner(repo)
         .arg("push")
-        .timeout(std::time::Duration::from_secs(120))
+        .timeout(Duration::from_secs(120))
         .assert()
         .code(1);
     stderr(&out)
@@ -443,7 +468,7 @@ fn large_objects_cross_a_slow_link_in_requests_that_finish_in_time() {
     git(&repo, &["commit", "-qm", "big"]);
     relay.throttle(1 << 20);
     let slow = |cmd: &mut assert_cmd::Command| {
-        let out = cmd.timeout(std::time::Duration::from_secs(300)).assert();
+        let out = cmd.timeout(Duration::from_secs(300)).assert();
         let err = stderr(&out);
         out.try_success()
             .unwrap_or_else(|_| panic!("failed on a slow link: {err}"));
@@ -454,4 +479,48 @@ fn large_objects_cross_a_slow_link_in_requests_that_finish_in_time() {
     std::fs::copy(repo.join(".dvc/config.local"), a2.join(".dvc/config.local")).unwrap();
     slow(sb.vintner(&a2).arg("pull"));
     assert!(std::fs::read(a2.join("data/big.bin")).unwrap() == bytes);
+}
+
+#[test]
+fn many_large_objects_share_a_slow_link_in_requests_that_finish_in_time() {
+    // Sixteen 5 MiB files over one 2 MiB/s link: all in flight at once, each would need 40 s
+    // (object_store allows one request 30 s); a batch keeps only so many bytes in flight.
+    let moto = Moto::start();
+    moto.create_bucket("big");
+    let relay = Relay::start(port_of(&moto.endpoint));
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("a");
+    sb.vintner(&repo)
+        .args(["init", "--no-remote"])
+        .assert()
+        .success();
+    std::fs::create_dir_all(repo.join("data")).unwrap();
+    for i in 0..16 {
+        let name = format!("data/f{i:02}.bin");
+        std::fs::write(repo.join(name), random_bytes(5 << 20, 100 + i)).unwrap();
+    }
+    configure_s3(&sb, &repo, &moto, "big", false);
+    sb.vintner(&repo)
+        .args(["remote", "modify", "s3", "endpointurl", &relay.endpoint()])
+        .assert()
+        .success();
+    sb.vintner(&repo).args(["add", "data"]).assert().success();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "data"]);
+    relay.throttle_link(2 << 20);
+    let slow = |cmd: &mut assert_cmd::Command| {
+        let out = cmd.timeout(Duration::from_secs(300)).assert();
+        let err = stderr(&out);
+        out.try_success()
+            .unwrap_or_else(|_| panic!("failed on a slow link: {err}"));
+    };
+    slow(sb.vintner(&repo).arg("push"));
+    git(sb.path(), &["clone", "-q", "a", "a2"]);
+    let a2 = sb.path().join("a2");
+    std::fs::copy(repo.join(".dvc/config.local"), a2.join(".dvc/config.local")).unwrap();
+    slow(sb.vintner(&a2).arg("pull"));
+    assert_eq!(
+        crate::common::snapshot(&a2.join("data"), false),
+        crate::common::snapshot(&repo.join("data"), false)
+    );
 }
