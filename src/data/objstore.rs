@@ -326,10 +326,11 @@ impl ObjStoreRemote {
                 })
             }
         };
+        // The batch's budget is taken before the bytes are read: what waits holds no memory.
         if size <= SINGLE_PUT_LIMIT {
+            let _permit = take(budget, size).await;
             let bytes = std::fs::read(src).map_err(Error::io("read", src))?;
             check(super::hash::md5_of(&bytes, oid.kind()))?;
-            let _permit = take(budget, bytes.len() as u64).await;
             // One PUT: the object appears whole under its name or not at all.
             return self
                 .store
@@ -349,6 +350,7 @@ impl ObjStoreRemote {
         let mut file = std::fs::File::open(src).map_err(Error::io("open", src))?;
         let mut hasher = super::odb::Hasher::new(oid.kind());
         loop {
+            let permit = take(budget, PART_SIZE as u64).await;
             let mut part = vec![0u8; PART_SIZE];
             let mut filled = 0;
             while filled < PART_SIZE {
@@ -371,7 +373,6 @@ impl ObjStoreRemote {
             for chunk in part.chunks(super::hash::CHUNK) {
                 hasher.update(chunk);
             }
-            let permit = take(budget, filled as u64).await;
             let sent = upload.put_part(PutPayload::from(part)).await;
             drop(permit);
             if let Err(e) = sent {
