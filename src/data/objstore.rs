@@ -14,17 +14,33 @@ use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutPayload};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::odb::{Odb, Oid};
+use super::odb::{Odb, Oid, Pending};
 use super::remote::{Remote, verify_bytes};
 use super::{Error, Result};
 use crate::progress::Progress;
 use crate::redact;
 
-/// Objects up to this size are uploaded in one request; larger ones in 16 MiB parts.
-const SINGLE_PUT_LIMIT: u64 = 64 << 20;
-const PART_SIZE: usize = 16 << 20;
+/// Objects up to this size are uploaded in one request; larger ones in parts of this size, one
+/// after the other. object_store bounds every request as a whole (30 s from connecting to the
+/// last byte), where DVC's clients bound each socket read or write, so vintner's requests must
+/// stay small enough to finish within it on a slow link: boto3's own default (8 MiB parts above
+/// 8 MiB; S3 wants parts of at least 5 MiB but the last). DVC uploads one request up to 100 MiB
+/// (s3fs), 64 MiB (Azure's SDK) or 5 MiB (gcsfs), then parts of 50 MiB (s3fs, gcsfs) or 4 MiB
+/// blocks (Azure).
+const SINGLE_PUT_LIMIT: u64 = PART_SIZE as u64;
+const PART_SIZE: usize = 8 << 20;
+
+/// Objects larger than this are downloaded in ranges of this size, one after the other, for
+/// the same reason: each range is one request, finished well within the request timeout.
+const GET_RANGE: u64 = 8 << 20;
+
+/// Payload bytes a batch of transfers keeps in flight at most (a part or a range counts its
+/// size, a small object its own): requests share the link, and each must finish within the
+/// request timeout, so large objects go a few at a time while small ones still go `jobs` at once.
+const BYTES_IN_FLIGHT: u32 = 32 << 20;
 
 /// Requests in flight on a network remote when neither `-j` nor the remote's `jobs` says: a
 /// request mostly waits on the network, so this is far above the core count.
@@ -290,7 +306,7 @@ impl ObjStoreRemote {
             .collect())
     }
 
-    async fn put_async(&self, src: &Path, oid: &Oid) -> Result<()> {
+    async fn put_async(&self, src: &Path, oid: &Oid, budget: &Semaphore) -> Result<()> {
         // The content is hashed before the upload completes; a corrupt cache object is refused.
         let size = std::fs::metadata(src)
             .map_err(Error::io("stat", src))?
@@ -310,7 +326,9 @@ impl ObjStoreRemote {
                 })
             }
         };
+        // The batch's budget is taken before the bytes are read: what waits holds no memory.
         if size <= SINGLE_PUT_LIMIT {
+            let _permit = take(budget, size).await;
             let bytes = std::fs::read(src).map_err(Error::io("read", src))?;
             check(super::hash::md5_of(&bytes, oid.kind()))?;
             // One PUT: the object appears whole under its name or not at all.
@@ -332,6 +350,7 @@ impl ObjStoreRemote {
         let mut file = std::fs::File::open(src).map_err(Error::io("open", src))?;
         let mut hasher = super::odb::Hasher::new(oid.kind());
         loop {
+            let permit = take(budget, PART_SIZE as u64).await;
             let mut part = vec![0u8; PART_SIZE];
             let mut filled = 0;
             while filled < PART_SIZE {
@@ -354,7 +373,9 @@ impl ObjStoreRemote {
             for chunk in part.chunks(super::hash::CHUNK) {
                 hasher.update(chunk);
             }
-            if let Err(e) = upload.put_part(PutPayload::from(part)).await {
+            let sent = upload.put_part(PutPayload::from(part)).await;
+            drop(permit);
+            if let Err(e) = sent {
                 let _ = upload.abort().await;
                 return Err(self.error(e));
             }
@@ -370,25 +391,42 @@ impl ObjStoreRemote {
     }
 
     /// Streams `oid` into a new cache file while hashing it; the file gets its name only once
-    /// the hash matches.
-    async fn get_async(&self, oid: &Oid, cache: &Odb) -> Result<()> {
+    /// the hash matches. An object larger than [`GET_RANGE`] is read in ranges of that size.
+    async fn get_async(&self, oid: &Oid, cache: &Odb, budget: &Semaphore) -> Result<()> {
         let dest = cache.path(oid);
-        let result = match self.store.get(&self.key(oid)).await {
+        let key = self.key(oid);
+        let result = match self.store.get(&key).await {
             Ok(r) => r,
             Err(object_store::Error::NotFound { .. }) => return Err(self.missing_error(oid)),
             Err(e) => return Err(self.error(e)),
         };
+        let size = result.meta.size;
         let mut pending = cache.begin(oid, &dest)?;
-        let mut stream = result.into_stream();
         let mut carry: Vec<u8> = Vec::new();
-        // Re-chunk to 1 MiB so the legacy hash sees DVC's chunk boundaries.
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| self.error(e))?;
-            carry.extend_from_slice(&chunk);
-            while carry.len() >= super::hash::CHUNK {
-                let rest = carry.split_off(super::hash::CHUNK);
-                pending.write(&carry)?;
-                carry = rest;
+        let now = (size <= GET_RANGE)
+            .then(|| budget.try_acquire_many(size.max(1) as u32).ok())
+            .flatten();
+        if let Some(_permit) = now {
+            self.copy_stream(result.into_stream(), &mut pending, &mut carry)
+                .await?;
+        } else {
+            // Too large for one request, or the batch has enough in flight: this answer is
+            // dropped unread (one round trip) and the object read range by range, each when
+            // the batch has room for it. A copy replaced meanwhile fails the hash below.
+            drop(result);
+            let mut offset = 0;
+            while offset < size {
+                let end = (offset + GET_RANGE).min(size);
+                let _permit = take(budget, end - offset).await;
+                let options = GetOptions::default().with_range(Some(offset..end));
+                let part = self
+                    .store
+                    .get_opts(&key, options)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                self.copy_stream(part.into_stream(), &mut pending, &mut carry)
+                    .await?;
+                offset = end;
             }
         }
         if !carry.is_empty() {
@@ -400,6 +438,38 @@ impl ObjStoreRemote {
             self.describe()
         ))
     }
+
+    /// Writes a response body into `pending`, re-chunked to 1 MiB so that the legacy hash sees
+    /// DVC's chunk boundaries; `carry` holds what is left of an incomplete chunk.
+    async fn copy_stream<B: AsRef<[u8]>>(
+        &self,
+        mut stream: futures::stream::BoxStream<'static, object_store::Result<B>>,
+        pending: &mut Pending,
+        carry: &mut Vec<u8>,
+    ) -> Result<()> {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.error(e))?;
+            carry.extend_from_slice(chunk.as_ref());
+            while carry.len() >= super::hash::CHUNK {
+                let rest = carry.split_off(super::hash::CHUNK);
+                pending.write(carry)?;
+                *carry = rest;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A share of a batch's [`BYTES_IN_FLIGHT`] for `bytes` of payload (at least one byte, at most
+/// the whole budget), released when dropped.
+async fn take(budget: &Semaphore, bytes: u64) -> Option<SemaphorePermit<'_>> {
+    let units = bytes.clamp(1, u64::from(BYTES_IN_FLIGHT)) as u32;
+    // The semaphore is never closed; `None` would only mean no limit.
+    budget.acquire_many(units).await.ok()
+}
+
+fn budget() -> Semaphore {
+    Semaphore::new(BYTES_IN_FLIGHT as usize)
 }
 
 impl Remote for ObjStoreRemote {
@@ -432,7 +502,7 @@ impl Remote for ObjStoreRemote {
     }
 
     fn put(&self, src: &Path, oid: &Oid) -> Result<()> {
-        self.rt.block_on(self.put_async(src, oid))
+        self.rt.block_on(self.put_async(src, oid, &budget()))
     }
 
     fn put_many(
@@ -442,9 +512,10 @@ impl Remote for ObjStoreRemote {
         progress: &dyn Progress,
     ) -> Result<Vec<Result<()>>> {
         let mut results: Vec<Option<Result<()>>> = (0..items.len()).map(|_| None).collect();
+        let budget = &budget();
         self.rt.block_on(async {
             let mut done = futures::stream::iter(items.iter().enumerate())
-                .map(|(i, (src, oid))| async move { (i, self.put_async(src, oid).await) })
+                .map(|(i, (src, oid))| async move { (i, self.put_async(src, oid, budget).await) })
                 .buffer_unordered(jobs.max(1));
             while let Some((i, r)) = done.next().await {
                 results[i] = Some(r);
@@ -455,7 +526,7 @@ impl Remote for ObjStoreRemote {
     }
 
     fn get(&self, oid: &Oid, cache: &Odb) -> Result<()> {
-        self.rt.block_on(self.get_async(oid, cache))
+        self.rt.block_on(self.get_async(oid, cache, &budget()))
     }
 
     fn get_many(
@@ -466,9 +537,10 @@ impl Remote for ObjStoreRemote {
         progress: &dyn Progress,
     ) -> Result<Vec<Result<()>>> {
         let mut results: Vec<Option<Result<()>>> = (0..oids.len()).map(|_| None).collect();
+        let budget = &budget();
         self.rt.block_on(async {
             let mut done = futures::stream::iter(oids.iter().enumerate())
-                .map(|(i, oid)| async move { (i, self.get_async(oid, cache).await) })
+                .map(|(i, oid)| async move { (i, self.get_async(oid, cache, budget).await) })
                 .buffer_unordered(jobs.max(1));
             while let Some((i, r)) = done.next().await {
                 results[i] = Some(r);
@@ -591,6 +663,53 @@ mod tests {
             assert_eq!(listed, want);
             r.delete(&want[..10], 4).unwrap();
             assert_eq!(r.list().unwrap().len(), stored - 10);
+        }
+    }
+
+    #[test]
+    fn large_objects_download_in_ranges_and_bad_bytes_leave_nothing() {
+        // Three and a half ranges; the legacy kind also checks the 1 MiB re-chunking across
+        // range boundaries.
+        let bytes: Vec<u8> = (0..(GET_RANGE * 7 / 2) as usize)
+            .map(|i| (i % 251) as u8 ^ (i >> 20) as u8)
+            .collect();
+        for kind in [
+            super::super::hash::HashKind::Md5,
+            super::super::hash::HashKind::Md5Dos2Unix,
+        ] {
+            let r = remote("p");
+            let good = Oid::new(super::super::hash::md5_of(&bytes, kind), kind);
+            r.rt.block_on(r.store.put(&r.key(&good), PutPayload::from(bytes.clone())))
+                .unwrap();
+            // Stored under a name its bytes do not hash to.
+            let mut other = bytes.clone();
+            other[bytes.len() - 1] ^= 1;
+            let bad = Oid::new(super::super::hash::md5_of(&other, kind), kind);
+            r.rt.block_on(r.store.put(&r.key(&bad), PutPayload::from(bytes.clone())))
+                .unwrap();
+
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Odb::new(dir.path());
+            let results = r
+                .get_many(
+                    &[good.clone(), bad.clone()],
+                    &cache,
+                    4,
+                    &crate::progress::Silent,
+                )
+                .unwrap();
+            assert!(results[0].is_ok(), "{:?}", results[0]);
+            assert_eq!(std::fs::read(cache.path(&good)).unwrap(), bytes);
+            let err = results[1].as_ref().unwrap_err().to_string();
+            assert!(err.contains("Checksum mismatch"), "{err}");
+            assert!(!cache.path(&bad).exists());
+            let files: Vec<_> = walkdir::WalkDir::new(dir.path())
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.path().to_path_buf())
+                .collect();
+            assert_eq!(files, vec![cache.path(&good)]);
         }
     }
 }

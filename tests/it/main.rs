@@ -15,6 +15,7 @@ mod gc_cloud;
 mod hostile;
 mod init;
 mod interrupt;
+mod large_objects;
 mod manage;
 mod mlflow_parity;
 mod peers;

@@ -1,6 +1,6 @@
 //! S3 remotes against a real S3-compatible server (moto on 127.0.0.1): vintner ↔ DVC (dvc-s3)
-//! both ways, credentials kept in `config.local`, and clear errors for missing credentials and
-//! an unreachable endpoint.
+//! both ways, credentials kept in `config.local`, and clear errors for missing credentials, an
+//! unreachable endpoint and one that stops answering.
 
 use std::path::Path;
 
@@ -173,6 +173,56 @@ fn s3_without_credentials_or_endpoint_is_a_clear_error() {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .arg("push")
         .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("Data remote `s3` failed"), "{err}");
+}
+
+#[test]
+fn s3_server_that_stops_answering_fails_the_push_naming_the_remote() {
+    // Accepts connections and reads requests but never answers: each request is bounded in
+    // time and retries stop after the retry window, so push ends with an error, not a hang.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            let mut reader = conn.try_clone().unwrap();
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            });
+            held.push(conn);
+        }
+    });
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("r");
+    sb.vintner(&repo)
+        .args(["init", "--no-remote"])
+        .assert()
+        .success();
+    sb.vintner(&repo)
+        .args(["remote", "add", "-d", "s3", "s3://bucket/p"])
+        .assert()
+        .success();
+    sb.vintner(&repo)
+        .args([
+            "remote",
+            "modify",
+            "s3",
+            "endpointurl",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .assert()
+        .success();
+    std::fs::write(repo.join("f.txt"), b"f\n").unwrap();
+    sb.vintner(&repo).args(["add", "f.txt"]).assert().success();
+    let out = sb
+        .vintner(&repo)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .arg("push")
+        .timeout(std::time::Duration::from_secs(180))
         .assert()
         .code(1);
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
