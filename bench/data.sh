@@ -150,7 +150,8 @@ start_s3() {
         start moto "$peers/moto/bin/moto_server" -H 127.0.0.1 -p "$upstream"
     else
         mkdir -p "$work/s3s"
-        start s3s "$peers/s3s/bin/s3s-fs" --host 127.0.0.1 --port "$upstream" "$work/s3s"
+        start s3s "$peers/s3s/bin/s3s-fs" --host 127.0.0.1 --port "$upstream" \
+            --access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" "$work/s3s"
     fi
 }
 bucket_s3() {
@@ -308,7 +309,9 @@ for kind in s3 azure webdav gcs ssh; do
             port=$upstream counter=-
         else
             port=$(free_port)
-            start "proxy-$kind-$delay" python3 "$here/bench/latency_proxy.py" "$port" "$upstream" "$delay"
+            # (S3S_ROOT: see bench/latency_proxy.py; set for s3s-fs only.)
+            S3S_ROOT=$([ "$kind$s3_server" != s3s3s ] || echo "$work/s3s") \
+                start "proxy-$kind-$delay" python3 "$here/bench/latency_proxy.py" "$port" "$upstream" "$delay"
             wait_port "$port"
             counter=$port
         fi

@@ -8,7 +8,10 @@ as JSON, e.g. {"HEAD": 5, "GET": 12, "total": 17}. Requests go to the upstream s
 127.0.0.1 over kept-alive connections from a pool (a new one only when all are busy), so the
 proxy adds its delay and nothing else: it must never be what limits the tools it measures.
 WORKERS processes (default 2) share the listening socket and count into shared memory.
-Standard library only.
+
+With S3S_ROOT set to the folder s3s-fs 0.14 serves, a `HEAD` of a key that is a folder there (a
+prefix of other keys) is answered 404, as S3 and later s3s-fs versions answer, instead of that
+version's 500 (DVC's S3 client asks such a `HEAD` before it lists). Standard library only.
 """
 
 import asyncio
@@ -20,9 +23,11 @@ import signal
 import socket
 import struct
 import sys
+from urllib.parse import unquote
 
 LISTEN, UPSTREAM, DELAY = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) / 1000.0
 WORKERS = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+S3S_ROOT = os.environ.get("S3S_ROOT")
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "PROPFIND", "MKCOL", "MOVE", "COPY", "OTHER"]
 SLOT = struct.calcsize("q")
 # Shared by the forked workers: one row of monotonic counters per worker, then the totals
@@ -108,6 +113,12 @@ class Pool:
         raise ConnectionError("upstream closed every connection")
 
 
+def is_folder(target):
+    """Whether `target` names a folder in S3S_ROOT (`/bucket/key?query`, path-style)."""
+    path = unquote(target.split("?", 1)[0]).lstrip("/")
+    return bool(path) and "/" in path and os.path.isdir(os.path.join(S3S_ROOT, path))
+
+
 def counts_since_last_call():
     n = len(METHODS)
     totals = [sum(counters[w * n + i] for w in range(WORKERS)) for i in range(n)]
@@ -144,7 +155,10 @@ async def handle(reader, writer, pool, row):
                 counters[row + i] += 1
                 if DELAY:
                     await asyncio.sleep(DELAY)
-                status, rheaders, rbody = await pool.request(method, target, headers, body)
+                if S3S_ROOT and method == "HEAD" and is_folder(target):
+                    status, rheaders, rbody = "HTTP/1.1 404 Not Found", [], b""
+                else:
+                    status, rheaders, rbody = await pool.request(method, target, headers, body)
             kept = [(k, v) for k, v in rheaders if k.lower() not in HOP]
             if method != "HEAD":
                 kept = [(k, v) for k, v in kept if k.lower() != "content-length"]
