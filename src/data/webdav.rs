@@ -5,7 +5,7 @@
 //! one and moved into place on the server, so no reader ever sees half an object under its
 //! final name. Only builds the client; the layout and transfers are [`super::objstore`]'s.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -105,7 +105,7 @@ pub fn open(rc: &RemoteConfig) -> Result<ObjStoreRemote> {
                 redact::url(&rc.url)
             ))
         })?,
-        made: Mutex::new(HashSet::new()),
+        made: Mutex::new(HashMap::new()),
     };
     let options = ClientOptions::new()
         .with_default_headers(headers)
@@ -222,13 +222,14 @@ impl Dav {
 
 /// Creates the folders objects go in. `object_store` creates missing parents only after a
 /// failed `PUT`, and fails when a parallel upload created one of them first; here each folder
-/// is made once, top-down, and "already there" counts as success.
+/// is made once, top-down, and "already there" counts as success. Uploads into a folder whose
+/// `MKCOL` is under way wait for its answer rather than ask again.
 struct Folders {
     http: reqwest::Client,
     /// The remote's URL (`http(s)://host[:port]/path`).
     base: reqwest::Url,
-    /// Folders known to exist, as paths below the host.
-    made: Mutex<HashSet<String>>,
+    /// Each folder's `MKCOL`, by path below the host: set once it is known to exist.
+    made: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<()>>>>,
 }
 
 impl Folders {
@@ -274,23 +275,21 @@ impl Folders {
             urls.push(url);
         }
         for url in urls {
-            let key = url.path().to_string();
-            if self.made.lock().is_ok_and(|m| m.contains(&key)) {
-                continue;
-            }
-            let mkcol = reqwest::Method::from_bytes(b"MKCOL").expect("a valid method");
-            let status = self
-                .http
-                .request(mkcol, url)
-                .send()
-                .await
-                .map(|r| r.status().as_u16());
-            // 201: made; 405: already there. Anything else is left for the upload to report.
-            if matches!(status, Ok(201 | 405))
-                && let Ok(mut made) = self.made.lock()
-            {
-                made.insert(key);
-            }
+            let cell = match self.made.lock() {
+                Ok(mut made) => Arc::clone(made.entry(url.path().to_string()).or_default()),
+                Err(_) => Arc::default(),
+            };
+            // 201: made; 405: already there. Anything else is left for the upload to report,
+            // and the next upload into the folder asks again.
+            let _ = cell
+                .get_or_try_init(|| async {
+                    let mkcol = reqwest::Method::from_bytes(b"MKCOL").expect("a valid method");
+                    match self.http.request(mkcol, url).send().await {
+                        Ok(r) if matches!(r.status().as_u16(), 201 | 405) => Ok(()),
+                        _ => Err(()),
+                    }
+                })
+                .await;
         }
     }
 }
@@ -499,6 +498,10 @@ mod tests {
                         }
                         let mut body = vec![0; length];
                         reader.read_exact(&mut body).unwrap();
+                        if request.starts_with("MKCOL ") {
+                            // Slow, as on a real server: other uploads arrive meanwhile.
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                        }
                         log.lock().unwrap().push(request);
                         let answer =
                             "HTTP/1.1 201 Created\r\nETag: \"e\"\r\nContent-Length: 0\r\n\r\n";
@@ -537,6 +540,46 @@ mod tests {
             &format!(
                 "MOVE {temp} http://127.0.0.1:{port}/store/files/md5/40/1b30e3b8b5d629635a5c613cdb7919"
             ),
+            "{seen:?}"
+        );
+    }
+
+    #[test]
+    fn parallel_uploads_make_each_folder_once() {
+        let (port, seen) = recording_server();
+        let rc = RemoteConfig {
+            name: "r".into(),
+            url: format!("webdav://127.0.0.1:{port}/store"),
+            options: Default::default(),
+        };
+        let remote = open(&rc).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            for i in 0..16 {
+                let (remote, dir) = (&remote, dir.path());
+                scope.spawn(move || {
+                    // Contents whose objects all go in one folder, `40/`.
+                    let (body, md5) = (0..)
+                        .map(|j| format!("{i} {j}\n"))
+                        .map(|b| (b.clone(), crate::data::hash::md5_bytes(b.as_bytes())))
+                        .find(|(_, md5)| md5.starts_with("40"))
+                        .unwrap();
+                    let src = dir.join(format!("obj{i}"));
+                    std::fs::write(&src, body).unwrap();
+                    remote.put(&src, &Oid::new(md5, HashKind::Md5)).unwrap();
+                });
+            }
+        });
+        let seen = seen.lock().unwrap().clone();
+        let mkcols: Vec<_> = seen.iter().filter(|r| r.starts_with("MKCOL ")).collect();
+        assert_eq!(
+            mkcols,
+            [
+                "MKCOL /store",
+                "MKCOL /store/files",
+                "MKCOL /store/files/md5",
+                "MKCOL /store/files/md5/40"
+            ],
             "{seen:?}"
         );
     }
