@@ -309,14 +309,16 @@ for kind in s3 azure webdav gcs ssh; do
             port=$upstream counter=-
         else
             port=$(free_port)
-            # (S3S_ROOT: see bench/latency_proxy.py; set for s3s-fs only.)
+            # (S3S_ROOT, UPSTREAM_CONNECTIONS: see bench/latency_proxy.py. The GCS emulator
+            # serves one connection at a time and queues 5.)
             S3S_ROOT=$([ "$kind$s3_server" != s3s3s ] || echo "$work/s3s") \
+                UPSTREAM_CONNECTIONS=$([ "$kind" != gcs ] || echo 2) \
                 start "proxy-$kind-$delay" python3 "$here/bench/latency_proxy.py" "$port" "$upstream" "$delay"
             wait_port "$port"
             counter=$port
         fi
         for tool in $tools; do
-            name="b${delay/-/x}-$tool"
+            name="b${delay/-/x}$tool" # no `-`: object_store escapes it, and the GCS emulator then fails
             "bucket_$kind" "$name"
             dir="$work/$kind-$delay-$tool"
             mkdir -p "$dir"

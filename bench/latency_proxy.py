@@ -11,7 +11,8 @@ WORKERS processes (default 2) share the listening socket and count into shared m
 
 With S3S_ROOT set to the folder s3s-fs 0.14 serves, a `HEAD` of a key that is a folder there (a
 prefix of other keys) is answered 404, as S3 and later s3s-fs versions answer, instead of that
-version's 500 (DVC's S3 client asks such a `HEAD` before it lists). Standard library only.
+version's 500 (DVC's S3 client asks such a `HEAD` before it lists). UPSTREAM_CONNECTIONS caps
+the upstream connections of each worker. Standard library only.
 """
 
 import asyncio
@@ -28,6 +29,9 @@ from urllib.parse import unquote
 LISTEN, UPSTREAM, DELAY = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) / 1000.0
 WORKERS = int(sys.argv[4]) if len(sys.argv) > 4 else 2
 S3S_ROOT = os.environ.get("S3S_ROOT")
+# Upstream connections at once per worker (unbounded unless set): a server that serves one
+# connection at a time with a short listen queue (gcp-storage-emulator) drops the rest.
+UPSTREAM_LIMIT = int(os.environ.get("UPSTREAM_CONNECTIONS") or 0)
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "PROPFIND", "MKCOL", "MOVE", "COPY", "OTHER"]
 SLOT = struct.calcsize("q")
 # Shared by the forked workers: one row of monotonic counters per worker, then the totals
@@ -73,8 +77,15 @@ class Pool:
 
     def __init__(self):
         self.idle = []
+        self.slots = asyncio.Semaphore(UPSTREAM_LIMIT) if UPSTREAM_LIMIT else None
 
     async def request(self, method, target, headers, body):
+        if not self.slots:
+            return await self.send(method, target, headers, body)
+        async with self.slots:
+            return await self.send(method, target, headers, body)
+
+    async def send(self, method, target, headers, body):
         kept = [(k, v) for k, v in headers if k.lower() not in HOP and k.lower() != "content-length"]
         if body or method in ("PUT", "POST"):
             kept.append(("Content-Length", str(len(body))))
@@ -96,7 +107,11 @@ class Pool:
                 continue
             status, rheaders = parse_head(raw[:-4])
             code = int(status.split(" ", 2)[1])
-            reusable = (header(rheaders, "connection") or "").lower() != "close"
+            connection = (header(rheaders, "connection") or "").lower()
+            if status.startswith("HTTP/1.0"):
+                reusable = connection == "keep-alive"
+            else:
+                reusable = connection != "close"
             if method == "HEAD" or code in (204, 304) or code < 200:
                 rbody = b""
             elif (header(rheaders, "transfer-encoding") or "").lower() == "chunked":
