@@ -2,10 +2,10 @@
 //! read-only, as in DVC) data remotes, through `object_store`'s HTTP client. DVC's options:
 //! `user` and `password` (keep the password in `config.local`), `token` (a bearer token), or
 //! user info in the URL. On WebDAV an object is uploaded under a temporary name beside its final
-//! one and copied into place on the server, so no reader ever sees half an object under its
+//! one and moved into place on the server, so no reader ever sees half an object under its
 //! final name. Only builds the client; the layout and transfers are [`super::objstore`]'s.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -105,7 +105,7 @@ pub fn open(rc: &RemoteConfig) -> Result<ObjStoreRemote> {
                 redact::url(&rc.url)
             ))
         })?,
-        made: Mutex::new(HashSet::new()),
+        made: Mutex::new(HashMap::new()),
     };
     let options = ClientOptions::new()
         .with_default_headers(headers)
@@ -129,7 +129,7 @@ pub fn open(rc: &RemoteConfig) -> Result<ObjStoreRemote> {
     )
 }
 
-/// The HTTP store with atomic uploads (temporary name, then a server-side copy), uploads of any
+/// The HTTP store with atomic uploads (temporary name, then a server-side move), uploads of any
 /// size (parts gathered, then one `PUT`), and, for `http(s)://`, every write refused.
 /// The decoded path of `base` (`http://host/dav/a%20b` → `dav/a b`).
 fn url_root(base: &str) -> String {
@@ -222,16 +222,38 @@ impl Dav {
 
 /// Creates the folders objects go in. `object_store` creates missing parents only after a
 /// failed `PUT`, and fails when a parallel upload created one of them first; here each folder
-/// is made once, top-down, and "already there" counts as success.
+/// is made once, top-down, and "already there" counts as success. Uploads into a folder whose
+/// `MKCOL` is under way wait for its answer rather than ask again.
 struct Folders {
     http: reqwest::Client,
     /// The remote's URL (`http(s)://host[:port]/path`).
     base: reqwest::Url,
-    /// Folders known to exist, as paths below the host.
-    made: Mutex<HashSet<String>>,
+    /// Each folder's `MKCOL`, by path below the host: set once it is known to exist.
+    made: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<()>>>>,
 }
 
 impl Folders {
+    /// The URL of `location`, a path below the remote's URL.
+    fn url(&self, location: &ObjPath) -> reqwest::Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(location.parts());
+        }
+        url
+    }
+
+    /// Renames `from` to `to` (replacing it) with one `MOVE`; whether the server did.
+    async fn rename(&self, from: &ObjPath, to: &ObjPath) -> bool {
+        let method = reqwest::Method::from_bytes(b"MOVE").expect("a valid method");
+        self.http
+            .request(method, self.url(from))
+            .header("Destination", self.url(to).as_str())
+            .header("Overwrite", "T")
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
     /// Makes every folder from the host's root down to `dir` (below the remote's URL).
     async fn ensure(&self, dir: &[&str]) {
         let own: Vec<&str> = self
@@ -253,29 +275,27 @@ impl Folders {
             urls.push(url);
         }
         for url in urls {
-            let key = url.path().to_string();
-            if self.made.lock().is_ok_and(|m| m.contains(&key)) {
-                continue;
-            }
-            let mkcol = reqwest::Method::from_bytes(b"MKCOL").expect("a valid method");
-            let status = self
-                .http
-                .request(mkcol, url)
-                .send()
-                .await
-                .map(|r| r.status().as_u16());
-            // 201: made; 405: already there. Anything else is left for the upload to report.
-            if matches!(status, Ok(201 | 405))
-                && let Ok(mut made) = self.made.lock()
-            {
-                made.insert(key);
-            }
+            let cell = match self.made.lock() {
+                Ok(mut made) => Arc::clone(made.entry(url.path().to_string()).or_default()),
+                Err(_) => Arc::default(),
+            };
+            // 201: made; 405: already there. Anything else is left for the upload to report,
+            // and the next upload into the folder asks again.
+            let _ = cell
+                .get_or_try_init(|| async {
+                    let mkcol = reqwest::Method::from_bytes(b"MKCOL").expect("a valid method");
+                    match self.http.request(mkcol, url).send().await {
+                        Ok(r) if matches!(r.status().as_u16(), 201 | 405) => Ok(()),
+                        _ => Err(()),
+                    }
+                })
+                .await;
         }
     }
 }
 
-/// Uploads `payload` under a temporary name beside `location`, then copies it into place on the
-/// server.
+/// Uploads `payload` under a temporary name beside `location`, then moves it into place on the
+/// server: two requests per object, where a copy and a delete would make three.
 async fn put_atomic(
     inner: &HttpStore,
     folders: &Folders,
@@ -290,13 +310,18 @@ async fn put_atomic(
     folders.ensure(&dir).await;
     let temp = Dav::temp_for(location);
     let result = inner.put(&temp, payload).await?;
-    let moved = inner
+    if folders.rename(&temp, location).await {
+        return Ok(result);
+    }
+    // A server without `MOVE`, or a failed one: copy (retried as every request of the store)
+    // and delete, as `object_store` renames.
+    let copied = inner
         .copy_opts(&temp, location, CopyOptions::default())
         .await;
     // The temporary copy goes either way; a failure to delete it leaves only a stray dot-file
     // that no reader takes for an object.
     let _ = inner.delete(&temp).await;
-    moved.map(|()| result)
+    copied.map(|()| result)
 }
 
 #[async_trait]
@@ -436,6 +461,127 @@ mod tests {
             "{a}"
         );
         assert!(a.as_ref().ends_with(".tmp"), "{a}");
+    }
+
+    /// A WebDAV server on a free port that answers every request with `201 Created` and
+    /// records each as `METHOD path [Destination]`.
+    fn recording_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    let mut out = conn.try_clone().unwrap();
+                    let mut reader = BufReader::new(conn);
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut request = line.split(' ').take(2).collect::<Vec<_>>().join(" ");
+                        let mut length = 0;
+                        loop {
+                            let mut h = String::new();
+                            reader.read_line(&mut h).unwrap();
+                            let (k, v) = h.trim_end().split_once(": ").unwrap_or_default();
+                            match k.to_ascii_lowercase().as_str() {
+                                "" => break,
+                                "content-length" => length = v.parse().unwrap(),
+                                "destination" => request = format!("{request} {v}"),
+                                _ => {}
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        if request.starts_with("MKCOL ") {
+                            // Slow, as on a real server: other uploads arrive meanwhile.
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                        }
+                        log.lock().unwrap().push(request);
+                        let answer =
+                            "HTTP/1.1 201 Created\r\nETag: \"e\"\r\nContent-Length: 0\r\n\r\n";
+                        out.write_all(answer.as_bytes()).unwrap();
+                    }
+                });
+            }
+        });
+        (port, seen)
+    }
+
+    #[test]
+    fn uploads_move_the_temporary_object_into_place_in_one_request() {
+        let (port, seen) = recording_server();
+        let rc = RemoteConfig {
+            name: "r".into(),
+            url: format!("webdav://127.0.0.1:{port}/store"),
+            options: Default::default(),
+        };
+        let remote = open(&rc).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("obj");
+        std::fs::write(&src, b"x\n").unwrap();
+        let oid = Oid::new("401b30e3b8b5d629635a5c613cdb7919", HashKind::Md5);
+        remote.put(&src, &oid).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        let uploads: Vec<_> = seen.iter().filter(|r| !r.starts_with("MKCOL ")).collect();
+        assert_eq!(uploads.len(), 2, "{seen:?}");
+        assert!(
+            uploads[0].starts_with("PUT /store/files/md5/40/.1b30e3b8b5d629635a5c613cdb7919."),
+            "{seen:?}"
+        );
+        let temp = uploads[0].trim_start_matches("PUT ");
+        assert_eq!(
+            uploads[1],
+            &format!(
+                "MOVE {temp} http://127.0.0.1:{port}/store/files/md5/40/1b30e3b8b5d629635a5c613cdb7919"
+            ),
+            "{seen:?}"
+        );
+    }
+
+    #[test]
+    fn parallel_uploads_make_each_folder_once() {
+        let (port, seen) = recording_server();
+        let rc = RemoteConfig {
+            name: "r".into(),
+            url: format!("webdav://127.0.0.1:{port}/store"),
+            options: Default::default(),
+        };
+        let remote = open(&rc).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            for i in 0..16 {
+                let (remote, dir) = (&remote, dir.path());
+                scope.spawn(move || {
+                    // Contents whose objects all go in one folder, `40/`.
+                    let (body, md5) = (0..)
+                        .map(|j| format!("{i} {j}\n"))
+                        .map(|b| (b.clone(), crate::data::hash::md5_bytes(b.as_bytes())))
+                        .find(|(_, md5)| md5.starts_with("40"))
+                        .unwrap();
+                    let src = dir.join(format!("obj{i}"));
+                    std::fs::write(&src, body).unwrap();
+                    remote.put(&src, &Oid::new(md5, HashKind::Md5)).unwrap();
+                });
+            }
+        });
+        let seen = seen.lock().unwrap().clone();
+        let mkcols: Vec<_> = seen.iter().filter(|r| r.starts_with("MKCOL ")).collect();
+        assert_eq!(
+            mkcols,
+            [
+                "MKCOL /store",
+                "MKCOL /store/files",
+                "MKCOL /store/files/md5",
+                "MKCOL /store/files/md5/40"
+            ],
+            "{seen:?}"
+        );
     }
 
     #[test]
