@@ -16,8 +16,9 @@
 #           BENCH_S3_SERVER=moto (one Python process: about 300 requests/s, which then limits
 #           both tools);
 #   azure   Azurite;  webdav  wsgidav;
-#   gcs     gcp-storage-emulator (through the launcher in tests/it/remotes.rs): vintner only,
-#           as DVC's client cannot push to this emulator;
+#   gcs     gcp-storage-emulator (through the launcher in tests/it/remotes.rs); DVC's gcsfs
+#           with its gRPC bucket-layout probe off, as the tests run it (the emulator speaks
+#           no gRPC; real GCS answers "flat bucket" and gcsfs then takes the same path);
 #   ssh     a throw-away sshd on a free port (no proxy: no added latency, no request counts).
 # Usage: bash bench/data.sh [runs]     (needs hyperfine: apt-get install hyperfine)
 #        BENCH_ONLY=local|s3|azure|webdav|gcs|ssh (or a comma-separated list) picks rows;
@@ -49,7 +50,7 @@ vintner="$here/target/release/vintner"
 work=$(mktemp -d "${TMPDIR:-/tmp}/vintner-bench.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-export DVC_NO_ANALYTICS=1 DVC_SITE_CACHE_DIR="$work/site-cache"
+export DVC_NO_ANALYTICS=1 DVC_SITE_CACHE_DIR="$work/site-cache" GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
 
 echo "making the data sets in $work" >&2
@@ -298,10 +299,6 @@ for kind in s3 azure webdav gcs ssh; do
     "start_$kind"
     wait_port "$upstream"
     tools="dvc vintner"
-    if [ "$kind" = gcs ]; then
-        tools=vintner
-        echo "GCS: vintner only; DVC's client (gcsfs) cannot push to gcp-storage-emulator (its uploads reach the plain-HTTP port as TLS)" >&2
-    fi
     delays=$latencies
     [ "$kind" = ssh ] && delays=- # not HTTP: no proxy, so no added latency and no counts
     for delay in $delays; do
