@@ -40,6 +40,11 @@ const MAX_PARTS: u64 = 10_000;
 /// the same reason: each range is one request, finished well within the request timeout.
 const GET_RANGE: u64 = 8 << 20;
 
+/// The budget a download takes before its first request, whose answer tells the object's
+/// size: all of a small object, or what is read of a larger one's first answer when the batch
+/// has no room for more. [`NETWORK_JOBS`] such requests take half of [`BYTES_IN_FLIGHT`].
+const FIRST_READ: u64 = 256 << 10;
+
 /// Payload bytes a batch of transfers keeps in flight at most (a part or a range counts its
 /// size, a small object its own): requests share the link, and each must finish within the
 /// request timeout, so large objects go a few at a time while small ones still go `jobs` at once.
@@ -425,10 +430,12 @@ impl ObjStoreRemote {
     async fn get_async(&self, oid: &Oid, cache: &Odb, budget: &Semaphore) -> Result<()> {
         let dest = cache.path(oid);
         let key = self.key(oid);
-        // One GET, whose answer tells the size; it waits unread for the batch's budget (what
-        // waits holds a connection, not memory) and is then read: a small object costs one
-        // request. Of a large object's answer only the first range is read, the rest comes in
-        // ranges, each a request that finishes well within the request timeout.
+        // One GET, sent with a small share of the budget ([`FIRST_READ`]) and grown to what
+        // the answer holds (up to one range) when the batch has room: an object that fits
+        // costs one request. Otherwise only the share is read from it, and the rest comes in
+        // ranges, each sent when the batch has room. Nothing waits with an answer open: the
+        // request timeout runs from sending, and an unread answer still takes the link.
+        let reserved = take(budget, FIRST_READ).await;
         let result = match self.store.get(&key).await {
             Ok(r) => r,
             Err(object_store::Error::NotFound { .. }) => return Err(self.missing_error(oid)),
@@ -438,12 +445,20 @@ impl ObjStoreRemote {
         let e_tag = result.meta.e_tag.clone();
         let mut pending = cache.begin(oid, &dest)?;
         let mut carry: Vec<u8> = Vec::new();
-        let first = size.min(GET_RANGE);
-        {
-            let _permit = take(budget, first).await;
-            self.copy_stream(result.into_stream(), 0, first, &mut pending, &mut carry)
-                .await?;
-        }
+        let want = size.min(GET_RANGE);
+        let grown = if want > FIRST_READ {
+            budget.try_acquire_many((want - FIRST_READ) as u32).ok()
+        } else {
+            None
+        };
+        let first = if grown.is_some() {
+            want
+        } else {
+            want.min(FIRST_READ)
+        };
+        self.copy_stream(result.into_stream(), 0, first, &mut pending, &mut carry)
+            .await?;
+        drop((grown, reserved));
         let mut offset = first;
         while offset < size {
             let end = (offset + GET_RANGE).min(size);
@@ -542,10 +557,12 @@ impl ObjStoreRemote {
     }
 }
 
-/// Whether a ranged GET was answered with the whole object (HTTP 200): object_store refuses
-/// that answer with an error of a private type, known only by its message.
+/// Whether a ranged GET was answered with the whole object (HTTP 200). object_store refuses
+/// that answer: the HTTP store as `NotSupported` (the only reason a GET is), the cloud stores
+/// with an error of a private type, known only by its message.
 fn not_partial(e: &object_store::Error) -> bool {
     match e {
+        object_store::Error::NotSupported { .. } => true,
         object_store::Error::Generic { source, .. } => {
             source.to_string() == "Received non-partial response when range requested"
         }
@@ -1092,10 +1109,16 @@ mod tests {
 
     #[test]
     fn each_object_costs_one_get_per_range_even_when_the_budget_is_busy() {
-        for (len, gets) in [
-            (1000usize, 1usize),
-            (0, 1),
-            ((GET_RANGE * 7 / 2) as usize, 4),
+        // (size, budget other transfers hold for a while, GETs): with room for the first
+        // share only, the first answer is read that far and the rest is one range.
+        let all = BYTES_IN_FLIGHT;
+        let share = FIRST_READ as u32;
+        for (len, held, gets) in [
+            (1000usize, all - 10, 1usize),
+            (0, all - 10, 1),
+            ((GET_RANGE * 7 / 2) as usize, all - 10, 4),
+            (1 << 20, all - share - 10, 2),
+            (GET_RANGE as usize, 0, 1),
         ] {
             let (r, spy) = spied(Spy::default());
             let bytes = patterned(len);
@@ -1106,8 +1129,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let cache = Odb::new(dir.path());
             let budget = budget();
-            // Other transfers hold all of the budget but 10 bytes for a while.
-            let held = budget.try_acquire_many(BYTES_IN_FLIGHT - 10).unwrap();
+            let held = budget.try_acquire_many(held).unwrap();
             let (got, ()) = r.rt.block_on(async {
                 futures::join!(r.get_async(&oid, &cache, &budget), async {
                     for _ in 0..20 {

@@ -48,6 +48,26 @@ fn spawn(
     }
 }
 
+/// Python's `http.server` serving `dir` on a free loopback port: a plain HTTP server that
+/// answers every GET with the whole file (no Range support), as many static hosts do.
+pub(crate) fn static_http(dir: tempfile::TempDir) -> Server {
+    let port = free_port();
+    let args = [
+        "-m".to_string(),
+        "http.server".to_string(),
+        "--bind".to_string(),
+        "127.0.0.1".to_string(),
+        port.to_string(),
+    ];
+    spawn(
+        peers::bin("dvc", "python"),
+        &args,
+        "python -m http.server",
+        dir,
+        port,
+    )
+}
+
 /// The real `dvc`, as a test here runs it. dvc-gs's client (gcsfs) by default first asks GCS's
 /// Storage Control API, over gRPC and always TLS, for each bucket's layout, and retries that on
 /// every call when it fails (`GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT`, on by default). Real GCS
