@@ -23,8 +23,8 @@ use super::{Error, Result};
 use crate::progress::Progress;
 use crate::redact;
 
-/// Objects up to this size are uploaded in one request; larger ones in parts of this size, one
-/// after the other. object_store bounds every request as a whole (30 s from connecting to the
+/// Objects up to this size are uploaded in one request; larger ones in parts of this size (or
+/// larger above 78 GiB, see [`part_size`]), one after the other. object_store bounds every request as a whole (30 s from connecting to the
 /// last byte), where DVC's clients bound each socket read or write, so vintner's requests must
 /// stay small enough to finish within it on a slow link: boto3's own default (8 MiB parts above
 /// 8 MiB; S3 wants parts of at least 5 MiB but the last). DVC uploads one request up to 100 MiB

@@ -2,8 +2,9 @@
 //! upload on moto, committed blocks on Azurite), pulled byte for byte by the real `dvc`; an
 //! upload whose server goes away midway fails soon, naming the remote, with no object under
 //! the final name, and the next push completes; a corrupt object is refused both ways and
-//! leaves nothing behind; and on a slow link, one large object or many share it in requests
-//! that each finish within object_store's per-request time limit.
+//! leaves nothing behind; on a slow link, one large object or many share it in requests that
+//! each finish within object_store's per-request time limit; and a plain HTTP server without
+//! Range support still serves a large object.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
