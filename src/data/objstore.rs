@@ -23,8 +23,8 @@ use super::{Error, Result};
 use crate::progress::Progress;
 use crate::redact;
 
-/// Objects up to this size are uploaded in one request; larger ones in parts of this size, one
-/// after the other. object_store bounds every request as a whole (30 s from connecting to the
+/// Objects up to this size are uploaded in one request; larger ones in parts of this size (or
+/// larger above 78 GiB, see [`part_size`]), one after the other. object_store bounds every request as a whole (30 s from connecting to the
 /// last byte), where DVC's clients bound each socket read or write, so vintner's requests must
 /// stay small enough to finish within it on a slow link: boto3's own default (8 MiB parts above
 /// 8 MiB; S3 wants parts of at least 5 MiB but the last). DVC uploads one request up to 100 MiB
@@ -33,9 +33,17 @@ use crate::redact;
 const SINGLE_PUT_LIMIT: u64 = PART_SIZE as u64;
 const PART_SIZE: usize = 8 << 20;
 
+/// The most parts a multipart upload may have (S3, GCS's XML API); Azure allows 50,000 blocks.
+const MAX_PARTS: u64 = 10_000;
+
 /// Objects larger than this are downloaded in ranges of this size, one after the other, for
 /// the same reason: each range is one request, finished well within the request timeout.
 const GET_RANGE: u64 = 8 << 20;
+
+/// The budget a download takes before its first request, whose answer tells the object's
+/// size: all of a small object, or what is read of a larger one's first answer when the batch
+/// has no room for more. [`NETWORK_JOBS`] such requests take half of [`BYTES_IN_FLIGHT`].
+const FIRST_READ: u64 = 256 << 10;
 
 /// Payload bytes a batch of transfers keeps in flight at most (a part or a range counts its
 /// size, a small object its own): requests share the link, and each must finish within the
@@ -73,6 +81,7 @@ pub struct ObjStoreRemote {
     prefix: String,
     jobs: Option<usize>,
     sorted_listing: bool,
+    single_put: bool,
     rt: tokio::runtime::Runtime,
 }
 
@@ -102,6 +111,7 @@ impl ObjStoreRemote {
             prefix: prefix.trim_matches('/').to_string(),
             jobs,
             sorted_listing: true,
+            single_put: false,
             rt,
         })
     }
@@ -110,6 +120,14 @@ impl ObjStoreRemote {
     /// then a full listing is one sequential walk instead of parallel key ranges.
     pub fn with_unsorted_listing(mut self) -> ObjStoreRemote {
         self.sorted_listing = false;
+        self
+    }
+
+    /// For a backend without multipart uploads, whose `put_multipart` gathers the parts in
+    /// memory and sends them in one request at `complete` (WebDAV): then a large object is one
+    /// PUT that holds the batch's budget until it ends, so only that many bytes are in memory.
+    pub fn with_single_put(mut self) -> ObjStoreRemote {
+        self.single_put = true;
         self
     }
 
@@ -339,25 +357,42 @@ impl ObjStoreRemote {
                 .map(drop)
                 .map_err(|e| self.error(e));
         }
+        if self.single_put {
+            // The backend sends a multipart upload as one request at `complete`: the batch's
+            // budget is held for the whole object (at most all of it) until that request ends.
+            let _permit = take(budget, size).await;
+            let bytes = std::fs::read(src).map_err(Error::io("read", src))?;
+            check(super::hash::md5_of(&bytes, oid.kind()))?;
+            return self
+                .store
+                .put(&key, PutPayload::from(bytes))
+                .await
+                .map(drop)
+                .map_err(|e| self.error(e));
+        }
         use std::io::Read;
-        // Multipart: parts are invisible until `complete`, which is refused (and the upload
-        // aborted) when the content does not match its id.
-        let mut upload = self
-            .store
-            .put_multipart(&key)
-            .await
-            .map_err(|e| self.error(e))?;
+        // The file is opened first: an upload is only started when there is something to send.
         let mut file = std::fs::File::open(src).map_err(Error::io("open", src))?;
+        // Multipart: parts are invisible until `complete`, which is refused (and the upload
+        // aborted) when the content does not match its id. The guard aborts the upload on
+        // every way out but `complete`, a cancelled batch included.
+        let mut upload = Upload::new(
+            self.store
+                .put_multipart(&key)
+                .await
+                .map_err(|e| self.error(e))?,
+        );
+        let part_size = part_size(size);
         let mut hasher = super::odb::Hasher::new(oid.kind());
         loop {
-            let permit = take(budget, PART_SIZE as u64).await;
-            let mut part = vec![0u8; PART_SIZE];
+            let permit = take(budget, part_size as u64).await;
+            let mut part = vec![0u8; part_size];
             let mut filled = 0;
-            while filled < PART_SIZE {
+            while filled < part_size {
                 let n = match file.read(&mut part[filled..]) {
                     Ok(n) => n,
                     Err(e) => {
-                        let _ = upload.abort().await;
+                        upload.abort().await;
                         return Err(Error::io("read", src)(e));
                     }
                 };
@@ -376,18 +411,18 @@ impl ObjStoreRemote {
             let sent = upload.put_part(PutPayload::from(part)).await;
             drop(permit);
             if let Err(e) = sent {
-                let _ = upload.abort().await;
+                upload.abort().await;
                 return Err(self.error(e));
             }
-            if filled < PART_SIZE {
+            if filled < part_size {
                 break;
             }
         }
         if let Err(e) = check(hasher.finish()) {
-            let _ = upload.abort().await;
+            upload.abort().await;
             return Err(e);
         }
-        upload.complete().await.map(drop).map_err(|e| self.error(e))
+        upload.complete().await.map_err(|e| self.error(e))
     }
 
     /// Streams `oid` into a new cache file while hashing it; the file gets its name only once
@@ -395,38 +430,69 @@ impl ObjStoreRemote {
     async fn get_async(&self, oid: &Oid, cache: &Odb, budget: &Semaphore) -> Result<()> {
         let dest = cache.path(oid);
         let key = self.key(oid);
+        // One GET, sent with a small share of the budget ([`FIRST_READ`]) and grown to what
+        // the answer holds (up to one range) when the batch has room: an object that fits
+        // costs one request. Otherwise only the share is read from it, and the rest comes in
+        // ranges, each sent when the batch has room. Nothing waits with an answer open: the
+        // request timeout runs from sending, and an unread answer still takes the link.
+        let reserved = take(budget, FIRST_READ).await;
         let result = match self.store.get(&key).await {
             Ok(r) => r,
             Err(object_store::Error::NotFound { .. }) => return Err(self.missing_error(oid)),
             Err(e) => return Err(self.error(e)),
         };
         let size = result.meta.size;
+        let e_tag = result.meta.e_tag.clone();
         let mut pending = cache.begin(oid, &dest)?;
         let mut carry: Vec<u8> = Vec::new();
-        let now = (size <= GET_RANGE)
-            .then(|| budget.try_acquire_many(size.max(1) as u32).ok())
-            .flatten();
-        if let Some(_permit) = now {
-            self.copy_stream(result.into_stream(), &mut pending, &mut carry)
-                .await?;
+        let want = size.min(GET_RANGE);
+        let grown = if want > FIRST_READ {
+            budget.try_acquire_many((want - FIRST_READ) as u32).ok()
         } else {
-            // Too large for one request, or the batch has enough in flight: this answer is
-            // dropped unread (one round trip) and the object read range by range, each when
-            // the batch has room for it. A copy replaced meanwhile fails the hash below.
-            drop(result);
-            let mut offset = 0;
-            while offset < size {
-                let end = (offset + GET_RANGE).min(size);
-                let _permit = take(budget, end - offset).await;
-                let options = GetOptions::default().with_range(Some(offset..end));
-                let part = self
-                    .store
-                    .get_opts(&key, options)
-                    .await
-                    .map_err(|e| self.error(e))?;
-                self.copy_stream(part.into_stream(), &mut pending, &mut carry)
+            None
+        };
+        let first = if grown.is_some() {
+            want
+        } else {
+            want.min(FIRST_READ)
+        };
+        self.copy_stream(result.into_stream(), 0, first, &mut pending, &mut carry)
+            .await?;
+        drop((grown, reserved));
+        let mut offset = first;
+        while offset < size {
+            let end = (offset + GET_RANGE).min(size);
+            let _permit = take(budget, end - offset).await;
+            // A copy pushed again meanwhile is refused by its ETag rather than by the hash.
+            let options = GetOptions::default()
+                .with_range(Some(offset..end))
+                .with_if_match(e_tag.clone());
+            match self.store.get_opts(&key, options).await {
+                Ok(part) => {
+                    self.copy_stream(
+                        part.into_stream(),
+                        0,
+                        end - offset,
+                        &mut pending,
+                        &mut carry,
+                    )
                     .await?;
-                offset = end;
+                    offset = end;
+                }
+                Err(e) if not_partial(&e) => {
+                    // A server without ranges (a plain HTTP remote) answers with the whole
+                    // object: the rest of it is read from that answer.
+                    let options = GetOptions::default().with_if_match(e_tag.clone());
+                    let whole = self
+                        .store
+                        .get_opts(&key, options)
+                        .await
+                        .map_err(|e| self.get_error(oid, e))?;
+                    self.copy_stream(whole.into_stream(), offset, size, &mut pending, &mut carry)
+                        .await?;
+                    offset = size;
+                }
+                Err(e) => return Err(self.get_error(oid, e)),
             }
         }
         if !carry.is_empty() {
@@ -439,17 +505,48 @@ impl ObjStoreRemote {
         ))
     }
 
+    /// The error of a GET after the first: a failed `if_match` means the object changed.
+    fn get_error(&self, oid: &Oid, e: object_store::Error) -> Error {
+        match e {
+            object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. } => {
+                Error::Remote {
+                    remote: self.name.clone(),
+                    message: format!(
+                        "object `{}` changed on the remote while it was downloaded \
+                         (pushed again or deleted); pull again",
+                        oid.rel_path()
+                    ),
+                }
+            }
+            e => self.error(e),
+        }
+    }
+
     /// Writes a response body into `pending`, re-chunked to 1 MiB so that the legacy hash sees
-    /// DVC's chunk boundaries; `carry` holds what is left of an incomplete chunk.
+    /// DVC's chunk boundaries; `carry` holds what is left of an incomplete chunk. The body's
+    /// first `skip` bytes are passed over and at most `limit` bytes written, then the rest of
+    /// the body is left unread.
     async fn copy_stream<B: AsRef<[u8]>>(
         &self,
         mut stream: futures::stream::BoxStream<'static, object_store::Result<B>>,
+        mut skip: u64,
+        mut limit: u64,
         pending: &mut Pending,
         carry: &mut Vec<u8>,
     ) -> Result<()> {
-        while let Some(chunk) = stream.next().await {
+        while limit > 0 {
+            let Some(chunk) = stream.next().await else {
+                break;
+            };
             let chunk = chunk.map_err(|e| self.error(e))?;
-            carry.extend_from_slice(chunk.as_ref());
+            let mut chunk = chunk.as_ref();
+            let passed = skip.min(chunk.len() as u64);
+            chunk = &chunk[passed as usize..];
+            skip -= passed;
+            let kept = limit.min(chunk.len() as u64);
+            chunk = &chunk[..kept as usize];
+            limit -= kept;
+            carry.extend_from_slice(chunk);
             while carry.len() >= super::hash::CHUNK {
                 let rest = carry.split_off(super::hash::CHUNK);
                 pending.write(carry)?;
@@ -457,6 +554,80 @@ impl ObjStoreRemote {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a ranged GET was answered with the whole object (HTTP 200). object_store refuses
+/// that answer: the HTTP store as `NotSupported` (the only reason a GET is), the cloud stores
+/// with an error of a private type, known only by its message.
+fn not_partial(e: &object_store::Error) -> bool {
+    match e {
+        object_store::Error::NotSupported { .. } => true,
+        object_store::Error::Generic { source, .. } => {
+            source.to_string() == "Received non-partial response when range requested"
+        }
+        _ => false,
+    }
+}
+
+/// The part size of a multipart upload of `size` bytes: [`PART_SIZE`], or larger when that
+/// would take more than [`MAX_PARTS`] parts, rounded up to a whole MiB (as boto3 adapts it).
+fn part_size(size: u64) -> usize {
+    const MIB: u64 = 1 << 20;
+    let least = size.div_ceil(MAX_PARTS).max(PART_SIZE as u64);
+    (least.div_ceil(MIB) * MIB) as usize
+}
+
+/// A multipart upload that is aborted unless it completes: on an error explicitly, and when
+/// dropped unfinished (a sibling's error or panic cancels the batch) by a task spawned on the
+/// runtime, so no invisible parts are left behind to be billed.
+struct Upload {
+    inner: Option<Box<dyn object_store::MultipartUpload>>,
+}
+
+impl Upload {
+    fn new(inner: Box<dyn object_store::MultipartUpload>) -> Upload {
+        Upload { inner: Some(inner) }
+    }
+
+    fn put_part(&mut self, data: PutPayload) -> object_store::UploadPart {
+        match self.inner.as_mut() {
+            Some(upload) => upload.put_part(data),
+            None => Box::pin(async { Ok(()) }),
+        }
+    }
+
+    /// Completes the upload; a refused `complete` is aborted too.
+    async fn complete(mut self) -> object_store::Result<()> {
+        let Some(mut upload) = self.inner.take() else {
+            return Ok(());
+        };
+        match upload.complete().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let _ = upload.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Aborts the upload; its own error is of no use beside the one that made it necessary.
+    async fn abort(mut self) {
+        if let Some(mut upload) = self.inner.take() {
+            let _ = upload.abort().await;
+        }
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let Some(mut upload) = self.inner.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                let _ = upload.abort().await;
+            });
+        }
     }
 }
 
@@ -598,7 +769,9 @@ impl Remote for ObjStoreRemote {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use object_store::MultipartUpload;
     use object_store::memory::InMemory;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn remote(prefix: &str) -> ObjStoreRemote {
         ObjStoreRemote::new("mem", "mem://", Arc::new(InMemory::new()), prefix, None).unwrap()
@@ -614,6 +787,162 @@ mod tests {
             super::super::hash::md5_bytes(i.to_string().as_bytes()),
             kind,
         )
+    }
+
+    /// A store that counts what is asked of it, can refuse `complete`, hang a part, and
+    /// replace an object once its first GET is answered.
+    #[derive(Debug, Default)]
+    struct Spy {
+        inner: InMemory,
+        gets: AtomicUsize,
+        multiparts: AtomicUsize,
+        aborted: tokio::sync::Notify,
+        aborts: AtomicUsize,
+        refuse_complete: bool,
+        hang_parts: bool,
+        part_started: tokio::sync::Notify,
+        replace_after_get: std::sync::Mutex<Option<Vec<u8>>>,
+    }
+
+    impl std::fmt::Display for Spy {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "Spy")
+        }
+    }
+
+    #[derive(Debug)]
+    struct SpyUpload {
+        inner: Box<dyn MultipartUpload>,
+        spy: Arc<Spy>,
+    }
+
+    #[async_trait::async_trait]
+    impl MultipartUpload for SpyUpload {
+        fn put_part(&mut self, data: PutPayload) -> object_store::UploadPart {
+            if self.spy.hang_parts {
+                self.spy.part_started.notify_one();
+                return Box::pin(futures::future::pending());
+            }
+            self.inner.put_part(data)
+        }
+
+        async fn complete(&mut self) -> object_store::Result<object_store::PutResult> {
+            if self.spy.refuse_complete {
+                return Err(object_store::Error::NotImplemented {
+                    operation: "complete".into(),
+                    implementer: "Spy".into(),
+                });
+            }
+            self.inner.complete().await
+        }
+
+        async fn abort(&mut self) -> object_store::Result<()> {
+            self.spy.aborts.fetch_add(1, Ordering::SeqCst);
+            self.spy.aborted.notify_one();
+            self.inner.abort().await
+        }
+    }
+
+    /// The store's side, with the spy shared by the uploads it starts.
+    #[derive(Debug)]
+    struct SpyStore(Arc<Spy>);
+
+    impl std::fmt::Display for SpyStore {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SpyStore")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for SpyStore {
+        async fn put_opts(
+            &self,
+            location: &ObjPath,
+            payload: PutPayload,
+            opts: object_store::PutOptions,
+        ) -> object_store::Result<object_store::PutResult> {
+            self.0.inner.put_opts(location, payload, opts).await
+        }
+
+        async fn put_multipart_opts(
+            &self,
+            location: &ObjPath,
+            opts: object_store::PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            self.0.multiparts.fetch_add(1, Ordering::SeqCst);
+            let inner = self.0.inner.put_multipart_opts(location, opts).await?;
+            Ok(Box::new(SpyUpload {
+                inner,
+                spy: Arc::clone(&self.0),
+            }))
+        }
+
+        async fn get_opts(
+            &self,
+            location: &ObjPath,
+            options: GetOptions,
+        ) -> object_store::Result<object_store::GetResult> {
+            self.0.gets.fetch_add(1, Ordering::SeqCst);
+            let got = self.0.inner.get_opts(location, options).await;
+            let replacement = self.0.replace_after_get.lock().unwrap().take();
+            if let Some(bytes) = replacement {
+                self.0.inner.put(location, PutPayload::from(bytes)).await?;
+            }
+            got
+        }
+
+        fn delete_stream(
+            &self,
+            locations: futures::stream::BoxStream<'static, object_store::Result<ObjPath>>,
+        ) -> futures::stream::BoxStream<'static, object_store::Result<ObjPath>> {
+            self.0.inner.delete_stream(locations)
+        }
+
+        fn list(
+            &self,
+            prefix: Option<&ObjPath>,
+        ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
+        {
+            self.0.inner.list(prefix)
+        }
+
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&ObjPath>,
+        ) -> object_store::Result<object_store::ListResult> {
+            self.0.inner.list_with_delimiter(prefix).await
+        }
+
+        async fn copy_opts(
+            &self,
+            from: &ObjPath,
+            to: &ObjPath,
+            options: object_store::CopyOptions,
+        ) -> object_store::Result<()> {
+            self.0.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    fn spied(spy: Spy) -> (ObjStoreRemote, Arc<Spy>) {
+        let spy = Arc::new(spy);
+        let store = Arc::new(SpyStore(Arc::clone(&spy)));
+        let r = ObjStoreRemote::new("spy", "spy://", store, "p", None).unwrap();
+        (r, spy)
+    }
+
+    fn patterned(len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i % 251) as u8 ^ (i >> 20) as u8)
+            .collect()
+    }
+
+    /// A cache file holding `bytes`, and its id.
+    fn cache_file(dir: &Path, bytes: &[u8]) -> (PathBuf, Oid) {
+        let kind = super::super::hash::HashKind::Md5;
+        let oid = Oid::new(super::super::hash::md5_of(bytes, kind), kind);
+        let path = dir.join("object");
+        std::fs::write(&path, bytes).unwrap();
+        (path, oid)
     }
 
     fn put(r: &ObjStoreRemote, o: &Oid) {
@@ -711,5 +1040,126 @@ mod tests {
                 .collect();
             assert_eq!(files, vec![cache.path(&good)]);
         }
+    }
+
+    #[test]
+    fn part_size_keeps_uploads_within_ten_thousand_parts_in_whole_mib() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(part_size(0), PART_SIZE);
+        assert_eq!(part_size(9 * MIB), PART_SIZE);
+        assert_eq!(part_size(MAX_PARTS * PART_SIZE as u64), PART_SIZE);
+        assert_eq!(part_size(MAX_PARTS * PART_SIZE as u64 + 1), 9 << 20);
+        // S3's largest object, 5 TiB: 525 MiB parts (boto3's answer too).
+        assert_eq!(part_size(5 << 40), 525 << 20);
+        for size in [80u64 << 30, 100 << 30, (5 << 40) - 1, 12_345_678_901_234] {
+            let part = part_size(size) as u64;
+            assert_eq!(part % MIB, 0, "{size}");
+            assert!(size.div_ceil(part) <= MAX_PARTS, "{size}: {part}");
+        }
+    }
+
+    #[test]
+    fn a_refused_complete_is_aborted() {
+        let (r, spy) = spied(Spy {
+            refuse_complete: true,
+            ..Spy::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let (src, oid) = cache_file(dir.path(), &patterned(PART_SIZE + 10));
+        let err = r.put(&src, &oid).unwrap_err().to_string();
+        assert!(err.contains("complete"), "{err}");
+        assert_eq!(spy.multiparts.load(Ordering::SeqCst), 1);
+        assert_eq!(spy.aborts.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn an_upload_cancelled_with_its_batch_is_aborted() {
+        let (r, spy) = spied(Spy {
+            hang_parts: true,
+            ..Spy::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let (src, oid) = cache_file(dir.path(), &patterned(PART_SIZE + 10));
+        let budget = budget();
+        r.rt.block_on(async {
+            // The first part never finishes; the batch gives up on it (as when a sibling
+            // fails), dropping the upload mid-way.
+            tokio::select! {
+                _ = r.put_async(&src, &oid, &budget) => panic!("a hung part finished"),
+                _ = spy.part_started.notified() => {}
+            }
+            tokio::time::timeout(std::time::Duration::from_secs(20), spy.aborted.notified())
+                .await
+                .expect("the dropped upload was never aborted");
+        });
+        assert_eq!(spy.aborts.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_single_put_remote_uploads_large_objects_in_one_request() {
+        let (r, spy) = spied(Spy::default());
+        let r = r.with_single_put();
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = patterned(PART_SIZE * 2 + 10);
+        let (src, oid) = cache_file(dir.path(), &bytes);
+        r.put(&src, &oid).unwrap();
+        assert_eq!(spy.multiparts.load(Ordering::SeqCst), 0);
+        assert_eq!(r.read_verified(&oid).unwrap(), bytes);
+    }
+
+    #[test]
+    fn each_object_costs_one_get_per_range_even_when_the_budget_is_busy() {
+        // (size, budget other transfers hold for a while, GETs): with room for the first
+        // share only, the first answer is read that far and the rest is one range.
+        let all = BYTES_IN_FLIGHT;
+        let share = FIRST_READ as u32;
+        for (len, held, gets) in [
+            (1000usize, all - 10, 1usize),
+            (0, all - 10, 1),
+            ((GET_RANGE * 7 / 2) as usize, all - 10, 4),
+            (1 << 20, all - share - 10, 2),
+            (GET_RANGE as usize, 0, 1),
+        ] {
+            let (r, spy) = spied(Spy::default());
+            let bytes = patterned(len);
+            let kind = super::super::hash::HashKind::Md5;
+            let oid = Oid::new(super::super::hash::md5_of(&bytes, kind), kind);
+            r.rt.block_on(r.store.put(&r.key(&oid), PutPayload::from(bytes.clone())))
+                .unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Odb::new(dir.path());
+            let budget = budget();
+            let held = budget.try_acquire_many(held).unwrap();
+            let (got, ()) = r.rt.block_on(async {
+                futures::join!(r.get_async(&oid, &cache, &budget), async {
+                    for _ in 0..20 {
+                        tokio::task::yield_now().await;
+                    }
+                    drop(held);
+                })
+            });
+            got.unwrap();
+            assert_eq!(std::fs::read(cache.path(&oid)).unwrap(), bytes);
+            assert_eq!(spy.gets.load(Ordering::SeqCst), gets, "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn an_object_pushed_again_during_its_download_is_named() {
+        let (r, spy) = spied(Spy::default());
+        let bytes = patterned((GET_RANGE * 2) as usize);
+        let kind = super::super::hash::HashKind::Md5;
+        let oid = Oid::new(super::super::hash::md5_of(&bytes, kind), kind);
+        r.rt.block_on(r.store.put(&r.key(&oid), PutPayload::from(bytes.clone())))
+            .unwrap();
+        let mut other = bytes.clone();
+        other[0] ^= 1;
+        *spy.replace_after_get.lock().unwrap() = Some(other);
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Odb::new(dir.path());
+        let err = r.get(&oid, &cache).unwrap_err().to_string();
+        assert!(err.contains("changed on the remote"), "{err}");
+        assert!(err.contains(&oid.rel_path()), "{err}");
+        assert!(!cache.path(&oid).exists());
     }
 }

@@ -125,7 +125,8 @@ pub fn open(rc: &RemoteConfig) -> Result<ObjStoreRemote> {
     };
     Ok(
         ObjStoreRemote::new(&rc.name, &rc.url, Arc::new(store), "", o.jobs())?
-            .with_unsorted_listing(),
+            .with_unsorted_listing()
+            .with_single_put(),
     )
 }
 
@@ -408,7 +409,8 @@ impl ObjectStore for Dav {
 }
 
 /// A "multipart" upload to a server that has none: the parts are kept in memory, in order, and
-/// sent as one atomic `PUT` on completion.
+/// sent as one atomic `PUT` on completion. vintner's own uploads do not come here (the remote
+/// is opened with `with_single_put`, which holds the transfer budget for the whole request).
 struct Gathered {
     store: Arc<HttpStore>,
     folders: Arc<Folders>,

@@ -2,8 +2,9 @@
 //! upload on moto, committed blocks on Azurite), pulled byte for byte by the real `dvc`; an
 //! upload whose server goes away midway fails soon, naming the remote, with no object under
 //! the final name, and the next push completes; a corrupt object is refused both ways and
-//! leaves nothing behind; and on a slow link, one large object or many share it in requests
-//! that each finish within object_store's per-request time limit.
+//! leaves nothing behind; on a slow link, one large object or many share it in requests that
+//! each finish within object_store's per-request time limit; and a plain HTTP server without
+//! Range support still serves a large object.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -522,5 +523,49 @@ fn many_large_objects_share_a_slow_link_in_requests_that_finish_in_time() {
     assert_eq!(
         crate::common::snapshot(&a2.join("data"), false),
         crate::common::snapshot(&repo.join("data"), false)
+    );
+}
+
+/// A read-only `http://` remote on a server without Range support: an object larger than one
+/// range is read from the server's whole answer instead of failing on its first range.
+#[test]
+fn large_objects_pull_from_an_http_server_without_ranges() {
+    let sb = Sandbox::new();
+    let repo = sb.mkdir("a");
+    sb.vintner(&repo)
+        .args(["init", "--no-remote"])
+        .assert()
+        .success();
+    std::fs::create_dir_all(repo.join("data")).unwrap();
+    // Two ranges and a part of a third.
+    let bytes = random_bytes((20 << 20) + 12_345, 0x0a11_b17e);
+    std::fs::write(repo.join("data/big.bin"), &bytes).unwrap();
+    let md5 = add_big(&sb, &repo);
+    // The folder served is laid out as a remote holding the object.
+    let served = tempfile::tempdir().unwrap();
+    let object = served
+        .path()
+        .join("store/files/md5")
+        .join(&md5[..2])
+        .join(&md5[2..]);
+    std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+    std::fs::copy(cache_object(&repo, &md5), &object).unwrap();
+    let server = remotes::static_http(served);
+    let url = format!("http://127.0.0.1:{}/store", server.port);
+    sb.vintner(&repo)
+        .args(["remote", "add", "-d", "r", &url])
+        .assert()
+        .success();
+    std::fs::remove_dir_all(repo.join(".dvc/cache")).unwrap();
+    std::fs::remove_file(repo.join("data/big.bin")).unwrap();
+
+    sb.vintner(&repo)
+        .arg("pull")
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+    assert!(
+        std::fs::read(repo.join("data/big.bin")).unwrap() == bytes,
+        "pulled other bytes"
     );
 }

@@ -48,6 +48,26 @@ fn spawn(
     }
 }
 
+/// Python's `http.server` serving `dir` on a free loopback port: a plain HTTP server that
+/// answers every GET with the whole file (no Range support), as many static hosts do.
+pub(crate) fn static_http(dir: tempfile::TempDir) -> Server {
+    let port = free_port();
+    let args = [
+        "-m".to_string(),
+        "http.server".to_string(),
+        "--bind".to_string(),
+        "127.0.0.1".to_string(),
+        port.to_string(),
+    ];
+    spawn(
+        peers::bin("dvc", "python"),
+        &args,
+        "python -m http.server",
+        dir,
+        port,
+    )
+}
+
 /// The real `dvc`, as a test here runs it. dvc-gs's client (gcsfs) by default first asks GCS's
 /// Storage Control API, over gRPC and always TLS, for each bucket's layout, and retries that on
 /// every call when it fails (`GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT`, on by default). Real GCS
@@ -458,6 +478,7 @@ fn webdav_wrong_password_is_a_clear_error_without_it() {
 /// served by the emulator.
 const GCS_LAUNCHER: &str = r#"
 import hashlib
+import html
 import re
 import sys
 import uuid
@@ -555,13 +576,40 @@ def xml_multipart(put, delete):
                     escape(request.params["object_id"]), upload_id).encode(),
                 "application/xml")
             return
-        parts = _uploads.pop(_upload_id(request) or "", None)
+        upload_id = _upload_id(request) or ""
+        parts = _uploads.get(upload_id)
         if parts is None:
             response.status = HTTPStatus.NOT_FOUND
             return
         body = request.data
         body = body.decode() if isinstance(body, bytes) else str(body)
-        numbers = [int(n) for n in re.findall(r"<PartNumber>(\d+)</PartNumber>", body)]
+        # As GCS checks a completion: every listed part was uploaded with that ETag (its MD5),
+        # in ascending order, all but the last at least 5 MiB. A refused one stays pending.
+        def refuse(code, message):
+            response.status = HTTPStatus.BAD_REQUEST
+            response.write_file(
+                '<?xml version="1.0" encoding="UTF-8"?><Error><Code>{}</Code>'
+                "<Message>{}</Message></Error>".format(code, escape(message)).encode(),
+                "application/xml")
+        numbers = []
+        for listed in re.findall(r"<Part>(.*?)</Part>", body, re.S):
+            number = re.search(r"<PartNumber>(\d+)</PartNumber>", listed)
+            etag = re.search(r"<ETag>(.*?)</ETag>", listed, re.S)
+            if number is None or etag is None:
+                return refuse("MalformedXML", "a part without PartNumber or ETag")
+            number, etag = int(number.group(1)), html.unescape(etag.group(1)).strip('"')
+            if number not in parts or hashlib.md5(parts[number]).hexdigest() != etag:
+                return refuse("InvalidPart", "part {} is not uploaded with ETag {}".format(
+                    number, etag))
+            if numbers and number <= numbers[-1]:
+                return refuse("InvalidPartOrder", "part {} after part {}".format(
+                    number, numbers[-1]))
+            numbers.append(number)
+        if not numbers:
+            return refuse("MalformedXML", "no parts listed")
+        if any(len(parts[n]) < 5 << 20 for n in numbers[:-1]):
+            return refuse("EntityTooSmall", "a part but the last is under 5 MiB")
+        del _uploads[upload_id]
         request._data = b"".join(parts[n] for n in numbers)
         put(request, response, storage, *args, **kwargs)
         if response.status.value < 300:
