@@ -345,21 +345,10 @@ impl ObjStoreRemote {
             }
         };
         // The batch's budget is taken before the bytes are read: what waits holds no memory.
-        if size <= SINGLE_PUT_LIMIT {
-            let _permit = take(budget, size).await;
-            let bytes = std::fs::read(src).map_err(Error::io("read", src))?;
-            check(super::hash::md5_of(&bytes, oid.kind()))?;
-            // One PUT: the object appears whole under its name or not at all.
-            return self
-                .store
-                .put(&key, PutPayload::from(bytes))
-                .await
-                .map(drop)
-                .map_err(|e| self.error(e));
-        }
-        if self.single_put {
-            // The backend sends a multipart upload as one request at `complete`: the batch's
-            // budget is held for the whole object (at most all of it) until that request ends.
+        // One PUT: the object appears whole under its name or not at all. A `single_put`
+        // backend would send a multipart upload as one request at `complete` anyway: the batch's
+        // budget is held for the whole object (at most all of it) until that request ends.
+        if size <= SINGLE_PUT_LIMIT || self.single_put {
             let _permit = take(budget, size).await;
             let bytes = std::fs::read(src).map_err(Error::io("read", src))?;
             check(super::hash::md5_of(&bytes, oid.kind()))?;
